@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one vocabulary shared by the BPF probes (bpf/gtrace.bpf.c) and every
+ * user-space reader.  Records leave the kernel through one ring buffer in
+ * exactly this layout and are stored unchanged inside capture EVENTS chunks,
+ * so the capture reader hands consumers the same structs.
+ *
+ * Rules (as Go's internal/trace tracev2 and perf's record types):
+ *  - event numbers are append-only and never reused; a new type or a changed
+ *    payload bumps GT_CAPTURE_VERSION;
+ *  - fixed-width fields with explicit padding, no pointers, bool or long;
+ *  - this header includes nothing, so it compiles after vmlinux.h (BPF) and
+ *    after <linux/types.h> (user).
+ */
+#ifndef GTRACE_EVENTS_H
+#define GTRACE_EVENTS_H
+
+#define GT_CAPTURE_VERSION 1
+
+enum gt_event_type {
+	GT_EV_NONE = 0,
+	GT_EV_CREATE = 1,	 /* newproc1 returned a new goroutine */
+	GT_EV_START = 2,	 /* runnable -> running (execute) */
+	GT_EV_PARK = 3,		 /* running -> waiting, with reason and stack */
+	GT_EV_UNPARK = 4,	 /* waiting -> runnable, with the waker */
+	GT_EV_PREEMPT = 5,	 /* running -> runnable by preemption, or GC suspend */
+	GT_EV_YIELD = 6,	 /* running -> runnable by Gosched */
+	GT_EV_SYSCALL_ENTER = 7, /* running -> syscall */
+	GT_EV_SYSCALL_EXIT = 8,	 /* syscall -> running or runnable */
+	GT_EV_EXIT = 9,		 /* running -> dead */
+	GT_EV_LABELS = 10,	 /* the goroutine's label set changed */
+	GT_EV_LABELSET = 11,	 /* definition of a label set (sent once per id) */
+	GT_EV_STACK = 12,	 /* definition of a stack (sent once per id) */
+	GT_EV_WAIT_END = 13,	 /* waiting -> running without a scheduler hop (GC/STW pseudo-wait ends) */
+	GT_EV_LOSS = 14,	 /* user space: records were dropped in this window */
+	GT_EV_SNAPSHOT = 15,	 /* user space: a goroutine that existed at attach */
+	GT_EV_MAX,
+};
+
+/* Bits of gt_event_hdr.flags. */
+#define GT_F_PSEUDO_WAIT 0x01 /* park: a GC/STW wait on a running goroutine, not a real park */
+#define GT_F_TRUNCATED 0x02   /* stack or label set was cut at a limit */
+#define GT_F_BY_RUNTIME 0x04  /* unpark: woken from the scheduler (netpoller, timers), no goroutine */
+#define GT_F_GC_SUSPEND 0x08  /* preempt: stopped by preemptPark for the GC */
+#define GT_F_TO_RUNNABLE 0x10 /* syscall exit: no P was free, goroutine queued */
+#define GT_F_PARKED_CREATE 0x20 /* create: born waiting (iter.Pull coroutines, 1.23+) */
+
+/*
+ * Every record starts with this header.  size counts the whole record,
+ * header included, so readers can skip types they do not know.
+ */
+struct gt_event_hdr {
+	__u16 type;
+	__u16 size;
+	__u8 flags;
+	__u8 cpu;
+	__u16 pad;
+	__u32 tid;
+	__u32 pad2;
+	__u64 ts;   /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u64 goid; /* the goroutine the event is about; 0 for definitions */
+};
+
+struct gt_ev_create {
+	struct gt_event_hdr h;
+	__u64 parent; /* goid of the creator, 0 when created by the runtime */
+	__u64 gopc;   /* PC of the go statement */
+	__u64 startpc;
+	__u64 labels; /* label set id, 0 for none */
+};
+
+struct gt_ev_start {
+	struct gt_event_hdr h;
+	__u64 mid; /* runtime M id */
+};
+
+struct gt_ev_park {
+	struct gt_event_hdr h;
+	__u64 stack; /* stack id, 0 when stacks are off or the walk failed */
+	__u8 reason; /* runtime waitReason; names come from the capture's metadata */
+	__u8 pad[7];
+};
+
+struct gt_ev_unpark {
+	struct gt_event_hdr h;
+	__u64 by; /* goid of the waker, 0 with GT_F_BY_RUNTIME */
+};
+
+/* PREEMPT, YIELD, SYSCALL_ENTER, SYSCALL_EXIT, EXIT, WAIT_END carry only the header. */
+
+struct gt_ev_labels {
+	struct gt_event_hdr h;
+	__u64 labels; /* label set id, 0 for none */
+};
+
+#define GT_LABEL_MAX 64	      /* labels read per set */
+#define GT_LABEL_STR_MAX 128  /* bytes kept of a key or a value */
+#define GT_LABELSET_BLOB 4096 /* bytes of key/value text per set */
+
+/*
+ * A label set: count pairs in blob as (u16 len, bytes) key then value.
+ * Sent once per id; id is a hash of the content, so an address the runtime
+ * reuses for another set gets another id.
+ */
+struct gt_ev_labelset {
+	struct gt_event_hdr h;
+	__u64 id;
+	__u16 count;
+	__u16 blob_len;
+	__u32 pad;
+	__u8 blob[GT_LABELSET_BLOB];
+};
+
+#define GT_STACK_MAX 128
+
+/* A stack: nr return addresses, leaf first.  Sent once per id (content hash). */
+struct gt_ev_stack {
+	struct gt_event_hdr h;
+	__u64 id;
+	__u32 nr;
+	__u32 pad;
+	__u64 pcs[GT_STACK_MAX];
+};
+
+/* User space: [h.ts, end) lost records; counts by event type. */
+struct gt_ev_loss {
+	struct gt_event_hdr h;
+	__u64 end;
+	__u64 lost;
+};
+
+/* User space: a goroutine found alive at attach (from runtime.allgs). */
+struct gt_ev_snapshot {
+	struct gt_event_hdr h;
+	__u64 parent;
+	__u64 gopc;
+	__u64 startpc;
+	__u64 labels;
+	__u64 stack;
+	__u32 status; /* runtime _G* status, scan bit removed */
+	__u8 reason;
+	__u8 pad[3];
+};
+
+/*
+ * Runtime layout the probes need, filled per target from DWARF, the version
+ * table or disassembly (user/go_offsets.c) and passed as rodata.
+ */
+struct gt_go_offsets {
+	__u32 g_goid;
+	__u32 g_atomicstatus;
+	__u32 g_waitreason;
+	__u32 g_labels;
+	__u32 g_gopc;
+	__u32 g_startpc;
+	__u32 g_parent_goid; /* 0 when the runtime has no parentGoid (< 1.21) */
+	__u32 g_m;
+	__u32 g_sched_sp;
+	__u32 g_sched_pc;
+	__u32 g_sched_bp;
+	__u32 g_syscallsp;
+	__u32 g_syscallpc;
+	__u32 g_syscallbp; /* 0 when absent (< 1.23) */
+	__u32 m_curg;
+	__u32 m_procid;
+	__u32 m_id;
+	__u32 labels_slice; /* 1: labels are a sorted slice (1.24+); 0: a map[string]string */
+};
+
+/* Loss counters: one slot per event type, per CPU. */
+#define GT_LOSS_SLOTS GT_EV_MAX
+
+#endif /* GTRACE_EVENTS_H */

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Runs every test of gtrace and ends with "N passed, N failed[, N skipped]".
+# Each suite prints lines "PASS name", "FAIL name" or "SKIP name" (with the
+# reason on the line before); this script counts them.  A suite that dies
+# without printing its results counts as one failure.
+#   tests/run.sh [FILTER]   run only suites whose file name contains FILTER
+cd "$(dirname "$0")/.."
+export GTRACE=$PWD/build/gtrace
+export GTRACE_FIXTURES=$PWD/build/fixtures
+log=build/test.log
+: > "$log"
+filter=${1:-}
+
+run_suite() {
+	local name=$1; shift
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	printf '%s\n' "$out" | tee -a "$log"
+	if ! printf '%s\n' "$out" | grep -qE '^(PASS|FAIL|SKIP) '; then
+		echo "FAIL $name: suite printed no result (exit $rc)" | tee -a "$log"
+	elif [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
+		echo "FAIL $name: suite exited $rc" | tee -a "$log"
+	fi
+}
+
+echo "== building fixtures"
+if ! tests/fixtures/build.sh >>"$log" 2>&1; then
+	echo "FAIL fixtures: tests/fixtures/build.sh failed (see $log)" | tee -a "$log"
+fi
+
+if [ -z "$filter" ] || [[ unit == *"$filter"* ]]; then
+	echo "== unit"
+	run_suite unit build/unit_tests
+fi
+for t in tests/e2e/*.sh; do
+	[ -n "$filter" ] && [[ $t != *"$filter"* ]] && continue
+	echo "== $t"
+	run_suite "$t" bash "$t"
+done
+
+pass=$(grep -c '^PASS ' "$log")
+fail=$(grep -c '^FAIL ' "$log")
+skip=$(grep -c '^SKIP ' "$log")
+line="$pass passed, $fail failed"
+[ "$skip" -gt 0 ] && line="$line, $skip skipped"
+echo "$line"
+[ "$fail" -eq 0 ]
