@@ -41,6 +41,9 @@ const uint8_t *elf_file__section(const struct gt_elf *ef, const char *name, uint
 /* Translates a virtual address to a file offset through PT_LOAD. 0 or -ENOENT. */
 int elf_file__vaddr_to_offset(const struct gt_elf *ef, uint64_t vaddr, uint64_t *off);
 
+/* Translates a file offset back to its virtual address through PT_LOAD. 0 or -ENOENT. */
+int elf_file__offset_to_vaddr(const struct gt_elf *ef, uint64_t off, uint64_t *vaddr);
+
 /* Pointer to len file-backed bytes at vaddr, or NULL if not all present. */
 const uint8_t *elf_file__vaddr_ptr(const struct gt_elf *ef, uint64_t vaddr, uint64_t len);
 

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * elf_file against the Go fixtures and against tools that read the same
+ * facts independently (go tool buildid, go tool nm, readelf), plus the
+ * error paths: missing, empty, non-ELF, truncated and header-corrupted
+ * files must give a clean error, never a crash.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "elf_file.h"
+#include "test.h"
+
+#define GO "/usr/local/go/bin/go"
+static const char *const variants[] = { "plain", "stripped", "pie" };
+
+/* Reads the fixture version list; returns the count (0: none built). */
+static int fixture_versions(char vers[][16], int max)
+{
+	char path[512], line[64];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%15s", vers[n]) == 1)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* First line of a command's output, without the newline; 0 or -1. */
+static int cmd_line(char *out, size_t len, const char *fmt, const char *arg)
+{
+	char cmd[1024];
+	FILE *p;
+	int ok;
+
+	snprintf(cmd, sizeof(cmd), fmt, arg);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	ok = fgets(out, len, p) != NULL;
+	if (pclose(p) != 0 || !ok)
+		return -1;
+	out[strcspn(out, "\n")] = 0;
+	return 0;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fwrite(data, 1, len, f);
+	return (fclose(f) || n != len) ? -1 : 0;
+}
+
+TEST(elf_fixtures)
+{
+	char vers[8][16], path[512], want[512];
+	int nv = fixture_versions(vers, 8);
+
+	if (!nv)
+		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
+	for (int i = 0; i < nv; i++) {
+		for (int j = 0; j < 3; j++) {
+			struct gt_elf ef;
+			uint64_t addr, size, off, va;
+			const uint8_t *text;
+			int err;
+
+			snprintf(path, sizeof(path), "%s/script-%s-%s", t_fixtures(), vers[i],
+				 variants[j]);
+			err = elf_file__open(&ef, path);
+			T_CHECK(err == 0, "%s: open: %d", path, err);
+			if (err)
+				continue;
+			T_CHECK(ef.machine == EM_X86_64 || ef.machine == EM_AARCH64, "%s: machine %u",
+				path, ef.machine);
+			T_CHECK(ef.pie == (j == 2), "%s: pie %d", path, ef.pie);
+			T_CHECK(ef.has_symtab == (j != 1), "%s: has_symtab %d", path, ef.has_symtab);
+			T_CHECK(ef.has_dwarf == (j != 1), "%s: has_dwarf %d", path, ef.has_dwarf);
+			if (!cmd_line(want, sizeof(want), GO " tool buildid '%s' 2>/dev/null", path))
+				T_CHECK(!strcmp(ef.go_build_id, want), "%s: go build id '%s', go tool says '%s'",
+					path, ef.go_build_id, want);
+			if (!system("command -v readelf >/dev/null")) {
+				if (cmd_line(want, sizeof(want),
+					     "readelf -n '%s' 2>/dev/null | awk '/Build ID:/{print $3; exit}'",
+					     path))
+					want[0] = 0;
+				T_CHECK(!strcmp(ef.gnu_build_id, want),
+					"%s: gnu build id '%s', readelf says '%s'", path, ef.gnu_build_id,
+					want);
+			}
+
+			text = elf_file__section(&ef, ".text", &addr, &size);
+			T_CHECK(text && size > 0, "%s: no .text", path);
+			if (text) {
+				T_CHECK(!elf_file__vaddr_to_offset(&ef, addr, &off) &&
+						off == (uint64_t)(text - ef.data),
+					"%s: .text vaddr->offset", path);
+				T_CHECK(!elf_file__offset_to_vaddr(&ef, text - ef.data, &va) && va == addr,
+					"%s: .text offset->vaddr", path);
+				T_CHECK(elf_file__vaddr_ptr(&ef, addr, size) == text,
+					"%s: vaddr_ptr(.text)", path);
+			}
+			T_CHECK(!elf_file__vaddr_ptr(&ef, 0, 1), "%s: vaddr 0 mapped", path);
+			T_CHECK(!elf_file__vaddr_ptr(&ef, addr, ~0ULL), "%s: huge len accepted", path);
+			T_CHECK(!elf_file__section(&ef, ".no-such-section", NULL, NULL),
+				"%s: bogus section found", path);
+			T_CHECK(!elf_file__section(&ef, ".bss", NULL, NULL), "%s: NOBITS section has bytes",
+				path);
+
+			err = elf_file__symbol(&ef, "runtime.main", &addr, &size);
+			if (j == 1) {
+				T_CHECK(err == -ENOENT, "%s: symbol in stripped binary", path);
+			} else if (!cmd_line(want, sizeof(want),
+					     GO " tool nm '%s' | awk '$3==\"runtime.main\"{print $1}'",
+					     path)) {
+				T_CHECK(!err && addr == strtoull(want, NULL, 16) && size > 0,
+					"%s: runtime.main %#llx, nm says %s", path,
+					(unsigned long long)addr, want);
+			}
+			elf_file__close(&ef);
+		}
+	}
+}
+
+static int open_bytes(const char *path, const void *data, size_t len)
+{
+	struct gt_elf ef;
+	int err;
+
+	if (write_file(path, data, len))
+		return 1;
+	err = elf_file__open(&ef, path);
+	if (!err)
+		elf_file__close(&ef);
+	return err;
+}
+
+TEST(elf_errors)
+{
+	static const char text[] = "#!/bin/sh\necho not an elf\n";
+	char path[] = "/tmp/gtrace-elf-XXXXXX", fix[512];
+	struct gt_elf ef;
+	uint8_t *buf;
+	struct stat st;
+	FILE *f;
+	int fd = mkstemp(path), err;
+
+	T_ASSERT(fd >= 0, "mkstemp");
+	close(fd);
+	T_CHECK(elf_file__open(&ef, "/nonexistent/gtrace") == -ENOENT, "missing file");
+	T_CHECK(elf_file__open(&ef, "/tmp") < 0, "directory");
+	T_CHECK(open_bytes(path, "", 0) == -ENOEXEC, "empty file");
+	T_CHECK(open_bytes(path, text, sizeof(text)) == -ENOEXEC, "shell script");
+	T_CHECK(open_bytes(path, "\177ELF", 4) < 0, "4-byte ELF");
+
+	snprintf(fix, sizeof(fix), "%s/script-go1.26-stripped", t_fixtures());
+	if (stat(fix, &st)) {
+		unlink(path);
+		T_SKIP("%s missing", fix);
+	}
+	buf = malloc(st.st_size);
+	f = fopen(fix, "r");
+	T_ASSERT(buf && f && fread(buf, 1, st.st_size, f) == (size_t)st.st_size, "read %s", fix);
+	fclose(f);
+	T_CHECK(open_bytes(path, buf, 40) < 0, "truncated in the ELF header");
+	T_CHECK(open_bytes(path, buf, 100) < 0, "truncated in the program headers");
+	T_CHECK(open_bytes(path, buf, st.st_size / 2) < 0, "truncated in a segment");
+
+	/* section headers pointing past the end: opens, finds no sections */
+	((Elf64_Ehdr *)buf)->e_shoff = (uint64_t)st.st_size + 4096;
+	T_ASSERT(!write_file(path, buf, st.st_size), "write");
+	err = elf_file__open(&ef, path);
+	T_CHECK(err == 0, "bad e_shoff: open %d", err);
+	if (!err) {
+		T_CHECK(!elf_file__section(&ef, ".text", NULL, NULL), "bad e_shoff: found .text");
+		T_CHECK(ef.go_build_id[0], "bad e_shoff: Go build id not read from PT_NOTE");
+		elf_file__close(&ef);
+	}
+	((Elf64_Ehdr *)buf)->e_phoff = (uint64_t)st.st_size - 8;
+	T_CHECK(open_bytes(path, buf, st.st_size) < 0, "program headers past the end");
+	free(buf);
+	unlink(path);
+}
