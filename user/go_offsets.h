@@ -49,4 +49,30 @@ int go_offsets__from_dwarf(const struct gt_elf *ef, struct gt_go_offsets *off);
 
 const char *go_offsets__source_name(enum gt_offsets_source s);
 
+/* Traits of the table row for major.minor, or NULL. */
+const struct gt_go_traits *go_offsets__table_traits(int major, int minor);
+
+/* Fields go_offsets__from_disasm can derive (bits of *found). */
+#define GT_DIS_G_LABELS (1u << 0)	/* runtime/pprof.runtime_setProfLabel store */
+#define GT_DIS_G_M (1u << 1)		/* runtime.exitsyscall: mov reg, [r14+m] */
+#define GT_DIS_G_SYSCALLSP (1u << 2)	/* runtime.exitsyscall: cmp [r14+syscallsp], reg */
+#define GT_DIS_G_WAITREASON (1u << 3)	/* runtime.exitsyscall zeroes waitsince, waitreason follows */
+#define GT_DIS_G_ATOMICSTATUS (1u << 4) /* runtime.casgstatus: lock cmpxchg [reg+atomicstatus] */
+
+/*
+ * Offsets disassembly of small runtime functions gives (x86-64 only); only
+ * the fields in *found are written.  0, or -ENOTSUP / -ENOENT.
+ */
+int go_offsets__from_disasm(const struct gt_elf *ef, const struct gt_pclntab *t,
+			    struct gt_go_offsets *off, unsigned int *found);
+
+/*
+ * Wait reason names read from the binary's runtime.waitReasonStrings (found
+ * through .symtab, else through runtime.waitReason.String).  Fills
+ * rt->waitreason and rt->waitreason_source; returns how many, or -ENOENT.
+ * The names live as long as the process (interned, shared between calls).
+ */
+int go_offsets__waitreasons_from_binary(const struct gt_elf *ef, const struct gt_pclntab *t,
+					struct gt_go_runtime *rt);
+
 #endif

@@ -5,7 +5,13 @@
  * (shared/reference/probe-cost.md), so the entry site is the first
  * emulated instruction (jcc, jmp, call, nop, push) reached before any
  * argument register or R14 is written; return sites are every RET (never
- * uretprobes: Go stacks move).  Decoding is capstone's.
+ * uretprobes: Go stacks move).  Decoding is capstone's; x86-64 only for now.
+ *
+ * In a function that is not nosplit the site is usually the JBE of the
+ * stack-bound check (CMPQ SP, 0x10(R14); JBE morestack).  When that branch
+ * is taken the function runs again after morestack, so the probe fires a
+ * second time for the same call: the BPF side ignores the first hit when
+ * regs->sp <= *(u64 *)(regs->r14 + 0x10) (the branch will be taken).
  */
 #ifndef GTRACE_PROBE_SITES_H
 #define GTRACE_PROBE_SITES_H
@@ -34,5 +40,8 @@ int probe_sites__entry(const struct gt_elf *ef, const struct gt_func *f, bool fo
 /* Every RET in f; returns how many (up to max), or -errno. */
 int probe_sites__returns(const struct gt_elf *ef, const struct gt_func *f,
 			 struct gt_probe_site *out, int max);
+
+/* Whether the x86-64 instruction in b[0..n) is one the kernel's uprobes emulate. */
+bool probe_sites__emulated(const uint8_t *b, size_t n);
 
 #endif

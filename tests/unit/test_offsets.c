@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Runtime offsets against the truth of real binaries: for every Go version
+ * the fixtures were built with, the generated table row equals the DWARF of
+ * the plain fixture field by field, disassembly gives the same values where
+ * it can, and the wait reason names read from the stripped twin (found by
+ * disassembly) equal those read through .symtab.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include "test.h"
+#include "buildinfo.h"
+#include "elf_file.h"
+#include "go_offsets.h"
+#include "pclntab.h"
+
+struct fx {
+	struct gt_elf ef;
+	struct gt_pclntab *t;
+	struct gt_go_version v;
+};
+
+static int fx_open(struct fx *f, const char *ver, const char *variant)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/script-%s-%s", t_fixtures(), ver, variant);
+	memset(f, 0, sizeof(*f));
+	if (elf_file__open(&f->ef, path))
+		return -ENOENT;
+	if (buildinfo__read(&f->ef, &f->v) || pclntab__open(&f->t, &f->ef)) {
+		elf_file__close(&f->ef);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void fx_close(struct fx *f)
+{
+	pclntab__close(f->t);
+	elf_file__close(&f->ef);
+}
+
+/* The versions build/fixtures/versions lists ("go1.19" ...); 0 when none. */
+static int versions(char out[][16], int max)
+{
+	char path[512], line[64];
+	int n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0])
+			snprintf(out[n++], 16, "%.15s", line);
+	}
+	fclose(fp);
+	return n;
+}
+
+#define FIELDS(X)                                                                          \
+	X(g_goid) X(g_atomicstatus) X(g_waitreason) X(g_labels) X(g_gopc) X(g_startpc)     \
+	X(g_parent_goid) X(g_m) X(g_sched_sp) X(g_sched_pc) X(g_sched_bp) X(g_syscallsp)   \
+	X(g_syscallpc) X(g_syscallbp) X(m_curg) X(m_procid) X(m_id) X(labels_slice)
+
+TEST(offsets_table_equals_dwarf)
+{
+	char vers[8][16];
+	int nv = versions(vers, 8);
+
+	if (!nv)
+		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
+	for (int i = 0; i < nv; i++) {
+		struct gt_go_offsets dw;
+		const struct gt_go_offsets *tab;
+		struct gt_go_runtime rt;
+		struct fx f;
+
+		T_ASSERT(!fx_open(&f, vers[i], "plain"), "%s: cannot open plain fixture", vers[i]);
+		tab = go_offsets__table(f.v.major, f.v.minor);
+		T_CHECK(tab, "%s: no table row", vers[i]);
+		T_CHECK(!go_offsets__from_dwarf(&f.ef, &dw), "%s: no DWARF offsets", vers[i]);
+		/* resolve() also settles labels_slice from the DWARF's labelMap type */
+		T_CHECK(!go_offsets__resolve(&f.ef, f.t, &f.v, &rt), "%s: resolve", vers[i]);
+		T_CHECK(rt.source == GT_OFFSETS_DWARF, "%s: source %s", vers[i],
+			go_offsets__source_name(rt.source));
+		if (tab) {
+#define CMP(fld)                                                                          \
+	T_CHECK(tab->fld == rt.off.fld, "%s: " #fld ": table %u, dwarf %u", vers[i], tab->fld, \
+		rt.off.fld);
+			FIELDS(CMP)
+#undef CMP
+		}
+		fx_close(&f);
+	}
+}
+
+TEST(offsets_table_rows_1_19_to_1_27)
+{
+	for (int m = 19; m <= 27; m++) {
+		const struct gt_go_offsets *o = go_offsets__table(1, m);
+		const struct gt_go_traits *tr = go_offsets__table_traits(1, m);
+
+		T_CHECK(o && tr, "no row for go1.%d", m);
+		if (!o || !tr)
+			continue;
+		T_CHECK(o->labels_slice == (m >= 24), "go1.%d labels_slice %u", m, o->labels_slice);
+		T_CHECK(tr->syscall_cas_fastpath == (m >= 26), "go1.%d fastpath", m);
+		T_CHECK(tr->goid_after_runnable == (m <= 23), "go1.%d goid_after_runnable", m);
+		T_CHECK(!o->g_parent_goid == (m < 21), "go1.%d parentGoid %u", m, o->g_parent_goid);
+		T_CHECK(!o->g_syscallbp == (m < 23), "go1.%d syscallbp %u", m, o->g_syscallbp);
+	}
+	T_CHECK(!go_offsets__table(1, 18), "a row for go1.18");
+}
+
+TEST(offsets_too_old_is_refused)
+{
+	struct gt_go_version v = { .str = "go1.18.10", .major = 1, .minor = 18, .patch = 10 };
+	struct gt_go_runtime rt;
+	struct gt_elf ef = { 0 };
+
+	T_CHECK(go_offsets__resolve(&ef, NULL, &v, &rt) == -ENOTSUP, "go1.18 accepted");
+}
+
+TEST(offsets_disasm_equals_dwarf)
+{
+	char vers[8][16];
+	int nv = versions(vers, 8);
+
+	if (!nv)
+		T_SKIP("no fixtures");
+	for (int i = 0; i < nv; i++) {
+		struct gt_go_offsets dw, dis;
+		unsigned int found = 0;
+		struct fx f, s;
+
+		T_ASSERT(!fx_open(&f, vers[i], "plain"), "%s: plain", vers[i]);
+		T_ASSERT(!fx_open(&s, vers[i], "stripped"), "%s: stripped", vers[i]);
+		T_CHECK(!go_offsets__from_dwarf(&f.ef, &dw), "%s: DWARF", vers[i]);
+		memset(&dis, 0xff, sizeof(dis));
+		T_CHECK(!go_offsets__from_disasm(&s.ef, s.t, &dis, &found), "%s: disasm", vers[i]);
+		T_CHECK(found == (GT_DIS_G_LABELS | GT_DIS_G_M | GT_DIS_G_SYSCALLSP |
+				  GT_DIS_G_WAITREASON | GT_DIS_G_ATOMICSTATUS),
+			"%s: disasm found only %#x", vers[i], found);
+#define DCMP(bit, fld)                                                                    \
+	if (found & bit)                                                                  \
+		T_CHECK(dis.fld == dw.fld, "%s: " #fld ": disasm %u, dwarf %u", vers[i], dis.fld, \
+			dw.fld);
+		DCMP(GT_DIS_G_LABELS, g_labels)
+		DCMP(GT_DIS_G_M, g_m)
+		DCMP(GT_DIS_G_SYSCALLSP, g_syscallsp)
+		DCMP(GT_DIS_G_WAITREASON, g_waitreason)
+		DCMP(GT_DIS_G_ATOMICSTATUS, g_atomicstatus)
+#undef DCMP
+		fx_close(&s);
+		fx_close(&f);
+	}
+}
+
+TEST(offsets_waitreasons_stripped_equal_symtab)
+{
+	char vers[8][16];
+	int nv = versions(vers, 8);
+
+	if (!nv)
+		T_SKIP("no fixtures");
+	for (int i = 0; i < nv; i++) {
+		static struct gt_go_runtime a, b;
+		struct fx f, s;
+		int na, nb;
+
+		T_ASSERT(!fx_open(&f, vers[i], "plain"), "%s: plain", vers[i]);
+		T_ASSERT(!fx_open(&s, vers[i], "stripped"), "%s: stripped", vers[i]);
+		na = go_offsets__waitreasons_from_binary(&f.ef, f.t, &a);
+		nb = go_offsets__waitreasons_from_binary(&s.ef, s.t, &b);
+		T_CHECK(na > 20 && na == nb, "%s: %d names via symtab, %d stripped", vers[i], na, nb);
+		T_CHECK(!strcmp(a.waitreason_source, "binary symtab"), "%s: %s", vers[i],
+			a.waitreason_source);
+		T_CHECK(!strcmp(b.waitreason_source, "binary disasm"), "%s: %s", vers[i],
+			b.waitreason_source);
+		for (int j = 0; j < na && j < nb; j++)
+			T_CHECK(a.waitreason[j] && b.waitreason[j] &&
+					!strcmp(a.waitreason[j], b.waitreason[j]),
+				"%s: reason %d: '%s' vs '%s'", vers[i], j,
+				a.waitreason[j] ? a.waitreason[j] : "(null)",
+				b.waitreason[j] ? b.waitreason[j] : "(null)");
+		T_CHECK(na > 2 && !strcmp(a.waitreason[2], "IO wait"), "%s: reason 2 is '%s'",
+			vers[i], na > 2 ? a.waitreason[2] : "");
+		fx_close(&s);
+		fx_close(&f);
+	}
+}
+
+/* A Go newer than the table, stripped: disassembly plus the newest row. */
+TEST(offsets_newer_than_table_uses_disasm)
+{
+	char vers[8][16];
+	int nv = versions(vers, 8);
+	const struct gt_go_offsets *want;
+	static struct gt_go_runtime rt;
+	struct fx f;
+
+	if (!nv)
+		T_SKIP("no fixtures");
+	if (fx_open(&f, vers[nv - 1], "stripped"))
+		T_SKIP("no stripped %s fixture", vers[nv - 1]);
+	want = go_offsets__table(f.v.major, f.v.minor);
+	f.v.minor = 99;
+	T_CHECK(!go_offsets__resolve(&f.ef, f.t, &f.v, &rt), "resolve go1.99");
+	T_CHECK(rt.source == GT_OFFSETS_DISASM, "source %s (%s)", go_offsets__source_name(rt.source),
+		rt.source_detail);
+	T_CHECK(want && !memcmp(&rt.off, want, sizeof(*want)), "go1.99 offsets differ from the %s row",
+		vers[nv - 1]);
+	T_CHECK(!strcmp(rt.waitreason_source, "binary disasm"), "%s", rt.waitreason_source);
+	fx_close(&f);
+}

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Probe sites on every fixture: each entry site of a hooked function is an
+ * instruction the kernel emulates, lies inside the function, and is reached
+ * from the entry on straight-line code that writes no argument register and
+ * not R14 (checked with an independent capstone walk); the RET sites are
+ * exactly the RETs `go tool objdump` lists for the function (for a
+ * stripped fixture: those of its plain twin, whose text is the same).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <capstone/capstone.h>
+#include "test.h"
+#include "buildinfo.h"
+#include "elf_file.h"
+#include "go_offsets.h"
+#include "pclntab.h"
+#include "probe_plan.h"
+#include "probe_sites.h"
+
+#define GO_TOOL "/usr/local/go/bin/go"
+
+static const char *const variants[] = { "plain", "stripped", "pie" };
+
+static int read_versions(char out[][16], int max)
+{
+	char path[512], line[64];
+	int n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0])
+			snprintf(out[n++], 16, "%.15s", line);
+	}
+	fclose(fp);
+	return n;
+}
+
+/* Argument registers (RAX RBX RCX RDI RSI R8-R11) and R14, any width. */
+static bool arg_or_g(unsigned int r)
+{
+	static const unsigned int regs[] = {
+		X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, X86_REG_AH,
+		X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, X86_REG_BH,
+		X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH,
+		X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL,
+		X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL,
+		X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B,
+		X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B,
+		X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B,
+		X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B,
+		X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B,
+	};
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		if (regs[i] == r)
+			return true;
+	return false;
+}
+
+/* "" when [entry, site) is straight-line code that leaves the args and g alone. */
+static const char *check_prefix(const struct gt_elf *ef, const struct gt_func *f, uint64_t site,
+				char *why, size_t len)
+{
+	const uint8_t *code = elf_file__vaddr_ptr(ef, f->entry, site - f->entry);
+	size_t n = site - f->entry;
+	uint64_t a = f->entry;
+	cs_insn *in;
+	csh cs;
+
+	why[0] = '\0';
+	if (!n)
+		return why;
+	if (!code || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		snprintf(why, len, "cannot decode");
+		return why;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	in = cs_malloc(cs);
+	while (n && !why[0]) {
+		cs_regs rd, wr;
+		uint8_t nrd, nwr;
+
+		if (!cs_disasm_iter(cs, &code, &n, &a, in)) {
+			snprintf(why, len, "undecodable byte before the site");
+			break;
+		}
+		for (int g = 0; g < in->detail->groups_count; g++)
+			if (in->detail->groups[g] == CS_GRP_JUMP || in->detail->groups[g] == CS_GRP_CALL ||
+			    in->detail->groups[g] == CS_GRP_RET)
+				snprintf(why, len, "branch %.16s %.64s before the site", in->mnemonic,
+					 in->op_str);
+		if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) == CS_ERR_OK) {
+			for (int r = 0; r < nwr; r++)
+				if (arg_or_g(wr[r]))
+					snprintf(why, len, "%.16s %.64s writes %.8s before the site",
+						 in->mnemonic, in->op_str, cs_reg_name(cs, wr[r]));
+		}
+	}
+	if (!why[0] && a != site)
+		snprintf(why, len, "site 0x%llx is not an instruction boundary",
+			 (unsigned long long)site);
+	cs_free(in, 1);
+	cs_close(&cs);
+	return why;
+}
+
+TEST(probe_sites_entry_emulated_and_safe)
+{
+	char vers[8][16];
+	int nv = read_versions(vers, 8);
+
+	if (!nv)
+		T_SKIP("no fixtures in %s", t_fixtures());
+	for (int i = 0; i < nv; i++) {
+		for (size_t k = 0; k < 3; k++) {
+			char path[512], why[160];
+			static struct gt_go_runtime rt;
+			struct gt_pclntab *t;
+			struct gt_go_version v;
+			struct gt_elf ef;
+
+			snprintf(path, sizeof(path), "%s/script-%s-%s", t_fixtures(), vers[i],
+				 variants[k]);
+			T_ASSERT(!elf_file__open(&ef, path), "%s: open", path);
+			T_ASSERT(!buildinfo__read(&ef, &v) && !pclntab__open(&t, &ef) &&
+					 !go_offsets__resolve(&ef, t, &v, &rt),
+				 "%s: inspect", path);
+			for (size_t p = 0; p < gt_probe_plan_len; p++) {
+				const struct gt_probe_plan_entry *e = &gt_probe_plan[p];
+				const struct gt_func *f = pclntab__lookup_name(t, e->symbol);
+				struct gt_probe_site s;
+
+				if (e->kind != GT_PROBE_ENTRY)
+					continue;
+				T_CHECK(f, "%s: %s missing", path, e->symbol);
+				if (!f)
+					continue;
+				T_CHECK(!probe_sites__entry(&ef, f, false, &s), "%s: %s", path,
+					e->symbol);
+				T_CHECK(s.addr >= f->entry && s.addr < f->end, "%s: %s: site outside",
+					path, e->symbol);
+				/* needed probes must be cheap; the others may fall back */
+				if (probe_plan__needed(e, &rt.traits))
+					T_CHECK(s.emulated && !s.at_entry, "%s: %s: site %s +0x%llx not emulated",
+						path, e->symbol, s.insn,
+						(unsigned long long)(s.addr - f->entry));
+				if (s.at_entry)
+					continue;
+				T_CHECK(!check_prefix(&ef, f, s.addr, why, sizeof(why))[0], "%s: %s: %s",
+					path, e->symbol, why);
+			}
+			pclntab__close(t);
+			elf_file__close(&ef);
+		}
+	}
+}
+
+/* RET addresses go tool objdump shows for fn in path; count or -1. */
+static int objdump_rets(const char *path, const char *fn, uint64_t *out, int max)
+{
+	char cmd[1024], line[512];
+	int n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "GOTOOLCHAIN=local %s tool objdump -s '^%s$' '%s' 2>/dev/null",
+		 GO_TOOL, fn, path);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		char *tok, *save = NULL, *addr = NULL;
+		int col = 0;
+
+		for (tok = strtok_r(line, "\t\n", &save); tok; tok = strtok_r(NULL, "\t\n", &save)) {
+			if (col == 1)
+				addr = tok;
+			if (col == 3 && !strncmp(tok, "RET", 3) && addr && n < max)
+				out[n++] = strtoull(addr, NULL, 16);
+			col++;
+		}
+	}
+	return pclose(p) == 0 ? n : -1;
+}
+
+TEST(probe_sites_returns_match_objdump)
+{
+	char vers[8][16];
+	int nv = read_versions(vers, 8);
+
+	if (!nv)
+		T_SKIP("no fixtures in %s", t_fixtures());
+	if (access(GO_TOOL, X_OK))
+		T_SKIP("%s not installed", GO_TOOL);
+	for (int i = 0; i < nv; i++) {
+		for (size_t k = 0; k < 3; k++) {
+			char path[512], ref[512];
+			struct gt_pclntab *t;
+			struct gt_elf ef;
+
+			snprintf(path, sizeof(path), "%s/script-%s-%s", t_fixtures(), vers[i],
+				 variants[k]);
+			T_ASSERT(!elf_file__open(&ef, path), "%s: open", path);
+			T_ASSERT(!pclntab__open(&t, &ef), "%s: pclntab", path);
+			/* objdump needs .symtab: a stripped binary has its plain twin's text */
+			snprintf(ref, sizeof(ref), "%s/script-%s-%s", t_fixtures(), vers[i],
+				 k == 1 ? "plain" : variants[k]);
+			for (size_t p = 0; p < gt_probe_plan_len; p++) {
+				const char *name = gt_probe_plan[p].symbol;
+				const struct gt_func *f = pclntab__lookup_name(t, name);
+				struct gt_probe_site s[64];
+				uint64_t want[64];
+				int n, nw;
+
+				if (!f)
+					continue;
+				n = probe_sites__returns(&ef, f, s, 64);
+				nw = objdump_rets(ref, name, want, 64);
+				T_CHECK(nw >= 0, "%s: objdump %s failed", path, name);
+				T_CHECK(n == nw, "%s: %s: %d RETs, objdump shows %d", path, name, n, nw);
+				for (int j = 0; j < n && j < nw; j++) {
+					T_CHECK(s[j].addr == want[j], "%s: %s: RET 0x%llx, objdump 0x%llx",
+						path, name, (unsigned long long)s[j].addr,
+						(unsigned long long)want[j]);
+					T_CHECK(s[j].file_offset && !strcmp(s[j].insn, "ret"),
+						"%s: %s: RET site %s", path, name, s[j].insn);
+				}
+			}
+			pclntab__close(t);
+			elf_file__close(&ef);
+		}
+	}
+}
+
+TEST(probe_sites_emulated_rules)
+{
+	static const struct {
+		const char *bytes;
+		size_t n;
+		bool emulated;
+	} c[] = {
+		{ "\x76\x36", 2, true },			/* jbe rel8 */
+		{ "\x0f\x86\x86\x03\x00\x00", 6, true },	/* jbe rel32 */
+		{ "\xe8\x00\x00\x00\x00", 5, true },		/* call */
+		{ "\x55", 1, true },				/* push rbp */
+		{ "\x41\x56", 2, true },			/* push r14 */
+		{ "\x90", 1, true },				/* nop */
+		{ "\x0f\x1f\x00", 3, true },			/* nopl (rax) */
+		{ "\x66\x0f\x1f\x84\x00\x00\x00\x00\x00", 9, false }, /* nopw: 0x66 refused */
+		{ "\x49\x3b\x66\x10", 4, false },		/* cmp rsp,[r14+0x10] */
+		{ "\x48\x83\xec\x40", 4, false },		/* sub rsp,0x40 */
+		{ "\xc3", 1, false },				/* ret */
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		T_CHECK(probe_sites__emulated((const uint8_t *)c[i].bytes, c[i].n) == c[i].emulated,
+			"case %zu", i);
+}

@@ -1,0 +1,3 @@
+module gtrace/tools/gen-offsets
+
+go 1.19

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The hooked runtime functions (see probe_plan.h).  Every goroutine state
+ * change goes through casgstatus except the ones listed after it, which
+ * CAS the status themselves or need data casgstatus cannot see
+ * (go-runtime.md §3.3).
+ */
+#include "probe_plan.h"
+
+const struct gt_probe_plan_entry gt_probe_plan[] = {
+	{ "runtime.casgstatus", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS,
+	  "every status change: gp, old, new in AX, BX, CX" },
+	{ "runtime.newproc1", GT_PROBE_RET, true, GT_NEED_ALWAYS,
+	  "goroutine creation: the new g in AX, goid final only here before 1.24" },
+	{ "runtime/pprof.runtime_setProfLabel", GT_PROBE_ENTRY, false, GT_NEED_ALWAYS,
+	  "label changes: the new label set in AX, g in R14" },
+	{ "runtime.preemptPark", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS,
+	  "suspension for the GC, which bypasses casgstatus" },
+	{ "runtime.goschedImpl", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS,
+	  "tells preemption from Gosched (BX = preempted, 1.22+)" },
+	{ "runtime.reentersyscall", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,
+	  "syscall entry, CASed without casgstatus" },
+	{ "runtime.entersyscallblock", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,
+	  "blocking syscall entry" },
+	{ "runtime.exitsyscall", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,
+	  "syscall exit, CASed without casgstatus" },
+};
+
+const size_t gt_probe_plan_len = sizeof(gt_probe_plan) / sizeof(gt_probe_plan[0]);
+
+bool probe_plan__needed(const struct gt_probe_plan_entry *e, const struct gt_go_traits *tr)
+{
+	switch (e->need) {
+	case GT_NEED_ALWAYS:
+		return true;
+	case GT_NEED_SYSCALL_FASTPATH:
+		return tr && tr->syscall_cas_fastpath;
+	}
+	return false;
+}
+
+const char *probe_plan__kind_name(enum gt_probe_kind k)
+{
+	return k == GT_PROBE_RET ? "ret" : "entry";
+}
