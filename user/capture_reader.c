@@ -33,6 +33,7 @@ struct gt_capture {
 	uint8_t *raw, *stored;
 	size_t raw_cap, stored_cap;
 	bool complete;
+	bool trailer_loaded; /* read ahead by open: skip it when streaming */
 	bool warned_unknown;
 	/* the first META chunk is read by open; process starts after it */
 	long events_start;
@@ -229,6 +230,41 @@ static int next_chunk(struct gt_capture *c, struct gt_chunk_header *ch)
 	return 1;
 }
 
+/*
+ * Reads the trailer ahead of the events when the file is seekable, so
+ * reports can print loss totals first.  The trailer is the last chunk:
+ * search the tail for a chunk header that ends exactly at end of file.
+ */
+static void load_trailer(struct gt_capture *c)
+{
+	long pos = ftell(c->f), size, tail;
+	uint8_t *buf = NULL;
+
+	if (pos < 0 || fseek(c->f, 0, SEEK_END) || (size = ftell(c->f)) < pos)
+		goto out;
+	tail = size - pos < (4 << 20) ? size - pos : (4 << 20);
+	buf = malloc(tail ? tail : 1);
+	if (!buf || fseek(c->f, size - tail, SEEK_SET) || fread(buf, 1, tail, c->f) != (size_t)tail)
+		goto out;
+	for (long at = tail - (long)sizeof(struct gt_chunk_header); at >= 0; at--) {
+		struct gt_chunk_header ch;
+
+		memcpy(&ch, buf + at, sizeof(ch));
+		if (ch.magic != GT_CHUNK_MAGIC || ch.type != GT_CHUNK_TRAILER ||
+		    at + (long)sizeof(ch) + (long)ch.len != tail)
+			continue;
+		if (fseek(c->f, size - tail + at, SEEK_SET) || next_chunk(c, &ch) <= 0)
+			break;
+		parse_meta(c, c->raw, ch.raw_len);
+		c->complete = c->trailer_loaded = true;
+		break;
+	}
+out:
+	free(buf);
+	if (pos >= 0)
+		fseek(c->f, pos, SEEK_SET);
+}
+
 int capture__open(struct gt_capture **out, const char *path)
 {
 	struct gt_capture *c = calloc(1, sizeof(*c));
@@ -268,6 +304,8 @@ int capture__open(struct gt_capture **out, const char *path)
 		goto fail;
 	}
 	parse_meta(c, c->raw, ch.raw_len);
+	if (c->f != stdin)
+		load_trailer(c);
 	*out = c;
 	return 0;
 fail:
@@ -419,7 +457,8 @@ int capture__process(struct gt_capture *c, struct gt_tool *tool)
 			parse_meta(c, c->raw, ch.raw_len);
 			break;
 		case GT_CHUNK_TRAILER:
-			parse_meta(c, c->raw, ch.raw_len);
+			if (!c->trailer_loaded)
+				parse_meta(c, c->raw, ch.raw_len);
 			c->complete = true;
 			break;
 		case GT_CHUNK_SYMS:

@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * gtrace's probes on the Go runtime.  Nearly every goroutine state change
+ * goes through runtime.casgstatus(gp, old, new), so one probe there (on an
+ * instruction the kernel emulates, chosen by user/probe_sites.c) sees
+ * start, park, unpark, preempt, yield, syscalls and exit.  The few paths
+ * that bypass it get their own probes: newproc1's RETs (the goid is final
+ * only there before Go 1.24), preemptPark, the Go 1.26+ syscall fast
+ * paths, and runtime_setProfLabel for label sets.  Records go to one ring
+ * buffer in the layout of gtrace_events.h; every failed reserve is counted
+ * per CPU and type, so loss is never silent.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "gtrace_events.h"
+#include "go_abi.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u32 targ_tgid = 0;
+const volatile __u32 events_mask = ~0u; /* bit (1 << GT_EV_*) */
+const volatile bool want_stacks = true;
+const volatile bool syscall_fastpath = false; /* casgstatus misses syscalls (1.26+) */
+const volatile struct gt_go_offsets off = {};
+/* Where casgstatus's caller is, at the probe site (from the site chooser). */
+const volatile __u32 casg_sp_delta = 0;
+const volatile bool casg_frame_set = false;
+/* Callers that give a transition its meaning: [lo, hi) of each function. */
+const volatile __u64 park_m_lo = 0, park_m_hi = 0;
+const volatile __u64 goyield_m_lo = 0, goyield_m_hi = 0;
+const volatile __u64 gosched_m_lo = 0, gosched_m_hi = 0;
+const volatile __u64 goschedimpl_lo = 0, goschedimpl_hi = 0;
+/* Wake the reader only when this much is waiting: batches wake-ups. */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by --buffer before load */
+} rb SEC(".maps");
+
+/* key: event type.  value: records that could not be reserved (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GT_EV_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* key: event type.  value: records produced, written or lost (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GT_EV_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} produced SEC(".maps");
+
+/* key: stack id.  value: unused.  Stacks already sent to user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} stacks_sent SEC(".maps");
+
+/* key: label set id.  value: unused.  Label sets already sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} labelsets_sent SEC(".maps");
+
+/*
+ * key: address of a runtime label set.  value: its id (content hash).
+ * Refreshed on every setProfLabel, so an address the runtime reuses for
+ * another set maps to the new content before any goroutine inherits it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} labelset_ids SEC(".maps");
+
+/*
+ * Label reading state.  It lives in map memory on purpose: the verifier
+ * treats values loaded from a map as unknown, so each bpf_loop iteration
+ * looks alike and verification converges, where stack-held counters would
+ * be tracked precisely and explode into one state per iteration.
+ */
+struct label_state {
+	__u64 list;	  /* slice layout: address of label[0] */
+	__u64 n;	  /* slice layout: labels */
+	__u64 bucket;	  /* map layout: current bucket */
+	__u64 buckets;	  /* map layout: bucket array being walked */
+	__u64 nbuckets;
+	__u64 hash;
+	__u32 pos;	  /* bytes used in blob */
+	__u32 bidx;
+	__u32 slot;
+	__u32 truncated;
+};
+
+/* Scratch for the variable-size records (too big for the BPF stack). */
+struct scratch {
+	union {
+		struct gt_ev_stack stack;
+		struct gt_ev_labelset labelset;
+	};
+	struct label_state st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* Counting-only probes for `make bench` (the bare cost of a trap). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+static __always_inline void count(void *map, __u32 type)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &type);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool wanted(__u32 type)
+{
+	return events_mask & (1u << type);
+}
+
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									   : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_hdr(struct gt_event_hdr *h, __u32 type, __u32 size, __u64 goid)
+{
+	h->type = type;
+	h->size = size;
+	h->flags = 0;
+	h->cpu = bpf_get_smp_processor_id();
+	h->pad = 0;
+	h->tid = (__u32)bpf_get_current_pid_tgid();
+	h->pad2 = 0;
+	h->ts = bpf_ktime_get_ns();
+	h->goid = goid;
+}
+
+/* Reserves a fixed-size record; on failure counts it lost for its type. */
+static __always_inline void *reserve(__u32 type, __u32 size, __u64 goid)
+{
+	struct gt_event_hdr *h;
+
+	count(&produced, type);
+	h = bpf_ringbuf_reserve(&rb, size, 0);
+	if (!h) {
+		count(&lost, type);
+		return NULL;
+	}
+	fill_hdr(h, type, size, goid);
+	return h;
+}
+
+/* Sends a record built in scratch; false when the ring buffer was full. */
+static __always_inline bool output(void *rec, __u32 type, __u32 size)
+{
+	count(&produced, type);
+	if (bpf_ringbuf_output(&rb, rec, size, rb_flags())) {
+		count(&lost, type);
+		return false;
+	}
+	return true;
+}
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
+
+static __always_inline __u64 goid_of(__u64 g)
+{
+	return g ? read_u64(g + off.g_goid) : 0;
+}
+
+/* The user goroutine the current thread runs (g0's m.curg), 0 when none. */
+static __always_inline __u64 current_user_g(struct pt_regs *ctx)
+{
+	__u64 m = read_u64(GO_G(ctx) + off.g_m);
+
+	return m ? read_u64(m + off.m_curg) : 0;
+}
+
+static __always_inline bool in_range(__u64 pc, __u64 lo, __u64 hi)
+{
+	return pc >= lo && pc < hi;
+}
+
+/* ---- stacks ---- */
+
+struct walk_ctx {
+	struct gt_ev_stack *st;
+	__u64 fp;
+	__u64 hash;
+};
+
+static long walk_frame(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	__u64 ret, next;
+	__u32 idx;
+
+	if (!w->fp || i >= GT_STACK_MAX - 1)
+		return 1;
+	ret = read_u64(w->fp + 8);
+	next = read_u64(w->fp);
+	if (!ret)
+		return 1;
+	idx = i + 1;
+	barrier_var(idx); /* keep the mask: the verifier needs the bound */
+	w->st->pcs[idx & (GT_STACK_MAX - 1)] = ret;
+	w->st->nr = i + 2;
+	w->hash = (w->hash ^ ret) * 0x100000001b3ull;
+	/* Frames grow up the stack; anything else is a torn or foreign chain. */
+	if (next <= w->fp)
+		return 1;
+	w->fp = next;
+	return 0;
+}
+
+/*
+ * Walks a parked goroutine's frame pointers from g.sched (saved by mcall)
+ * and sends the stack once; returns its id, 0 when unavailable.
+ */
+static __always_inline __u64 send_stack(__u64 g)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	struct walk_ctx w;
+	__u8 one = 1;
+	__u32 size;
+
+	if (!s)
+		return 0;
+	w.st = &s->stack;
+	w.st->pcs[0] = read_u64(g + off.g_sched_pc);
+	w.st->nr = 1;
+	w.fp = read_u64(g + off.g_sched_bp);
+	w.hash = (0xcbf29ce484222325ull ^ w.st->pcs[0]) * 0x100000001b3ull;
+	if (!w.st->pcs[0])
+		return 0;
+	bpf_loop(GT_STACK_MAX, walk_frame, &w, 0);
+	w.hash |= 1; /* never 0: 0 means "no stack" */
+	if (bpf_map_lookup_elem(&stacks_sent, &w.hash))
+		return w.hash;
+	fill_hdr(&w.st->h, GT_EV_STACK, 0, 0);
+	w.st->id = w.hash;
+	w.st->pad = 0;
+	if (w.st->nr >= GT_STACK_MAX - 1)
+		w.st->h.flags |= GT_F_TRUNCATED;
+	size = offsetof(struct gt_ev_stack, pcs) + (w.st->nr & (GT_STACK_MAX - 1)) * 8;
+	barrier_var(size);
+	if (size > sizeof(struct gt_ev_stack))
+		size = sizeof(struct gt_ev_stack);
+	w.st->h.size = size;
+	if (output(w.st, GT_EV_STACK, size))
+		bpf_map_update_elem(&stacks_sent, &w.hash, &one, BPF_ANY);
+	return w.hash;
+}
+
+/* ---- label sets ---- */
+
+struct label_ctx {
+	struct scratch *s;
+};
+
+/* Appends one Go string (ptr, len) as u16 length + bytes. */
+static __always_inline bool put_str(struct scratch *s, __u64 ptr, __u64 len)
+{
+	__u64 pos = s->st.pos;
+	__u8 *dst;
+
+	if (len > GT_LABEL_STR_MAX) {
+		len = GT_LABEL_STR_MAX;
+		s->st.truncated = 1;
+	}
+	/* Explicit bounds the verifier can follow: pos + 2 + len fits the blob. */
+	if (pos > GT_LABELSET_BLOB - GT_LABEL_STR_MAX - 2) {
+		s->st.truncated = 1;
+		return false;
+	}
+	barrier_var(pos);
+	dst = &s->labelset.blob[pos];
+	dst[0] = len & 0xff;
+	dst[1] = len >> 8;
+	if (len && bpf_probe_read_user(dst + 2, len, (void *)ptr))
+		return false;
+	s->st.pos = pos + 2 + len;
+	return true;
+}
+
+/* Appends the label whose key and value strings are kv[0..3]. */
+static __always_inline void put_label(struct scratch *s, __u64 kv[4])
+{
+	if (s->labelset.count >= GT_LABEL_MAX) {
+		s->st.truncated = 1;
+		return;
+	}
+	if (put_str(s, kv[0], kv[1]) && put_str(s, kv[2], kv[3]))
+		s->labelset.count++;
+}
+
+/* 1.24+: a sorted []label{key, value string}. */
+static long read_slice_label(__u32 i, void *arg)
+{
+	struct scratch *s = ((struct label_ctx *)arg)->s;
+	__u64 kv[4] = {};
+
+	if (i >= s->st.n)
+		return 1;
+	bpf_probe_read_user(kv, sizeof(kv), (void *)(s->st.list + (__u64)i * 32));
+	put_label(s, kv);
+	return 0;
+}
+
+/*
+ * <= 1.23: map[string]string.  Buckets of 8 slots: tophash[8] @0, keys
+ * @8, values @136, overflow @264; a slot is live when tophash >= 5.
+ * One slot per iteration keeps the callback small.
+ */
+#define BUCKET_SIZE 272
+static long read_map_slot(__u32 i, void *arg)
+{
+	struct scratch *s = ((struct label_ctx *)arg)->s;
+	__u64 kv[4] = {}, b = s->st.bucket;
+	__u32 slot;
+
+	if (!b) {
+		if (s->st.bidx >= s->st.nbuckets)
+			return 1;
+		b = s->st.buckets + (__u64)s->st.bidx * BUCKET_SIZE;
+		s->st.bucket = b;
+		s->st.bidx++;
+		s->st.slot = 0;
+	}
+	slot = s->st.slot & 7;
+	if (read_u8(b + slot) >= 5) {
+		bpf_probe_read_user(&kv[0], 16, (void *)(b + 8 + slot * 16));
+		bpf_probe_read_user(&kv[2], 16, (void *)(b + 136 + slot * 16));
+		put_label(s, kv);
+	}
+	if (slot == 7) {
+		s->st.bucket = read_u64(b + 264); /* overflow bucket, or 0: next */
+		s->st.slot = 0;
+	} else {
+		s->st.slot = slot + 1;
+	}
+	return 0;
+}
+
+static long hash_word(__u32 i, void *arg)
+{
+	struct scratch *s = ((struct label_ctx *)arg)->s;
+	__u32 off = i * 8;
+	__u64 w;
+
+	if (off >= s->st.pos)
+		return 1;
+	barrier_var(off);
+	w = *(__u64 *)&s->labelset.blob[off & (GT_LABELSET_BLOB - 8)];
+	s->st.hash = (s->st.hash ^ w) * 0x100000001b3ull;
+	return 0;
+}
+
+static __always_inline void walk_buckets(struct label_ctx *c, __u64 buckets, __u64 n)
+{
+	c->s->st.buckets = buckets;
+	c->s->st.nbuckets = n;
+	c->s->st.bucket = 0;
+	c->s->st.bidx = 0;
+	c->s->st.slot = 0;
+	bpf_loop(GT_LABEL_MAX * 8, read_map_slot, c, 0);
+}
+
+static __always_inline void read_labels(struct label_ctx *c, __u64 p)
+{
+	struct scratch *s = c->s;
+	__u64 h, old;
+	__u8 B;
+
+	if (off.labels_slice) {
+		s->st.list = read_u64(p);
+		s->st.n = read_u64(p + 8);
+		if (s->st.n > GT_LABEL_MAX) {
+			s->st.n = GT_LABEL_MAX;
+			s->st.truncated = 1;
+		}
+		bpf_loop(GT_LABEL_MAX, read_slice_label, c, 0);
+		return;
+	}
+	h = read_u64(p); /* *labelMap -> *hmap */
+	if (!h)
+		return;
+	B = read_u8(h + 9);
+	if (B > 6)
+		B = 6; /* 64 buckets hold far more labels than we keep */
+	/* While a growth is unfinished, some entries are still in the old buckets. */
+	old = read_u64(h + 24);
+	if (old)
+		walk_buckets(c, old, B ? 1ull << (B - 1) : 1);
+	walk_buckets(c, read_u64(h + 16), 1ull << B);
+}
+
+/*
+ * Returns the id of the label set at p (the value of g.labels), sending
+ * its content once.  fresh: re-read the content even if p is known.
+ */
+static __always_inline __u64 labelset_id(__u64 p, bool fresh)
+{
+	__u32 zero = 0, size, words;
+	struct scratch *s;
+	struct label_ctx c;
+	__u64 *known, id;
+	__u8 one = 1;
+
+	if (!p)
+		return 0;
+	known = bpf_map_lookup_elem(&labelset_ids, &p);
+	if (known && !fresh)
+		return *known;
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	c.s = s;
+	__builtin_memset(&s->st, 0, sizeof(s->st));
+	s->labelset.count = 0;
+	read_labels(&c, p);
+	/* Zero the rest of the last word: the hash must see only this set. */
+	if ((s->st.pos & 7) && s->st.pos < GT_LABELSET_BLOB) {
+		__u64 *w = (__u64 *)&s->labelset.blob[s->st.pos & (GT_LABELSET_BLOB - 8)];
+
+		*w &= (1ull << ((s->st.pos & 7) * 8)) - 1;
+	}
+	s->st.hash = 0xcbf29ce484222325ull ^ s->labelset.count;
+	bpf_loop(GT_LABELSET_BLOB / 8, hash_word, &c, 0);
+	id = s->st.hash | 1;
+	bpf_map_update_elem(&labelset_ids, &p, &id, BPF_ANY);
+	if (bpf_map_lookup_elem(&labelsets_sent, &id))
+		return id;
+	fill_hdr(&s->labelset.h, GT_EV_LABELSET, 0, 0);
+	s->labelset.id = id;
+	s->labelset.blob_len = s->st.pos;
+	s->labelset.pad = 0;
+	if (s->st.truncated)
+		s->labelset.h.flags |= GT_F_TRUNCATED;
+	words = (s->st.pos + 7) / 8;
+	if (words > GT_LABELSET_BLOB / 8)
+		words = GT_LABELSET_BLOB / 8;
+	barrier_var(words);
+	if (words > GT_LABELSET_BLOB / 8)
+		return id;
+	size = offsetof(struct gt_ev_labelset, blob) + words * 8;
+	s->labelset.h.size = size;
+	if (output(&s->labelset, GT_EV_LABELSET, size))
+		bpf_map_update_elem(&labelsets_sent, &id, &one, BPF_ANY);
+	return id;
+}
+
+/* ---- transitions ---- */
+
+static __always_inline void emit_simple(__u32 type, __u64 goid, __u8 flags)
+{
+	struct gt_event_hdr *h;
+
+	if (!wanted(type))
+		return;
+	h = reserve(type, sizeof(*h), goid);
+	if (!h)
+		return;
+	h->flags = flags;
+	bpf_ringbuf_submit(h, rb_flags());
+}
+
+static __always_inline void on_start(struct pt_regs *ctx, __u64 gp)
+{
+	struct gt_ev_start *e;
+	__u64 m;
+
+	if (!wanted(GT_EV_START))
+		return;
+	e = reserve(GT_EV_START, sizeof(*e), goid_of(gp));
+	if (!e)
+		return;
+	/* execute runs on g0, whose m is the thread's M */
+	m = read_u64(GO_G(ctx) + off.g_m);
+	e->mid = m ? read_u64(m + off.m_id) : 0;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
+static __always_inline __u64 caller_pc(struct pt_regs *ctx)
+{
+	return read_u64(GO_SP(ctx) + casg_sp_delta);
+}
+
+static __always_inline void on_park(struct pt_regs *ctx, __u64 gp)
+{
+	struct gt_ev_park *e;
+	bool pseudo = !in_range(caller_pc(ctx), park_m_lo, park_m_hi);
+	__u64 stack = 0;
+
+	if (!wanted(GT_EV_PARK))
+		return;
+	/* Only real parks have a saved context (mcall) worth walking. */
+	if (want_stacks && !pseudo)
+		stack = send_stack(gp);
+	e = reserve(GT_EV_PARK, sizeof(*e), goid_of(gp));
+	if (!e)
+		return;
+	e->stack = stack;
+	e->reason = read_u8(gp + off.g_waitreason);
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	if (pseudo)
+		e->h.flags = GT_F_PSEUDO_WAIT;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
+static __always_inline void on_unpark(struct pt_regs *ctx, __u64 gp)
+{
+	struct gt_ev_unpark *e;
+	__u64 waker;
+
+	if (!wanted(GT_EV_UNPARK))
+		return;
+	e = reserve(GT_EV_UNPARK, sizeof(*e), goid_of(gp));
+	if (!e)
+		return;
+	/* ready() runs on g0 via systemstack: m.curg is the goroutine that woke gp. */
+	waker = current_user_g(ctx);
+	e->by = waker && waker != gp ? goid_of(waker) : 0;
+	if (!e->by)
+		e->h.flags = GT_F_BY_RUNTIME;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
+/* running -> runnable: Gosched/goyield is a yield, everything else a preemption. */
+static __always_inline void on_to_runnable(struct pt_regs *ctx, __u64 gp)
+{
+	__u64 ret1 = caller_pc(ctx), fp, ret2;
+
+	if (in_range(ret1, goyield_m_lo, goyield_m_hi)) {
+		emit_simple(GT_EV_YIELD, goid_of(gp), 0);
+		return;
+	}
+	if (in_range(ret1, goschedimpl_lo, goschedimpl_hi)) {
+		fp = casg_frame_set ? read_u64(GO_FP(ctx)) : GO_FP(ctx);
+		ret2 = read_u64(fp + 8);
+		if (in_range(ret2, gosched_m_lo, gosched_m_hi)) {
+			emit_simple(GT_EV_YIELD, goid_of(gp), 0);
+			return;
+		}
+	}
+	emit_simple(GT_EV_PREEMPT, goid_of(gp), 0);
+}
+
+static __always_inline int handle_casgstatus(struct pt_regs *ctx)
+{
+	__u64 gp = GO_ARG1(ctx);
+	__u32 oldval = (__u32)GO_ARG2(ctx) & ~G_SCAN;
+	__u32 newval = (__u32)GO_ARG3(ctx) & ~G_SCAN;
+
+	if (!is_target())
+		return 0;
+	switch (oldval << 8 | newval) {
+	case G_RUNNABLE << 8 | G_RUNNING:
+		on_start(ctx, gp);
+		break;
+	case G_RUNNING << 8 | G_WAITING:
+		on_park(ctx, gp);
+		break;
+	case G_WAITING << 8 | G_RUNNABLE:
+		on_unpark(ctx, gp);
+		break;
+	case G_WAITING << 8 | G_RUNNING:
+		emit_simple(GT_EV_WAIT_END, goid_of(gp), 0);
+		break;
+	case G_RUNNING << 8 | G_RUNNABLE:
+		on_to_runnable(ctx, gp);
+		break;
+	case G_RUNNING << 8 | G_SYSCALL:
+		if (!syscall_fastpath)
+			emit_simple(GT_EV_SYSCALL_ENTER, goid_of(gp), 0);
+		break;
+	case G_SYSCALL << 8 | G_RUNNING:
+		if (!syscall_fastpath)
+			emit_simple(GT_EV_SYSCALL_EXIT, goid_of(gp), 0);
+		break;
+	case G_SYSCALL << 8 | G_RUNNABLE:
+		if (!syscall_fastpath)
+			emit_simple(GT_EV_SYSCALL_EXIT, goid_of(gp), GT_F_TO_RUNNABLE);
+		break;
+	case G_RUNNING << 8 | G_DEAD:
+		emit_simple(GT_EV_EXIT, goid_of(gp), 0);
+		break;
+	default:
+		/* creation (seen at newproc1's RET), stack copies, scan bits */
+		break;
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int uprobe_runtime_casgstatus(struct pt_regs *ctx)
+{
+	return handle_casgstatus(ctx);
+}
+
+/* At every RET of newproc1: AX is the new g, with its goid final. */
+SEC("uprobe")
+int uprobe_runtime_newproc1_ret(struct pt_regs *ctx)
+{
+	__u64 newg = GO_RET1(ctx), creator, labels;
+	struct gt_ev_create *e;
+
+	if (!is_target() || !wanted(GT_EV_CREATE))
+		return 0;
+	labels = read_u64(newg + off.g_labels);
+	/* Before reserving: the label set definition must precede its use. */
+	labels = labelset_id(labels, false);
+	e = reserve(GT_EV_CREATE, sizeof(*e), goid_of(newg));
+	if (!e)
+		return 0;
+	/* newproc1 runs on g0 by systemstack: m.curg is the creator. */
+	creator = current_user_g(ctx);
+	e->parent = creator ? goid_of(creator) : 0;
+	e->gopc = read_u64(newg + off.g_gopc);
+	e->startpc = read_u64(newg + off.g_startpc);
+	e->labels = labels;
+	if ((read_u64(newg + off.g_atomicstatus) & 0xffff & ~G_SCAN) == G_WAITING)
+		e->h.flags = GT_F_PARKED_CREATE;
+	bpf_ringbuf_submit(e, rb_flags());
+	return 0;
+}
+
+/* runtime_setProfLabel(labels): runs on the goroutine itself (R14). */
+SEC("uprobe")
+int uprobe_runtime_setproflabel(struct pt_regs *ctx)
+{
+	__u64 g = GO_G(ctx), id;
+	struct gt_ev_labels *e;
+
+	if (!is_target() || !wanted(GT_EV_LABELS))
+		return 0;
+	id = labelset_id(GO_ARG1(ctx), true);
+	e = reserve(GT_EV_LABELS, sizeof(*e), goid_of(g));
+	if (!e)
+		return 0;
+	e->labels = id;
+	bpf_ringbuf_submit(e, rb_flags());
+	return 0;
+}
+
+/* preemptPark(gp): the GC suspends a running goroutine without casgstatus. */
+SEC("uprobe")
+int uprobe_runtime_preemptpark(struct pt_regs *ctx)
+{
+	if (is_target())
+		emit_simple(GT_EV_PREEMPT, goid_of(GO_ARG1(ctx)), GT_F_GC_SUSPEND);
+	return 0;
+}
+
+/* Go 1.26+ enters and leaves syscalls with a CAS of their own: probe them. */
+SEC("uprobe")
+int uprobe_runtime_syscall_enter(struct pt_regs *ctx)
+{
+	if (is_target())
+		emit_simple(GT_EV_SYSCALL_ENTER, goid_of(GO_G(ctx)), 0);
+	return 0;
+}
+
+SEC("uprobe")
+int uprobe_runtime_syscall_exit(struct pt_regs *ctx)
+{
+	if (is_target())
+		emit_simple(GT_EV_SYSCALL_EXIT, goid_of(GO_G(ctx)), 0);
+	return 0;
+}
+
+/* Benchmarks only: what a trap costs with no work (bare-trap baseline). */
+SEC("uprobe")
+int uprobe_count(struct pt_regs *ctx)
+{
+	count(&hits, 0);
+	return 0;
+}

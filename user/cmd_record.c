@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * gtrace record: attach to a running Go process and write every goroutine
+ * transition and label set to a capture file until the duration ends,
+ * Ctrl-C/SIGTERM, or the target exits.  The capture carries what reports
+ * need without the binary: metadata, symbols for every PC it mentions, and
+ * a trailer with exact loss counts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "az.h"
+#include "capture.h"
+#include "clock.h"
+#include "commands.h"
+#include "debug.h"
+#include "target.h"
+#include "tracer.h"
+#include "u64map.h"
+
+static volatile sig_atomic_t exiting;
+
+struct record {
+	struct gt_target target;
+	struct gt_capture_writer *w;
+	struct gt_tracer *tr;
+	struct u64map syms_done; /* PCs whose frames are in the capture */
+	uint64_t written[GT_EV_MAX];
+	uint64_t events;
+	uint64_t lost_seen, last_poll_ns, start_ns;
+	uint64_t created, exited;
+	int err;
+};
+
+static const char *const event_classes[] = {
+	[GT_EV_CREATE] = "create",   [GT_EV_START] = "start",
+	[GT_EV_PARK] = "park",	     [GT_EV_UNPARK] = "unpark",
+	[GT_EV_PREEMPT] = "preempt", [GT_EV_YIELD] = "yield",
+	[GT_EV_SYSCALL_ENTER] = "syscall", [GT_EV_EXIT] = "exit",
+	[GT_EV_LABELS] = "labels",
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gtrace record -p PID [-d SECONDS] [-o FILE] [--events LIST] [--no-stacks]\n"
+		"                     [--buffer SIZE] [--az ZONE] [--no-az-detect] [-q] [-v]\n"
+		"\n"
+		"Record every goroutine transition and pprof label set of a running Go process\n"
+		"into a capture file, until SECONDS pass, Ctrl-C, or the process exits.\n"
+		"\n"
+		"  -p, --pid PID        process to trace (Go 1.19 or newer)\n"
+		"  -d, --duration SEC   stop after SEC seconds (default: until Ctrl-C)\n"
+		"  -o, --output FILE    capture file (default gtrace.gtr; '-' for stdout)\n"
+		"      --events LIST    event classes, comma-separated (default all):\n"
+		"                       create,start,park,unpark,preempt,yield,syscall,exit,labels\n"
+		"      --no-stacks      do not walk the stack at each park\n"
+		"      --buffer SIZE    ring buffer size, e.g. 16M (default 32M; power of two)\n"
+		"      --probe-at-entry put probes on functions' first bytes (benchmarks only)\n"
+		"      --az ZONE        availability zone to stamp (default: detect)\n"
+		"      --az-file FILE   file holding the zone (default /etc/gtrace/az)\n"
+		"      --imds-endpoint URL  cloud metadata base URL (tests)\n"
+		"      --no-az-detect   do not ask cloud metadata services\n"
+		"  -q, --quiet          no progress line\n"
+		"  -v, --verbose        more detail (twice: libbpf debug)\n"
+		"\n"
+		"examples:\n"
+		"  gtrace record -p $(pidof myserver) -d 10\n"
+		"  gtrace record -p 1234 --events create,exit -o lifecycle.gtr\n"
+		"then: gtrace report gtrace.gtr\n");
+}
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+static int parse_events(const char *list, uint32_t *mask)
+{
+	char *copy = strdup(list), *save = NULL;
+
+	*mask = 1u << GT_EV_LABELSET | 1u << GT_EV_STACK;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool found = false;
+
+		for (unsigned t = 0; t < sizeof(event_classes) / sizeof(*event_classes); t++) {
+			if (!event_classes[t] || strcmp(tok, event_classes[t]))
+				continue;
+			*mask |= 1u << t;
+			/* Classes that come in pairs share one name. */
+			if (t == GT_EV_SYSCALL_ENTER)
+				*mask |= 1u << GT_EV_SYSCALL_EXIT;
+			if (t == GT_EV_PARK)
+				*mask |= 1u << GT_EV_WAIT_END;
+			found = true;
+		}
+		if (!found) {
+			pr_err("unknown event class '%s' (see 'gtrace record --help')\n", tok);
+			free(copy);
+			return -EINVAL;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end || v < 4096 || (v & (v - 1)))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static uint64_t now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Makes sure the frames of pc are in the capture before an event uses them. */
+static void need_symbol(struct record *r, uint64_t pc)
+{
+	struct gt_frame fr[32];
+	int n;
+
+	if (!pc || u64map__get(&r->syms_done, pc))
+		return;
+	u64map__put(&r->syms_done, pc, (void *)1);
+	n = pclntab__frames(r->target.pcln, pc, fr, 32);
+	if (n > 0)
+		capture_writer__symbol(r->w, pc, fr, n);
+}
+
+static int on_record(void *ctx, const void *rec, size_t len)
+{
+	struct record *r = ctx;
+	const struct gt_event_hdr *h = rec;
+
+	if (len < sizeof(*h) || h->size > len || h->type >= GT_EV_MAX)
+		return 0;
+	/* Symbols are keyed as the reader asks for them: return addresses minus one. */
+	if (h->type == GT_EV_STACK) {
+		const struct gt_ev_stack *s = rec;
+
+		for (uint32_t i = 0; i < s->nr && i < GT_STACK_MAX; i++)
+			need_symbol(r, s->pcs[i] - 1);
+	} else if (h->type == GT_EV_CREATE) {
+		const struct gt_ev_create *c = rec;
+
+		need_symbol(r, c->gopc - 1);
+		need_symbol(r, c->startpc);
+		r->created++;
+	} else if (h->type == GT_EV_EXIT) {
+		r->exited++;
+	}
+	r->written[h->type]++;
+	r->events++;
+	/* Pad to 8 so records stay aligned in the chunk. */
+	r->err = capture_writer__events(r->w, rec, (h->size + 7) & ~7u);
+	return r->err;
+}
+
+static int emit_meta(void *arg, const char *key, const char *value)
+{
+	return capture_writer__meta(arg, key, "%s", value);
+}
+
+static void write_header(struct record *r, uint32_t mask, bool stacks, uint64_t buffer,
+			 const struct gt_az_opts *azo)
+{
+	struct gt_capture_writer *w = r->w;
+	struct gt_target *t = &r->target;
+	const struct gt_go_offsets *o = &t->rt.off;
+	struct gt_clock_map cm;
+	struct gt_az az;
+	struct utsname u;
+	char buf[128];
+
+	capture_writer__meta(w, "gtrace.version", "%s", GTRACE_VERSION);
+	capture_writer__meta(w, "capture.version", "%d", GT_CAPTURE_VERSION);
+	if (!uname(&u))
+		capture_writer__meta(w, "kernel", "%s %s", u.release, u.machine);
+	capture_writer__meta(w, "target.pid", "%d", t->pid);
+	capture_writer__meta(w, "target.exe", "%s", t->exe_name);
+	capture_writer__meta(w, "target.build_id", "%s",
+			     t->elf.go_build_id[0] ? t->elf.go_build_id : t->elf.gnu_build_id);
+	capture_writer__meta(w, "process.pid", "%d", t->pid);
+	capture_writer__meta(w, "process.executable.build_id.go", "%s", t->elf.go_build_id);
+	capture_writer__meta(w, "target.go_version", "%s", t->ver.str);
+	capture_writer__meta(w, "target.offsets_source", "%s", t->rt.source_detail);
+	capture_writer__meta(w, "target.labels", "%s", o->labels_slice ? "slice" : "map");
+	capture_writer__meta(w, "record.events_mask", "%#x", mask);
+	capture_writer__meta(w, "record.stacks", "%d", stacks);
+	capture_writer__meta(w, "record.buffer", "%llu", (unsigned long long)buffer);
+	capture_writer__meta(w, "target.waitreason_source", "%s", t->rt.waitreason_source);
+	for (int i = 0; i < 256; i++) {
+		if (!t->rt.waitreason[i])
+			continue;
+		snprintf(buf, sizeof(buf), "waitreason.%d", i);
+		capture_writer__meta(w, buf, "%s", t->rt.waitreason[i]);
+	}
+	if (!clock__sample(&cm)) {
+		clock__write_meta(&cm, "clock", emit_meta, w);
+		pr_debug("clock: %s\n", clock__describe(&cm, buf, sizeof(buf)));
+	}
+	if (!az__resolve(azo, &az))
+		az__write_meta(&az, emit_meta, w);
+	capture_writer__meta(w, "record.start_mono_ns", "%llu", (unsigned long long)now_mono());
+}
+
+/* Turns growth of the kernel's loss counters into a LOSS record for this window. */
+static void note_loss(struct record *r)
+{
+	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], total = 0, now = now_mono();
+	struct gt_ev_loss e = { .h = { .type = GT_EV_LOSS, .size = sizeof(e) } };
+
+	tracer__counters(r->tr, produced, lost);
+	for (int i = 0; i < GT_EV_MAX; i++)
+		total += lost[i];
+	if (total > r->lost_seen) {
+		e.h.ts = r->last_poll_ns;
+		e.end = now;
+		e.lost = total - r->lost_seen;
+		r->lost_seen = total;
+		capture_writer__events(r->w, &e, sizeof(e));
+	}
+	r->last_poll_ns = now;
+}
+
+/* Loss totals and how the capture ended: read by every report. */
+static void write_trailer(struct record *r, const char *why)
+{
+	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], total_lost = 0, total = 0;
+	struct gt_capture_writer *w = r->w;
+	char key[64];
+
+	tracer__counters(r->tr, produced, lost);
+	for (int i = 1; i < GT_EV_MAX; i++) {
+		const char *name = capture__event_name(i);
+
+		total_lost += lost[i];
+		total += produced[i];
+		if (!produced[i] && !lost[i] && !r->written[i])
+			continue;
+		snprintf(key, sizeof(key), "produced.%s", name);
+		capture_writer__meta(w, key, "%llu", (unsigned long long)produced[i]);
+		snprintf(key, sizeof(key), "written.%s", name);
+		capture_writer__meta(w, key, "%llu", (unsigned long long)r->written[i]);
+		snprintf(key, sizeof(key), "loss.%s", name);
+		capture_writer__meta(w, key, "%llu", (unsigned long long)lost[i]);
+	}
+	capture_writer__meta(w, "produced.total", "%llu", (unsigned long long)total);
+	capture_writer__meta(w, "loss.total", "%llu", (unsigned long long)total_lost);
+	capture_writer__meta(w, "record.events", "%llu", (unsigned long long)r->events);
+	capture_writer__meta(w, "record.end_mono_ns", "%llu", (unsigned long long)now_mono());
+	capture_writer__meta(w, "record.stop", "%s", why);
+	r->lost_seen = total_lost;
+}
+
+static bool target_gone(int pidfd, pid_t pid)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+static void progress(struct record *r, uint64_t *last_events, uint64_t interval_ns, bool final)
+{
+	double secs = (now_mono() - r->start_ns) / 1e9;
+	double rate = interval_ns ? (r->events - *last_events) * 1e9 / interval_ns : 0;
+
+	fprintf(stderr,
+		"\rgtrace: pid %d: %.0fs, %llu events (%.0f/s), goroutines +%llu -%llu, %llu lost%s",
+		r->target.pid, secs, (unsigned long long)r->events, rate,
+		(unsigned long long)r->created, (unsigned long long)r->exited,
+		(unsigned long long)r->lost_seen, final ? "\n" : "  ");
+	*last_events = r->events;
+}
+
+/* Root, or CAP_BPF + CAP_PERFMON: say so before anything else fails obscurely. */
+static int check_privileges(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long eff = 0;
+	char line[256];
+
+	if (geteuid() == 0)
+		return 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if ((eff >> 38 & 1) && (eff >> 39 & 1)) /* CAP_PERFMON, CAP_BPF */
+		return 0;
+	pr_err("gtrace record needs root, or CAP_BPF and CAP_PERFMON: run it with sudo\n");
+	return -EPERM;
+}
+
+static int check_kernel(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pr_err("this kernel has no BTF (/sys/kernel/btf/vmlinux): gtrace needs Linux 5.8+ "
+		       "built with CONFIG_DEBUG_INFO_BTF\n");
+		return -ENOTSUP;
+	}
+	if (access("/sys/bus/event_source/devices/uprobe", F_OK)) {
+		pr_err("this kernel has no uprobes (CONFIG_UPROBE_EVENTS)\n");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+struct record_opts {
+	pid_t pid;
+	double duration;
+	const char *output;
+	uint32_t mask;
+	bool stacks;
+	uint64_t buffer;
+	bool probe_at_entry;
+	struct gt_az_opts az;
+};
+
+enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_AZ, OPT_AZ_FILE,
+       OPT_IMDS, OPT_NO_AZ };
+
+/* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
+static int parse_args(int argc, char **argv, struct record_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "events", required_argument, NULL, OPT_EVENTS },
+		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
+		{ "buffer", required_argument, NULL, OPT_BUFFER },
+		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
+		{ "az", required_argument, NULL, OPT_AZ },
+		{ "az-file", required_argument, NULL, OPT_AZ_FILE },
+		{ "imds-endpoint", required_argument, NULL, OPT_IMDS },
+		{ "no-az-detect", no_argument, NULL, OPT_NO_AZ },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:d:o:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			errno = 0;
+			o->pid = strtol(optarg, &end, 10);
+			if (errno || *end || o->pid <= 0) {
+				pr_err("invalid PID '%s'\n", optarg);
+				return GT_EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			errno = 0;
+			o->duration = strtod(optarg, &end);
+			if (errno || *end || o->duration <= 0) {
+				pr_err("invalid duration '%s' (seconds, e.g. 10 or 0.5)\n", optarg);
+				return GT_EXIT_USAGE;
+			}
+			break;
+		case 'o': o->output = optarg; break;
+		case OPT_EVENTS:
+			if (parse_events(optarg, &o->mask))
+				return GT_EXIT_USAGE;
+			break;
+		case OPT_NO_STACKS: o->stacks = false; break;
+		case OPT_BUFFER:
+			if (parse_size(optarg, &o->buffer)) {
+				pr_err("invalid --buffer '%s' (a power of two, e.g. 4M, 32M)\n", optarg);
+				return GT_EXIT_USAGE;
+			}
+			break;
+		case OPT_ENTRY: o->probe_at_entry = true; break;
+		case OPT_AZ: o->az.az = optarg; break;
+		case OPT_AZ_FILE: o->az.az_file = optarg; break;
+		case OPT_IMDS: o->az.imds_endpoint = optarg; break;
+		case OPT_NO_AZ: o->az.no_network = true; break;
+		case 'q': gt_quiet = 1; break;
+		case 'v': gt_verbose++; break;
+		case 'h': usage(stdout); return GT_EXIT_OK;
+		default: usage(stderr); return GT_EXIT_USAGE;
+		}
+	}
+	if (!o->pid || optind != argc) {
+		if (o->pid)
+			pr_err("unexpected argument '%s'\n", argv[optind]);
+		else
+			pr_err("which process? give -p PID (see 'gtrace record --help')\n");
+		return GT_EXIT_USAGE;
+	}
+	return -1;
+}
+
+static const char *record_loop(struct record *r, const struct record_opts *o)
+{
+	uint64_t start = now_mono(), last_progress = start, last_events = 0;
+	int pidfd = syscall(SYS_pidfd_open, o->pid, 0);
+	const char *why = "interrupted";
+	bool tty = isatty(STDERR_FILENO);
+
+	r->last_poll_ns = r->start_ns = start;
+	while (!exiting) {
+		int n = tracer__poll(r->tr, 100);
+		uint64_t now = now_mono();
+
+		if (n < 0 || r->err) {
+			why = "error";
+			break;
+		}
+		note_loss(r);
+		if (capture_writer__flush(r->w)) {
+			why = "write error";
+			break;
+		}
+		if (o->duration && now - start >= o->duration * 1e9) {
+			why = "duration";
+			break;
+		}
+		if (target_gone(pidfd, o->pid)) {
+			why = "target exited";
+			break;
+		}
+		if (!gt_quiet && now - last_progress >= (tty ? 1000000000ull : 10000000000ull)) {
+			progress(r, &last_events, now - last_progress, !tty);
+			last_progress = now;
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return exiting ? "interrupted" : why;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts o = { .output = "gtrace.gtr", .stacks = true, .buffer = 32 << 20 };
+	struct gt_tracer_opts to;
+	struct record r = { 0 };
+	uint64_t last_events = 0;
+	const char *why;
+	int rc, err;
+
+	parse_events("create,start,park,unpark,preempt,yield,syscall,exit,labels", &o.mask);
+	rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (check_privileges() || check_kernel())
+		return GT_EXIT_ERROR;
+	if (target__open(&r.target, o.pid, NULL))
+		return GT_EXIT_ERROR;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	err = capture_writer__open(&r.w, o.output);
+	if (err)
+		goto out;
+	write_header(&r, o.mask, o.stacks, o.buffer, &o.az);
+	err = capture_writer__flush(r.w);
+	if (err)
+		goto out;
+	to = (struct gt_tracer_opts){ .events_mask = o.mask, .stacks = o.stacks,
+				      .buffer_bytes = o.buffer, .probe_at_entry = o.probe_at_entry };
+	err = tracer__open(&r.tr, &r.target, &to, on_record, &r);
+	if (err)
+		goto out;
+	pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
+		r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
+	why = record_loop(&r, &o);
+	/* Detach, then drain what the probes already wrote: nothing is dropped. */
+	tracer__detach(r.tr);
+	tracer__poll(r.tr, 0);
+	note_loss(&r);
+	write_trailer(&r, why);
+	if (!gt_quiet)
+		progress(&r, &last_events, 0, true);
+	pr_info("gtrace: stopped (%s); wrote %s\n", why, o.output);
+	err = r.err;
+out:
+	tracer__close(r.tr);
+	if (r.w) {
+		int cerr = capture_writer__close(r.w);
+
+		err = err ? err : cerr;
+	}
+	u64map__free(&r.syms_done);
+	target__close(&r.target);
+	return err ? GT_EXIT_ERROR : GT_EXIT_OK;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A Go program to trace, binary or running process: everything the probes
+ * and the symbolizer need from it (ELF, Go version, pclntab, runtime
+ * offsets), opened in one call that explains any failure in one line.
+ */
+#ifndef GTRACE_TARGET_H
+#define GTRACE_TARGET_H
+
+#include <sys/types.h>
+#include "buildinfo.h"
+#include "elf_file.h"
+#include "go_offsets.h"
+#include "pclntab.h"
+
+struct gt_target {
+	pid_t pid;	/* 0 for a binary on disk */
+	char exe[4096]; /* path opened: /proc/PID/exe for processes */
+	char exe_name[4096]; /* what the process says its executable is */
+	struct gt_elf elf;
+	struct gt_go_version ver;
+	struct gt_pclntab *pcln;
+	struct gt_go_runtime rt;
+};
+
+/* Opens a binary (pid 0) or a running process's executable.  0 or -errno (printed). */
+int target__open(struct gt_target *t, pid_t pid, const char *path);
+void target__close(struct gt_target *t);
+
+#endif
