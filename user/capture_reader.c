@@ -37,10 +37,12 @@ struct gt_capture {
 	bool warned_unknown;
 	/* the first META chunk is read by open; process starts after it */
 	long events_start;
-	/* clock mapping from the metadata */
-	uint64_t clock_mono;
-	int64_t clock_real;
-	bool clock_ok;
+	/* clock mappings from the metadata, in capture order (a new one per step) */
+	struct clock_pt {
+		uint64_t mono;
+		int64_t real;
+	} *clocks;
+	size_t nclocks;
 	const char *waitreason[256];
 };
 
@@ -93,6 +95,26 @@ static void add_meta(struct gt_capture *c, const char *k, size_t kl, const char 
 	}
 }
 
+static void add_clock(struct gt_capture *c, uint64_t mono, int64_t real)
+{
+	struct clock_pt *n;
+
+	if (c->nclocks && c->clocks[c->nclocks - 1].mono == mono)
+		return;
+	n = realloc(c->clocks, (c->nclocks + 1) * sizeof(*n));
+	if (!n)
+		return;
+	c->clocks = n;
+	/* Keep them ordered by mono: the trailer's may be read first. */
+	size_t i = c->nclocks++;
+
+	while (i > 0 && c->clocks[i - 1].mono > mono) {
+		c->clocks[i] = c->clocks[i - 1];
+		i--;
+	}
+	c->clocks[i] = (struct clock_pt){ mono, real };
+}
+
 static void parse_meta(struct gt_capture *c, const uint8_t *p, size_t n)
 {
 	const char *s = (const char *)p, *end = s + n;
@@ -110,11 +132,8 @@ static void parse_meta(struct gt_capture *c, const uint8_t *p, size_t n)
 	}
 	const char *m = capture__meta(c, "clock.mono_ns"), *r = capture__meta(c, "clock.real_ns");
 
-	if (m && r) {
-		c->clock_mono = strtoull(m, NULL, 10);
-		c->clock_real = strtoll(r, NULL, 10);
-		c->clock_ok = true;
-	}
+	if (m && r)
+		add_clock(c, strtoull(m, NULL, 10), strtoll(r, NULL, 10));
 }
 
 static int get_str16(const uint8_t **p, const uint8_t *end, char **out)
@@ -541,9 +560,20 @@ const char *capture__waitreason(const struct gt_capture *c, unsigned reason)
 
 int64_t capture__wall_ns(const struct gt_capture *c, uint64_t mono_ns)
 {
-	if (!c->clock_ok)
+	size_t lo = 0, hi = c->nclocks;
+
+	if (!c->nclocks)
 		return (int64_t)mono_ns;
-	return c->clock_real + (int64_t)(mono_ns - c->clock_mono);
+	/* The last mapping taken at or before mono_ns (the first one before that). */
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c->clocks[mid].mono <= mono_ns)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return c->clocks[lo].real + (int64_t)(mono_ns - c->clocks[lo].mono);
 }
 
 void capture__close(struct gt_capture *c)
@@ -569,6 +599,7 @@ void capture__close(struct gt_capture *c)
 		free(c->meta[i].val);
 	}
 	free(c->meta);
+	free(c->clocks);
 	free(c->raw);
 	free(c->stored);
 	free(c->path);

@@ -32,6 +32,8 @@ struct record {
 	struct gt_capture_writer *w;
 	struct gt_tracer *tr;
 	struct u64map syms_done; /* PCs whose frames are in the capture */
+	struct gt_clock_tracker clock;
+	bool clock_ok;
 	uint64_t written[GT_EV_MAX];
 	uint64_t events;
 	uint64_t lost_seen, last_poll_ns, start_ns;
@@ -221,12 +223,17 @@ static void write_header(struct record *r, uint32_t mask, bool stacks, uint64_t 
 		snprintf(buf, sizeof(buf), "waitreason.%d", i);
 		capture_writer__meta(w, buf, "%s", t->rt.waitreason[i]);
 	}
-	if (!clock__sample(&cm)) {
+	if (!clock__tracker_init(&r->clock, NULL)) {
+		r->clock_ok = true;
+		cm = r->clock.cur;
 		clock__write_meta(&cm, "clock", emit_meta, w);
-		pr_debug("clock: %s\n", clock__describe(&cm, buf, sizeof(buf)));
+		capture_writer__meta(w, "clock.describe", "%s",
+				     clock__describe(&cm, buf, sizeof(buf)));
+		pr_debug("clock: %s\n", buf);
 	}
-	if (!az__resolve(azo, &az))
-		az__write_meta(&az, emit_meta, w);
+	/* Even without a zone, the host name and whatever was learned go in. */
+	az__resolve(azo, &az);
+	az__write_meta(&az, emit_meta, w);
 	capture_writer__meta(w, "record.start_mono_ns", "%llu", (unsigned long long)now_mono());
 }
 
@@ -277,6 +284,30 @@ static void write_trailer(struct record *r, const char *why)
 	capture_writer__meta(w, "record.end_mono_ns", "%llu", (unsigned long long)now_mono());
 	capture_writer__meta(w, "record.stop", "%s", why);
 	r->lost_seen = total_lost;
+}
+
+/*
+ * A new clock mapping when the wall clock was stepped (the step fd fires)
+ * or every few seconds, so long captures follow drift; readers use the
+ * mapping in force at each event.
+ */
+static void resample_clock(struct record *r, uint64_t now, uint64_t *last)
+{
+	struct pollfd p = { .fd = r->clock.step_fd, .events = POLLIN };
+	struct gt_clock_map cm;
+	bool stepped;
+
+	if (!r->clock_ok)
+		return;
+	stepped = r->clock.step_fd >= 0 && poll(&p, 1, 0) > 0;
+
+	if (!stepped && now - *last < 5000000000ull)
+		return;
+	*last = now;
+	if (clock__tracker_poll(&r->clock, &cm) == 1) {
+		clock__write_meta(&cm, "clock", emit_meta, r->w);
+		capture_writer__meta(r->w, "clock.resample", "%s", stepped ? "step" : "drift");
+	}
 }
 
 static bool target_gone(int pidfd, pid_t pid)
@@ -425,7 +456,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 
 static const char *record_loop(struct record *r, const struct record_opts *o)
 {
-	uint64_t start = now_mono(), last_progress = start, last_events = 0;
+	uint64_t start = now_mono(), last_progress = start, last_events = 0, last_clock = start;
 	int pidfd = syscall(SYS_pidfd_open, o->pid, 0);
 	const char *why = "interrupted";
 	bool tty = isatty(STDERR_FILENO);
@@ -440,6 +471,7 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 			break;
 		}
 		note_loss(r);
+		resample_clock(r, now, &last_clock);
 		if (capture_writer__flush(r->w)) {
 			why = "write error";
 			break;
@@ -514,6 +546,8 @@ out:
 		err = err ? err : cerr;
 	}
 	u64map__free(&r.syms_done);
+	if (r.clock_ok)
+		clock__tracker_close(&r.clock);
 	target__close(&r.target);
 	return err ? GT_EXIT_ERROR : GT_EXIT_OK;
 }

@@ -16,8 +16,6 @@ const struct gt_probe_plan_entry gt_probe_plan[] = {
 	  "label changes: the new label set in AX, g in R14" },
 	{ "runtime.preemptPark", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS,
 	  "suspension for the GC, which bypasses casgstatus" },
-	{ "runtime.goschedImpl", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS,
-	  "tells preemption from Gosched (BX = preempted, 1.22+)" },
 	{ "runtime.reentersyscall", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,
 	  "syscall entry, CASed without casgstatus" },
 	{ "runtime.entersyscallblock", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,

@@ -38,7 +38,7 @@ assert d["offsets_source"] == ("table" if var == "stripped" else "dwarf"), d["of
 assert d["offsets"] == ref["offsets"], (d["offsets"], ref["offsets"])
 assert d["label_format"] == ("slice" if minor >= 24 else "map"), d["label_format"]
 funcs = {p["func"] for p in d["probes"]}
-need = {"runtime.casgstatus", "runtime.newproc1", "runtime.preemptPark", "runtime.goschedImpl"}
+need = {"runtime.casgstatus", "runtime.newproc1", "runtime.preemptPark"}
 if minor >= 26:
     need |= {"runtime.reentersyscall", "runtime.entersyscallblock", "runtime.exitsyscall"}
 assert need <= funcs, need - funcs
