@@ -31,6 +31,14 @@ const volatile __u64 park_m_lo = 0, park_m_hi = 0;
 const volatile __u64 goyield_m_lo = 0, goyield_m_hi = 0;
 const volatile __u64 gosched_m_lo = 0, gosched_m_hi = 0;
 const volatile __u64 goschedimpl_lo = 0, goschedimpl_hi = 0;
+/*
+ * Set by user space once every probe is attached, cleared before the first
+ * is detached: probes go live and quiet together, so a capture never holds
+ * one half of a pair (a syscall exit without its entry) from the seconds
+ * attaching and detaching take.
+ */
+volatile bool gt_enabled = false;
+
 /* Wake the reader only when this much is waiting: batches wake-ups. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
@@ -186,7 +194,7 @@ static __always_inline bool output(void *rec, __u32 type, __u32 size)
 
 static __always_inline bool is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+	return gt_enabled && (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
 }
 
 static __always_inline __u64 goid_of(__u64 g)
@@ -679,20 +687,33 @@ int uprobe_runtime_preemptpark(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Go 1.26+ enters and leaves syscalls with a CAS of their own: probe them. */
+/*
+ * Go 1.26+ enters and leaves syscalls with a CAS of their own: probe them.
+ * The status check keeps hits that are not a real transition (a goroutine
+ * not in the state the function expects) out of the capture.
+ */
+static __always_inline __u32 status_of(__u64 g)
+{
+	return read_u64(g + off.g_atomicstatus) & 0xffff & ~G_SCAN;
+}
+
 SEC("uprobe")
 int uprobe_runtime_syscall_enter(struct pt_regs *ctx)
 {
-	if (is_target())
-		emit_simple(GT_EV_SYSCALL_ENTER, goid_of(GO_G(ctx)), 0);
+	__u64 g = GO_G(ctx);
+
+	if (is_target() && status_of(g) == G_RUNNING)
+		emit_simple(GT_EV_SYSCALL_ENTER, goid_of(g), 0);
 	return 0;
 }
 
 SEC("uprobe")
 int uprobe_runtime_syscall_exit(struct pt_regs *ctx)
 {
-	if (is_target())
-		emit_simple(GT_EV_SYSCALL_EXIT, goid_of(GO_G(ctx)), 0);
+	__u64 g = GO_G(ctx);
+
+	if (is_target() && status_of(g) == G_SYSCALL)
+		emit_simple(GT_EV_SYSCALL_EXIT, goid_of(g), 0);
 	return 0;
 }
 

@@ -204,7 +204,7 @@ static void collect_probes(const struct gt_elf *ef, const struct gt_pclntab *t,
 			continue;
 		}
 		if (e->kind == GT_PROBE_ENTRY)
-			ip->nsites = probe_sites__entry(ef, ip->func, false, &ip->sites[0]) ? 0 : 1;
+			ip->nsites = probe_sites__entry_for(ef, ip->func, false, ip->plan->regs, &ip->sites[0]) ? 0 : 1;
 		else
 			ip->nsites = probe_sites__returns(ef, ip->func, ip->sites, MAX_RETS);
 		if (ip->nsites < 0)

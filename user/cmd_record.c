@@ -526,10 +526,14 @@ int cmd_record(int argc, char **argv)
 	err = tracer__open(&r.tr, &r.target, &to, on_record, &r);
 	if (err)
 		goto out;
+	tracer__enable(r.tr, true);
+	capture_writer__meta(r.w, "record.enabled_mono_ns", "%llu", (unsigned long long)now_mono());
 	pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
 		r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
 	why = record_loop(&r, &o);
-	/* Detach, then drain what the probes already wrote: nothing is dropped. */
+	/* Quiet all probes at once, detach, then drain what they already wrote. */
+	tracer__enable(r.tr, false);
+	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)now_mono());
 	tracer__detach(r.tr);
 	tracer__poll(r.tr, 0);
 	note_loss(&r);

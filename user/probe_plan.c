@@ -8,19 +8,19 @@
 #include "probe_plan.h"
 
 const struct gt_probe_plan_entry gt_probe_plan[] = {
-	{ "runtime.casgstatus", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS,
+	{ "runtime.casgstatus", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "every status change: gp, old, new in AX, BX, CX" },
-	{ "runtime.newproc1", GT_PROBE_RET, true, GT_NEED_ALWAYS,
+	{ "runtime.newproc1", GT_PROBE_RET, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "goroutine creation: the new g in AX, goid final only here before 1.24" },
-	{ "runtime/pprof.runtime_setProfLabel", GT_PROBE_ENTRY, false, GT_NEED_ALWAYS,
+	{ "runtime/pprof.runtime_setProfLabel", GT_PROBE_ENTRY, false, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "label changes: the new label set in AX, g in R14" },
-	{ "runtime.preemptPark", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS,
+	{ "runtime.preemptPark", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "suspension for the GC, which bypasses casgstatus" },
-	{ "runtime.reentersyscall", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,
+	{ "runtime.reentersyscall", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH, GT_SITE_G_ONLY,
 	  "syscall entry, CASed without casgstatus" },
-	{ "runtime.entersyscallblock", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,
+	{ "runtime.entersyscallblock", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH, GT_SITE_G_ONLY,
 	  "blocking syscall entry" },
-	{ "runtime.exitsyscall", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH,
+	{ "runtime.exitsyscall", GT_PROBE_ENTRY, true, GT_NEED_SYSCALL_FASTPATH, GT_SITE_G_ONLY,
 	  "syscall exit, CASed without casgstatus" },
 };
 

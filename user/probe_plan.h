@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "go_offsets.h"
+#include "probe_sites.h"
 
 enum gt_probe_kind {
 	GT_PROBE_ENTRY,
@@ -28,6 +29,7 @@ struct gt_probe_plan_entry {
 	enum gt_probe_kind kind;
 	bool required;		/* attaching fails without it; else a warning */
 	enum gt_probe_need need;
+	enum gt_site_regs regs;	/* what its program reads: limits how late the site may be */
 	const char *why;	/* one line for `gtrace info` */
 };
 

@@ -17,8 +17,8 @@
 #include "probe_sites.h"
 
 /* How far from the entry a site may be: the prologue of any Go function fits. */
-#define ENTRY_SCAN_BYTES 96
-#define ENTRY_SCAN_INSNS 24
+#define ENTRY_SCAN_BYTES 160
+#define ENTRY_SCAN_INSNS 40
 
 enum reg_class { R_OTHER, R_ARG, R_G, R_SP, R_BP };
 
@@ -134,6 +134,19 @@ static bool sp_adjust(const cs_insn *in, struct gt_probe_site *s)
 	return true;
 }
 
+/* push REG: 8 more bytes on the stack; push rbp saves the caller's frame pointer. */
+static bool push_adjust(const cs_insn *in, struct gt_probe_site *s, bool *bp_saved)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	if (x->op_count != 1 || x->operands[0].type != X86_OP_REG)
+		return false;
+	s->sp_delta += 8;
+	if (x->operands[0].reg == X86_REG_RBP)
+		*bp_saved = true;
+	return true;
+}
+
 /* Saving the caller's rbp, then pointing rbp at the new frame. */
 static void track_frame(const cs_insn *in, struct gt_probe_site *s, bool *bp_saved)
 {
@@ -204,10 +217,17 @@ static int open_cs(const struct gt_elf *ef, const struct gt_func *f, csh *cs,
 int probe_sites__entry(const struct gt_elf *ef, const struct gt_func *f, bool force_entry,
 		       struct gt_probe_site *out)
 {
+	return probe_sites__entry_for(ef, f, force_entry, GT_SITE_ARGS_AND_G, out);
+}
+
+int probe_sites__entry_for(const struct gt_elf *ef, const struct gt_func *f, bool force_entry,
+			   enum gt_site_regs regs, struct gt_probe_site *out)
+{
 	const uint8_t *code, *c;
 	size_t n, left;
 	uint64_t a;
-	bool bp_saved = false;
+	bool bp_saved = false, have_push = false;
+	struct gt_probe_site push_site;
 	cs_insn *in;
 	csh cs;
 	int err = open_cs(ef, f, &cs, &code, &n, ENTRY_SCAN_BYTES);
@@ -232,13 +252,29 @@ int probe_sites__entry(const struct gt_elf *ef, const struct gt_func *f, bool fo
 
 		if (!cs_disasm_iter(cs, &c, &left, &a, in))
 			break;
-		if (probe_sites__emulated(in->bytes, in->size)) {
+		if (probe_sites__emulated(in->bytes, in->size) && in->id != X86_INS_PUSH) {
 			err = site_fill(ef, at, in, out);
 			cs_free(in, 1);
 			goto out;
 		}
+		/*
+		 * A push is emulated too, but costs more than a branch or nop
+		 * and, on a function's first byte, was seen to see a few percent
+		 * of calls twice or not at all (Go 1.26 reentersyscall and
+		 * exitsyscall): keep it only as the fallback.
+		 */
+		if (in->id == X86_INS_PUSH) {
+			if (!have_push) {
+				push_site = *out;
+				have_push = !site_fill(ef, at, in, &push_site);
+			}
+			if (!push_adjust(in, out, &bp_saved))
+				break;
+			continue;
+		}
 		/* a branch we cannot probe ends straight-line code; so does touching the args */
-		if (is_branch(in) || writes(in, cs, R_ARG) || writes(in, cs, R_G))
+		if (is_branch(in) || writes(in, cs, R_G) ||
+		    (regs == GT_SITE_ARGS_AND_G && writes(in, cs, R_ARG)))
 			break;
 		if (writes(in, cs, R_SP)) {
 			if (!sp_adjust(in, out))
@@ -248,6 +284,10 @@ int probe_sites__entry(const struct gt_elf *ef, const struct gt_func *f, bool fo
 		}
 	}
 	cs_free(in, 1);
+	if (have_push) {
+		*out = push_site;
+		goto out;
+	}
 	err = entry_fallback(ef, f, cs, code, n, out, false);
 out:
 	cs_close(&cs);

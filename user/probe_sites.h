@@ -30,10 +30,19 @@ struct gt_probe_site {
 	bool at_entry;	      /* fallback: the function's first byte */
 };
 
+/* Which registers the probe's program reads, so must still hold their entry values. */
+enum gt_site_regs {
+	GT_SITE_ARGS_AND_G, /* argument registers and R14 */
+	GT_SITE_G_ONLY,	    /* only R14 (the current g) */
+};
+
 /*
- * The cheapest safe site near the entry of f.  With force_entry, the first
- * byte (for benchmarks).  0, or -errno (printed).
+ * The cheapest safe site near the entry of f for a program reading regs.
+ * With force_entry, the first byte (for benchmarks).  0, or -errno (printed).
  */
+int probe_sites__entry_for(const struct gt_elf *ef, const struct gt_func *f, bool force_entry,
+			   enum gt_site_regs regs, struct gt_probe_site *out);
+/* probe_sites__entry_for(..., GT_SITE_ARGS_AND_G, ...). */
 int probe_sites__entry(const struct gt_elf *ef, const struct gt_func *f, bool force_entry,
 		       struct gt_probe_site *out);
 

@@ -83,6 +83,7 @@ static int attach_at(struct gt_tracer *tr, struct bpf_program *p, struct gt_targ
 		       t->exe_name, (unsigned long)file_offset, strerror(-err));
 		return err;
 	}
+	pr_debug("attached %s at %s+%#lx\n", bpf_program__name(p), sym, (unsigned long)file_offset);
 	tr->links[tr->nlinks++] = l;
 	return 0;
 }
@@ -110,7 +111,7 @@ static int attach_one(struct gt_tracer *tr, struct gt_target *t,
 			return n < 0 ? n : -ENOENT;
 		}
 	} else {
-		err = probe_sites__entry(&t->elf, f, o->probe_at_entry, &sites[0]);
+		err = probe_sites__entry_for(&t->elf, f, o->probe_at_entry, e->regs, &sites[0]);
 		if (err)
 			return err;
 		n = 1;
@@ -281,8 +282,15 @@ int tracer__nprobes(const struct gt_tracer *tr)
 	return tr->nlinks;
 }
 
+void tracer__enable(struct gt_tracer *tr, bool on)
+{
+	__atomic_store_n(&tr->skel->bss->gt_enabled, on, __ATOMIC_SEQ_CST);
+}
+
 void tracer__detach(struct gt_tracer *tr)
 {
+	if (tr->skel && tr->skel->bss)
+		tracer__enable(tr, false);
 	for (int i = 0; i < tr->nlinks; i++)
 		bpf_link__destroy(tr->links[i]);
 	tr->nlinks = 0;

@@ -29,6 +29,8 @@ struct gt_tracer;
 /* Loads and attaches.  0 or -errno after one line saying what to do. */
 int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tracer_opts *o,
 		 gt_record_fn fn, void *ctx);
+/* Turns every probe on or off at once (attach and detach take time). */
+void tracer__enable(struct gt_tracer *tr, bool on);
 /* Waits up to timeout_ms, then delivers what the ring buffer holds.  >= 0 records, or -errno. */
 int tracer__poll(struct gt_tracer *tr, int timeout_ms);
 /* Totals since attach: records produced and lost, per event type. */

@@ -66,7 +66,7 @@ static bool arg_or_g(unsigned int r)
 
 /* "" when [entry, site) is straight-line code that leaves the args and g alone. */
 static const char *check_prefix(const struct gt_elf *ef, const struct gt_func *f, uint64_t site,
-				char *why, size_t len)
+				enum gt_site_regs regs, char *why, size_t len)
 {
 	const uint8_t *code = elf_file__vaddr_ptr(ef, f->entry, site - f->entry);
 	size_t n = site - f->entry;
@@ -98,7 +98,7 @@ static const char *check_prefix(const struct gt_elf *ef, const struct gt_func *f
 					 in->op_str);
 		if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) == CS_ERR_OK) {
 			for (int r = 0; r < nwr; r++)
-				if (arg_or_g(wr[r]))
+				if (regs == GT_SITE_G_ONLY ? wr[r] == X86_REG_R14 : arg_or_g(wr[r]))
 					snprintf(why, len, "%.16s %.64s writes %.8s before the site",
 						 in->mnemonic, in->op_str, cs_reg_name(cs, wr[r]));
 		}
@@ -142,8 +142,8 @@ TEST(probe_sites_entry_emulated_and_safe)
 				T_CHECK(f, "%s: %s missing", path, e->symbol);
 				if (!f)
 					continue;
-				T_CHECK(!probe_sites__entry(&ef, f, false, &s), "%s: %s", path,
-					e->symbol);
+				T_CHECK(!probe_sites__entry_for(&ef, f, false, e->regs, &s), "%s: %s",
+					path, e->symbol);
 				T_CHECK(s.addr >= f->entry && s.addr < f->end, "%s: %s: site outside",
 					path, e->symbol);
 				/* needed probes must be cheap; the others may fall back */
@@ -153,7 +153,7 @@ TEST(probe_sites_entry_emulated_and_safe)
 						(unsigned long long)(s.addr - f->entry));
 				if (s.at_entry)
 					continue;
-				T_CHECK(!check_prefix(&ef, f, s.addr, why, sizeof(why))[0], "%s: %s: %s",
+				T_CHECK(!check_prefix(&ef, f, s.addr, e->regs, why, sizeof(why))[0], "%s: %s: %s",
 					path, e->symbol, why);
 			}
 			pclntab__close(t);
