@@ -1,0 +1,3 @@
+module gtrace.demo
+
+go 1.19
