@@ -22,6 +22,7 @@ const volatile __u32 targ_tgid = 0;
 const volatile __u32 events_mask = ~0u; /* bit (1 << GT_EV_*) */
 const volatile bool want_stacks = true;
 const volatile bool syscall_fastpath = false; /* casgstatus misses syscalls (1.26+) */
+const volatile bool create_at_casg = false;   /* goid is set before _Gdead -> _Grunnable (1.24+) */
 const volatile struct gt_go_offsets off = {};
 /* Where casgstatus's caller is, at the probe site (from the site chooser). */
 const volatile __u32 casg_sp_delta = 0;
@@ -200,6 +201,11 @@ static __always_inline bool is_target(void)
 static __always_inline __u64 goid_of(__u64 g)
 {
 	return g ? read_u64(g + off.g_goid) : 0;
+}
+
+static __always_inline __u32 status_of(__u64 g)
+{
+	return read_u64(g + off.g_atomicstatus) & 0xffff & ~G_SCAN;
 }
 
 /* The user goroutine the current thread runs (g0's m.curg), 0 when none. */
@@ -485,6 +491,34 @@ static __always_inline __u64 labelset_id(__u64 p, bool fresh)
 	return id;
 }
 
+/*
+ * A new goroutine, read where its goid is final: at newproc1's RETs before
+ * Go 1.24 (AX = new g), at casgstatus(_Gdead -> _Grunnable) from 1.24 on.
+ * Both run on g0 by systemstack, so m.curg is the creator.
+ */
+static __always_inline void on_create(struct pt_regs *ctx, __u64 newg, bool parked)
+{
+	__u64 creator, labels;
+	struct gt_ev_create *e;
+
+	if (!wanted(GT_EV_CREATE))
+		return;
+	labels = read_u64(newg + off.g_labels);
+	/* Before reserving: the label set definition must precede its use. */
+	labels = labelset_id(labels, false);
+	e = reserve(GT_EV_CREATE, sizeof(*e), goid_of(newg));
+	if (!e)
+		return;
+	creator = current_user_g(ctx);
+	e->parent = creator ? goid_of(creator) : 0;
+	e->gopc = read_u64(newg + off.g_gopc);
+	e->startpc = read_u64(newg + off.g_startpc);
+	e->labels = labels;
+	if (parked)
+		e->h.flags = GT_F_PARKED_CREATE;
+	bpf_ringbuf_submit(e, rb_flags());
+}
+
 /* ---- transitions ---- */
 
 static __always_inline void emit_simple(__u32 type, __u64 goid, __u8 flags)
@@ -620,8 +654,14 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 	case G_RUNNING << 8 | G_DEAD:
 		emit_simple(GT_EV_EXIT, goid_of(gp), 0);
 		break;
+	case G_DEAD << 8 | G_RUNNABLE:
+	case G_DEAD << 8 | G_WAITING:
+		/* only newproc1 revives a dead g; the status is still _Gdead here */
+		if (create_at_casg)
+			on_create(ctx, gp, newval == G_WAITING);
+		break;
 	default:
-		/* creation (seen at newproc1's RET), stack copies, scan bits */
+		/* stack copies, scan bits, extra Ms for cgo */
 		break;
 	}
 	return 0;
@@ -633,30 +673,13 @@ int uprobe_runtime_casgstatus(struct pt_regs *ctx)
 	return handle_casgstatus(ctx);
 }
 
-/* At every RET of newproc1: AX is the new g, with its goid final. */
 SEC("uprobe")
 int uprobe_runtime_newproc1_ret(struct pt_regs *ctx)
 {
-	__u64 newg = GO_RET1(ctx), creator, labels;
-	struct gt_ev_create *e;
+	__u64 newg = GO_RET1(ctx);
 
-	if (!is_target() || !wanted(GT_EV_CREATE))
-		return 0;
-	labels = read_u64(newg + off.g_labels);
-	/* Before reserving: the label set definition must precede its use. */
-	labels = labelset_id(labels, false);
-	e = reserve(GT_EV_CREATE, sizeof(*e), goid_of(newg));
-	if (!e)
-		return 0;
-	/* newproc1 runs on g0 by systemstack: m.curg is the creator. */
-	creator = current_user_g(ctx);
-	e->parent = creator ? goid_of(creator) : 0;
-	e->gopc = read_u64(newg + off.g_gopc);
-	e->startpc = read_u64(newg + off.g_startpc);
-	e->labels = labels;
-	if ((read_u64(newg + off.g_atomicstatus) & 0xffff & ~G_SCAN) == G_WAITING)
-		e->h.flags = GT_F_PARKED_CREATE;
-	bpf_ringbuf_submit(e, rb_flags());
+	if (is_target())
+		on_create(ctx, newg, status_of(newg) == G_WAITING);
 	return 0;
 }
 
@@ -692,10 +715,6 @@ int uprobe_runtime_preemptpark(struct pt_regs *ctx)
  * The status check keeps hits that are not a real transition (a goroutine
  * not in the state the function expects) out of the capture.
  */
-static __always_inline __u32 status_of(__u64 g)
-{
-	return read_u64(g + off.g_atomicstatus) & 0xffff & ~G_SCAN;
-}
 
 SEC("uprobe")
 int uprobe_runtime_syscall_enter(struct pt_regs *ctx)

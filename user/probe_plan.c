@@ -10,8 +10,8 @@
 const struct gt_probe_plan_entry gt_probe_plan[] = {
 	{ "runtime.casgstatus", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "every status change: gp, old, new in AX, BX, CX" },
-	{ "runtime.newproc1", GT_PROBE_RET, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
-	  "goroutine creation: the new g in AX, goid final only here before 1.24" },
+	{ "runtime.newproc1", GT_PROBE_RET, true, GT_NEED_GOID_LATE, GT_SITE_ARGS_AND_G,
+	  "creation before 1.24, where the goid is final only at the RETs (AX = new g);\n\t\t\t\t\t   from 1.24 casgstatus(_Gdead -> _Grunnable) sees it, saving a single-stepped probe" },
 	{ "runtime/pprof.runtime_setProfLabel", GT_PROBE_ENTRY, false, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "label changes: the new label set in AX, g in R14" },
 	{ "runtime.preemptPark", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
@@ -33,6 +33,8 @@ bool probe_plan__needed(const struct gt_probe_plan_entry *e, const struct gt_go_
 		return true;
 	case GT_NEED_SYSCALL_FASTPATH:
 		return tr && tr->syscall_cas_fastpath;
+	case GT_NEED_GOID_LATE:
+		return !tr || tr->goid_after_runnable;
 	}
 	return false;
 }

@@ -147,6 +147,7 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
 	s->rodata->events_mask = o->events_mask;
 	s->rodata->want_stacks = o->stacks;
 	s->rodata->syscall_fastpath = t->rt.traits.syscall_cas_fastpath;
+	s->rodata->create_at_casg = !t->rt.traits.goid_after_runnable;
 	memcpy((void *)&s->rodata->off, &t->rt.off, sizeof(t->rt.off));
 	if (!casg) {
 		pr_err("%s has no runtime.casgstatus: not a supported Go runtime\n", t->exe_name);
