@@ -66,6 +66,7 @@ static void usage(FILE *f)
 		"      --no-stacks      do not walk the stack at each park\n"
 		"      --buffer SIZE    ring buffer size, e.g. 16M (default 32M; power of two)\n"
 		"      --probe-at-entry put probes on functions' first bytes (benchmarks only)\n"
+		"      --bare-trap      same probe sites, programs that only count hits (benchmarks)\n"
 		"      --az ZONE        availability zone to stamp (default: detect)\n"
 		"      --az-file FILE   file holding the zone (default /etc/gtrace/az)\n"
 		"      --imds-endpoint URL  cloud metadata base URL (tests)\n"
@@ -283,6 +284,7 @@ static void write_trailer(struct record *r, const char *why)
 	capture_writer__meta(w, "record.events", "%llu", (unsigned long long)r->events);
 	capture_writer__meta(w, "record.end_mono_ns", "%llu", (unsigned long long)now_mono());
 	capture_writer__meta(w, "record.stop", "%s", why);
+	capture_writer__meta(w, "record.probe_hits", "%llu", (unsigned long long)tracer__hits(r->tr));
 	r->lost_seen = total_lost;
 }
 
@@ -374,11 +376,12 @@ struct record_opts {
 	bool stacks;
 	uint64_t buffer;
 	bool probe_at_entry;
+	bool bare_trap;
 	struct gt_az_opts az;
 };
 
 enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_AZ, OPT_AZ_FILE,
-       OPT_IMDS, OPT_NO_AZ };
+       OPT_IMDS, OPT_NO_AZ, OPT_BARE };
 
 /* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
 static int parse_args(int argc, char **argv, struct record_opts *o)
@@ -391,6 +394,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 		{ "buffer", required_argument, NULL, OPT_BUFFER },
 		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
+		{ "bare-trap", no_argument, NULL, OPT_BARE },
 		{ "az", required_argument, NULL, OPT_AZ },
 		{ "az-file", required_argument, NULL, OPT_AZ_FILE },
 		{ "imds-endpoint", required_argument, NULL, OPT_IMDS },
@@ -434,6 +438,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		case OPT_ENTRY: o->probe_at_entry = true; break;
+		case OPT_BARE: o->bare_trap = true; break;
 		case OPT_AZ: o->az.az = optarg; break;
 		case OPT_AZ_FILE: o->az.az_file = optarg; break;
 		case OPT_IMDS: o->az.imds_endpoint = optarg; break;
@@ -522,7 +527,8 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		goto out;
 	to = (struct gt_tracer_opts){ .events_mask = o.mask, .stacks = o.stacks,
-				      .buffer_bytes = o.buffer, .probe_at_entry = o.probe_at_entry };
+				      .buffer_bytes = o.buffer, .probe_at_entry = o.probe_at_entry,
+				      .count_only = o.bare_trap };
 	err = tracer__open(&r.tr, &r.target, &to, on_record, &r);
 	if (err)
 		goto out;
