@@ -83,11 +83,20 @@ void capture__close(struct gt_capture *c);
 
 /*
  * Streams every record through tool.  Definitions (LABELSET, STACK) are
- * stored before tool sees them.  Returns 0; or -EBADMSG when the file is
- * corrupt or cut: everything before the damage was delivered and one
- * warning was printed.  Metadata from the trailer is available afterwards.
+ * stored before tool sees them.  Returns 0; the tool's non-zero return
+ * (which stops the stream); or -EBADMSG when the file is corrupt or cut:
+ * everything before the damage was delivered and one warning was printed.
+ * The trailer's metadata is available from open on when the file is
+ * seekable, else after the stream ends.
  */
 int capture__process(struct gt_capture *c, struct gt_tool *tool);
+
+/*
+ * Lifetimes: every string and struct returned below (metadata values,
+ * symbol frames, wait reason names, stacks, label sets) stays valid until
+ * capture__close.  Id 0 means "none": capture__stack and capture__labelset
+ * return NULL for it.
+ */
 
 /* Metadata value for key (header or trailer), or NULL. */
 const char *capture__meta(const struct gt_capture *c, const char *key);

@@ -44,6 +44,7 @@ struct gt_capture {
 	} *clocks;
 	size_t nclocks;
 	const char *waitreason[256];
+	char waitreason_unknown[256][16]; /* "waitreason N" for names the capture lacks */
 };
 
 /* The event vocabulary's table: name and smallest valid size per type. */
@@ -467,10 +468,10 @@ static int deliver_events(struct gt_capture *c, struct gt_tool *tool, const uint
 int capture__process(struct gt_capture *c, struct gt_tool *tool)
 {
 	struct gt_chunk_header ch;
-	int err;
+	int got, rc = 0;
 
 	/* Records are 8-byte aligned in the chunk buffer (malloc'd, sizes are multiples of 8). */
-	while ((err = next_chunk(c, &ch)) > 0) {
+	while (!rc && (got = next_chunk(c, &ch)) > 0) {
 		switch (ch.type) {
 		case GT_CHUNK_META:
 			parse_meta(c, c->raw, ch.raw_len);
@@ -481,28 +482,27 @@ int capture__process(struct gt_capture *c, struct gt_tool *tool)
 			c->complete = true;
 			break;
 		case GT_CHUNK_SYMS:
-			err = parse_syms(c, c->raw, ch.raw_len);
+			rc = parse_syms(c, c->raw, ch.raw_len);
 			break;
 		case GT_CHUNK_EVENTS:
-			err = deliver_events(c, tool, c->raw, ch.raw_len);
+			/* non-zero from the tool (either sign) stops here */
+			rc = deliver_events(c, tool, c->raw, ch.raw_len);
 			break;
 		default:
 			break; /* newer chunk types: skip */
 		}
-		if (err < 0 && err != -EBADMSG)
-			return err; /* the tool stopped us, or no memory */
-		if (err == -EBADMSG)
-			break;
 	}
-	if (err == -EBADMSG) {
+	if (!rc && got < 0)
+		rc = got;
+	if (rc == -EBADMSG) {
 		pr_warn("%s is damaged after %ld bytes; reporting what was readable\n", c->path,
 			ftell(c->f));
-		return err;
+		return rc;
 	}
-	if (!c->complete)
+	if (!rc && !c->complete)
 		pr_warn("%s has no trailer (recording was killed?); reporting what was written\n",
 			c->path);
-	return err;
+	return rc;
 }
 
 const char *capture__meta(const struct gt_capture *c, const char *key)
@@ -550,11 +550,15 @@ int capture__symbolize(const struct gt_capture *c, uint64_t pc, struct gt_frame 
 
 const char *capture__waitreason(const struct gt_capture *c, unsigned reason)
 {
-	static __thread char buf[32];
+	char *buf;
 
-	if (reason < 256 && c->waitreason[reason] && c->waitreason[reason][0])
+	reason &= 0xff; /* the runtime's waitReason is a uint8 */
+	if (c->waitreason[reason] && c->waitreason[reason][0])
 		return c->waitreason[reason];
-	snprintf(buf, sizeof(buf), "waitreason %u", reason);
+	/* Kept in the capture so the name outlives the call, like the others. */
+	buf = (char *)c->waitreason_unknown[reason];
+	if (!buf[0])
+		snprintf(buf, sizeof(c->waitreason_unknown[0]), "waitreason %u", reason);
 	return buf;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "debug.h"
 #include "export.h"
+#include "gstate.h"
 #include "json.h"
 
 struct jsonl {
@@ -52,6 +53,16 @@ static void print_labels(struct gt_capture *cap, uint64_t id, FILE *out)
 		fputs(",\"labels_missing\":true", out);
 	else if (l && l->truncated)
 		fputs(",\"labels_truncated\":true", out);
+}
+
+/* Runtime goroutines (GC workers, timers...) are told apart as Go's tools do. */
+static void print_system(struct gt_capture *cap, uint64_t startpc, FILE *out)
+{
+	struct gt_frame fr[16];
+	int n = capture__symbolize(cap, startpc, fr, 16);
+
+	if (n > 0 && gs_is_system_func(fr[n - 1].func))
+		fputs(",\"system\":true", out);
 }
 
 /* "func file:line" of the outermost frame at pc (the user-visible one). */
@@ -116,8 +127,29 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 		print_site(cap, "func", e->startpc, out);
 		print_site(cap, "site", e->gopc - 1, out);
 		print_labels(cap, e->labels, out);
+		print_system(cap, e->startpc, out);
 		if (h->flags & GT_F_PARKED_CREATE)
 			fputs(",\"parked\":true", out);
+		break;
+	}
+	case GT_EV_SNAPSHOT: {
+		const struct gt_ev_snapshot *e = (const void *)h;
+		static const char *const names[] = { "idle", "runnable", "running", "syscall",
+						     "waiting", "moribund", "dead", "enqueue",
+						     "copystack", "preempted", "leaked", "deadextra" };
+
+		fputs(",\"status\":", out);
+		json_str(out, e->status < 12 ? names[e->status] : "unknown");
+		if (e->status == 4) {
+			fputs(",\"reason\":", out);
+			json_str(out, capture__waitreason(cap, e->reason));
+		}
+		fprintf(out, ",\"parent\":%llu", (unsigned long long)e->parent);
+		print_site(cap, "func", e->startpc, out);
+		print_site(cap, "site", e->gopc - 1, out);
+		print_labels(cap, e->labels, out);
+		print_system(cap, e->startpc, out);
+		print_stack(cap, e->stack, out);
 		break;
 	}
 	case GT_EV_START:
