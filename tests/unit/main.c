@@ -56,6 +56,42 @@ const char *t_fixtures(void)
 	return d ? d : "build/fixtures";
 }
 
+int t_versions(char out[][16], int max)
+{
+	char path[512], line[64];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%15s", out[n]) == 1)
+			n++;
+	fclose(f);
+	return n;
+}
+
+unsigned char *t_slurp(const char *path, size_t *len)
+{
+	unsigned char *buf = NULL;
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) &&
+	    (buf = malloc(n ? n : 1)) && fread(buf, 1, n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		*len = n;
+	fclose(f);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	int pass = 0, fail = 0, skip = 0;

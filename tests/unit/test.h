@@ -22,6 +22,10 @@ void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int t_failed(void);
 /* Directory with fixture binaries (build/fixtures), from GTRACE_FIXTURES. */
 const char *t_fixtures(void);
+/* The Go versions fixtures were built with ("go1.19", ...); how many (0: none). */
+int t_versions(char out[][16], int max);
+/* A whole file in memory (free it); NULL when unreadable. */
+unsigned char *t_slurp(const char *path, size_t *len);
 
 #define TEST(name)                                                                         \
 	static void test_##name(void);                                                     \

@@ -17,40 +17,7 @@
 
 #define GO "/usr/local/go/bin/go"
 
-static int bi_versions(char vers[][16], int max)
-{
-	char path[512], line[64];
-	FILE *f;
-	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%15s", vers[n]) == 1)
-			n++;
-	fclose(f);
-	return n;
-}
-
-static uint8_t *bi_slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	FILE *f;
-
-	if (stat(path, &st) || !(f = fopen(path, "r")))
-		return NULL;
-	buf = malloc(st.st_size);
-	if (buf && fread(buf, 1, st.st_size, f) != (size_t)st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = st.st_size;
-	return buf;
-}
 
 /* Writes buf to a temp file and reads its Go version; returns the error. */
 static int bi_read_copy(const uint8_t *buf, size_t len, struct gt_go_version *v)
@@ -101,7 +68,7 @@ TEST(buildinfo_fixtures_match_go_version)
 {
 	static const char *const variants[] = { "plain", "stripped", "pie" };
 	char vers[8][16], path[512], cmd[1024], out[512];
-	int nv = bi_versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
@@ -175,7 +142,7 @@ TEST(buildinfo_fallbacks)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/script-go1.26-plain", t_fixtures());
-	buf = bi_slurp(path, &len);
+	buf = t_slurp(path, &len);
 	if (!buf)
 		T_SKIP("%s missing (run tests/fixtures/build.sh)", path);
 	copy = malloc(len);

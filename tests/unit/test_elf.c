@@ -18,23 +18,6 @@
 #define GO "/usr/local/go/bin/go"
 static const char *const variants[] = { "plain", "stripped", "pie" };
 
-/* Reads the fixture version list; returns the count (0: none built). */
-static int fixture_versions(char vers[][16], int max)
-{
-	char path[512], line[64];
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%15s", vers[n]) == 1)
-			n++;
-	fclose(f);
-	return n;
-}
 
 /* First line of a command's output, without the newline; 0 or -1. */
 static int cmd_line(char *out, size_t len, const char *fmt, const char *arg)
@@ -68,7 +51,7 @@ static int write_file(const char *path, const void *data, size_t len)
 TEST(elf_fixtures)
 {
 	char vers[8][16], path[512], want[512];
-	int nv = fixture_versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());

@@ -41,25 +41,6 @@ static void fx_close(struct fx *f)
 	elf_file__close(&f->ef);
 }
 
-/* The versions build/fixtures/versions lists ("go1.19" ...); 0 when none. */
-static int versions(char out[][16], int max)
-{
-	char path[512], line[64];
-	int n = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
-	fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0])
-			snprintf(out[n++], 16, "%.15s", line);
-	}
-	fclose(fp);
-	return n;
-}
 
 #define FIELDS(X)                                                                          \
 	X(g_goid) X(g_atomicstatus) X(g_waitreason) X(g_labels) X(g_gopc) X(g_startpc)     \
@@ -69,7 +50,7 @@ static int versions(char out[][16], int max)
 TEST(offsets_table_equals_dwarf)
 {
 	char vers[8][16];
-	int nv = versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
@@ -128,7 +109,7 @@ TEST(offsets_too_old_is_refused)
 TEST(offsets_disasm_equals_dwarf)
 {
 	char vers[8][16];
-	int nv = versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures");
@@ -163,7 +144,7 @@ TEST(offsets_disasm_equals_dwarf)
 TEST(offsets_waitreasons_stripped_equal_symtab)
 {
 	char vers[8][16];
-	int nv = versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures");
@@ -198,7 +179,7 @@ TEST(offsets_waitreasons_stripped_equal_symtab)
 TEST(offsets_newer_than_table_uses_disasm)
 {
 	char vers[8][16];
-	int nv = versions(vers, 8);
+	int nv = t_versions(vers, 8);
 	const struct gt_go_offsets *want;
 	static struct gt_go_runtime rt;
 	struct fx f;

@@ -30,22 +30,6 @@ struct nm_sym {
 	char name[2048];
 };
 
-static int pc_versions(char vers[][16], int max)
-{
-	char path[512], line[64];
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%15s", vers[n]) == 1)
-			n++;
-	fclose(f);
-	return n;
-}
 
 static void fixture(char *out, size_t len, const char *ver, const char *variant)
 {
@@ -189,7 +173,7 @@ static void check_against_nm(const char *path, const struct gt_pclntab *t, const
 TEST(pclntab_matches_go_tool_nm)
 {
 	char vers[8][16], path[512], twin[512];
-	int nv = pc_versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
@@ -263,7 +247,7 @@ static void check_addr2line(const char *path, const struct gt_pclntab *t, const 
 TEST(pclntab_matches_go_tool_addr2line)
 {
 	char vers[8][16], path[512];
-	int nv = pc_versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
@@ -324,7 +308,7 @@ TEST(pclntab_inline_frames)
 {
 	char vers[8][16], path[512];
 	unsigned char lines[4096] = { 0 };
-	int nv = pc_versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
@@ -372,23 +356,6 @@ TEST(pclntab_inline_frames)
 	}
 }
 
-static uint8_t *pc_slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	FILE *f;
-
-	if (stat(path, &st) || !(f = fopen(path, "r")))
-		return NULL;
-	buf = malloc(st.st_size);
-	if (buf && fread(buf, 1, st.st_size, f) != (size_t)st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = st.st_size;
-	return buf;
-}
 
 static int pc_write(const char *path, const uint8_t *buf, size_t len)
 {
@@ -432,7 +399,7 @@ static void check_same_table(const char *what, const char *tmp, const struct gt_
 TEST(pclntab_without_sections_and_old_magic)
 {
 	char vers[8][16], path[512], tmp[] = "/tmp/gtrace-pcl-XXXXXX";
-	int nv = pc_versions(vers, 8), fd = mkstemp(tmp);
+	int nv = t_versions(vers, 8), fd = mkstemp(tmp);
 
 	T_ASSERT(fd >= 0, "mkstemp");
 	close(fd);
@@ -450,7 +417,7 @@ TEST(pclntab_without_sections_and_old_magic)
 			char what[600];
 
 			fixture(path, sizeof(path), vers[i], variants[j]);
-			buf = pc_slurp(path, &len);
+			buf = t_slurp(path, &len);
 			if (!buf || open_both(path, &ef, &orig)) {
 				T_CHECK(0, "%s: read/open", path);
 				free(buf);
@@ -530,12 +497,12 @@ TEST(pclntab_corruption_never_crashes)
 	uint64_t hoff = 0;
 	size_t len;
 	unsigned int seed = 12345;
-	int nv = pc_versions(vers, 8), fd, saved, devnull;
+	int nv = t_versions(vers, 8), fd, saved, devnull;
 
 	if (!nv)
 		T_SKIP("no fixtures in %s", t_fixtures());
 	fixture(path, sizeof(path), vers[nv - 1], "stripped");
-	buf = pc_slurp(path, &len);
+	buf = t_slurp(path, &len);
 	T_ASSERT(buf && (mut = malloc(len)), "read %s", path);
 	fd = mkstemp(tmp);
 	T_ASSERT(fd >= 0, "mkstemp");

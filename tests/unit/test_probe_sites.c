@@ -23,24 +23,6 @@
 
 static const char *const variants[] = { "plain", "stripped", "pie" };
 
-static int read_versions(char out[][16], int max)
-{
-	char path[512], line[64];
-	int n = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/versions", t_fixtures());
-	fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), fp)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0])
-			snprintf(out[n++], 16, "%.15s", line);
-	}
-	fclose(fp);
-	return n;
-}
 
 /* Argument registers (RAX RBX RCX RDI RSI R8-R11) and R14, any width. */
 static bool arg_or_g(unsigned int r)
@@ -114,7 +96,7 @@ static const char *check_prefix(const struct gt_elf *ef, const struct gt_func *f
 TEST(probe_sites_entry_emulated_and_safe)
 {
 	char vers[8][16];
-	int nv = read_versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s", t_fixtures());
@@ -192,7 +174,7 @@ static int objdump_rets(const char *path, const char *fn, uint64_t *out, int max
 TEST(probe_sites_returns_match_objdump)
 {
 	char vers[8][16];
-	int nv = read_versions(vers, 8);
+	int nv = t_versions(vers, 8);
 
 	if (!nv)
 		T_SKIP("no fixtures in %s", t_fixtures());
