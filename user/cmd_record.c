@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "az.h"
+#include "capture_session.h"
+#include "goroutines.h"
 #include "capture.h"
 #include "clock.h"
 #include "commands.h"
@@ -35,6 +37,8 @@ struct record {
 	struct gt_clock_tracker clock;
 	bool clock_ok;
 	uint64_t written[GT_EV_MAX];
+	uint64_t user_produced[GT_EV_MAX]; /* records made here, not by the probes */
+	bool from_user;	/* on_record is fed by the snapshot, not the ring buffer */
 	uint64_t events;
 	uint64_t lost_seen, last_poll_ns, start_ns;
 	uint64_t created, exited;
@@ -114,47 +118,6 @@ static int parse_events(const char *list, uint32_t *mask)
 	return 0;
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	}
-	if (*end || v < 4096 || (v & (v - 1)))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* Makes sure the frames of pc are in the capture before an event uses them. */
-static void need_symbol(struct record *r, uint64_t pc)
-{
-	struct gt_frame fr[32];
-	int n;
-
-	if (!pc || u64map__get(&r->syms_done, pc))
-		return;
-	u64map__put(&r->syms_done, pc, (void *)1);
-	n = pclntab__frames(r->target.pcln, pc, fr, 32);
-	if (n > 0)
-		capture_writer__symbol(r->w, pc, fr, n);
-}
 
 static int on_record(void *ctx, const void *rec, size_t len)
 {
@@ -163,85 +126,40 @@ static int on_record(void *ctx, const void *rec, size_t len)
 
 	if (len < sizeof(*h) || h->size > len || h->type >= GT_EV_MAX)
 		return 0;
-	/* Symbols are keyed as the reader asks for them: return addresses minus one. */
-	if (h->type == GT_EV_STACK) {
-		const struct gt_ev_stack *s = rec;
-
-		for (uint32_t i = 0; i < s->nr && i < GT_STACK_MAX; i++)
-			need_symbol(r, s->pcs[i] - 1);
-	} else if (h->type == GT_EV_CREATE) {
-		const struct gt_ev_create *c = rec;
-
-		need_symbol(r, c->gopc - 1);
-		need_symbol(r, c->startpc);
+	capture_session__symbols(r->w, &r->target, &r->syms_done, h);
+	if (h->type == GT_EV_CREATE)
 		r->created++;
-	} else if (h->type == GT_EV_EXIT) {
+	else if (h->type == GT_EV_EXIT)
 		r->exited++;
-	}
 	r->written[h->type]++;
+	if (r->from_user)
+		r->user_produced[h->type]++;
 	r->events++;
 	/* Pad to 8 so records stay aligned in the chunk. */
 	r->err = capture_writer__events(r->w, rec, (h->size + 7) & ~7u);
 	return r->err;
 }
 
-static int emit_meta(void *arg, const char *key, const char *value)
-{
-	return capture_writer__meta(arg, key, "%s", value);
-}
-
+/*
+ * The header: target, clock mapping (kept by a tracker so steps and drift
+ * get new mappings later), zone and host.
+ */
 static void write_header(struct record *r, uint32_t mask, bool stacks, uint64_t buffer,
 			 const struct gt_az_opts *azo)
 {
-	struct gt_capture_writer *w = r->w;
-	struct gt_target *t = &r->target;
-	const struct gt_go_offsets *o = &t->rt.off;
-	struct gt_clock_map cm;
 	struct gt_az az;
-	struct utsname u;
-	char buf[128];
 
-	capture_writer__meta(w, "gtrace.version", "%s", GTRACE_VERSION);
-	capture_writer__meta(w, "capture.version", "%d", GT_CAPTURE_VERSION);
-	if (!uname(&u))
-		capture_writer__meta(w, "kernel", "%s %s", u.release, u.machine);
-	capture_writer__meta(w, "target.pid", "%d", t->pid);
-	capture_writer__meta(w, "target.exe", "%s", t->exe_name);
-	capture_writer__meta(w, "target.build_id", "%s",
-			     t->elf.go_build_id[0] ? t->elf.go_build_id : t->elf.gnu_build_id);
-	capture_writer__meta(w, "process.pid", "%d", t->pid);
-	capture_writer__meta(w, "process.executable.build_id.go", "%s", t->elf.go_build_id);
-	capture_writer__meta(w, "target.go_version", "%s", t->ver.str);
-	capture_writer__meta(w, "target.offsets_source", "%s", t->rt.source_detail);
-	capture_writer__meta(w, "target.labels", "%s", o->labels_slice ? "slice" : "map");
-	capture_writer__meta(w, "record.events_mask", "%#x", mask);
-	capture_writer__meta(w, "record.stacks", "%d", stacks);
-	capture_writer__meta(w, "record.buffer", "%llu", (unsigned long long)buffer);
-	capture_writer__meta(w, "target.waitreason_source", "%s", t->rt.waitreason_source);
-	for (int i = 0; i < 256; i++) {
-		if (!t->rt.waitreason[i])
-			continue;
-		snprintf(buf, sizeof(buf), "waitreason.%d", i);
-		capture_writer__meta(w, buf, "%s", t->rt.waitreason[i]);
-	}
-	if (!clock__tracker_init(&r->clock, NULL)) {
-		r->clock_ok = true;
-		cm = r->clock.cur;
-		clock__write_meta(&cm, "clock", emit_meta, w);
-		capture_writer__meta(w, "clock.describe", "%s",
-				     clock__describe(&cm, buf, sizeof(buf)));
-		pr_debug("clock: %s\n", buf);
-	}
+	r->clock_ok = !clock__tracker_init(&r->clock, NULL);
 	/* Even without a zone, the host name and whatever was learned go in. */
 	az__resolve(azo, &az);
-	az__write_meta(&az, emit_meta, w);
-	capture_writer__meta(w, "record.start_mono_ns", "%llu", (unsigned long long)now_mono());
+	capture_session__write_header(r->w, &r->target, mask, stacks, buffer,
+				      r->clock_ok ? &r->clock.cur : NULL, &az);
 }
 
 /* Turns growth of the kernel's loss counters into a LOSS record for this window. */
 static void note_loss(struct record *r)
 {
-	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], total = 0, now = now_mono();
+	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], total = 0, now = capture_session__now();
 	struct gt_ev_loss e = { .h = { .type = GT_EV_LOSS, .size = sizeof(e) } };
 
 	tracer__counters(r->tr, produced, lost);
@@ -252,7 +170,9 @@ static void note_loss(struct record *r)
 		e.end = now;
 		e.lost = total - r->lost_seen;
 		r->lost_seen = total;
-		capture_writer__events(r->w, &e, sizeof(e));
+		r->from_user = true;
+		on_record(r, &e, sizeof(e));
+		r->from_user = false;
 	}
 	r->last_poll_ns = now;
 }
@@ -260,32 +180,15 @@ static void note_loss(struct record *r)
 /* Loss totals and how the capture ended: read by every report. */
 static void write_trailer(struct record *r, const char *why)
 {
-	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], total_lost = 0, total = 0;
-	struct gt_capture_writer *w = r->w;
-	char key[64];
+	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX];
 
+	capture_session__write_trailer(r->w, r->tr, r->written, r->user_produced, r->events, why);
+	capture_writer__meta(r->w, "record.probe_hits", "%llu",
+			     (unsigned long long)tracer__hits(r->tr));
 	tracer__counters(r->tr, produced, lost);
-	for (int i = 1; i < GT_EV_MAX; i++) {
-		const char *name = capture__event_name(i);
-
-		total_lost += lost[i];
-		total += produced[i];
-		if (!produced[i] && !lost[i] && !r->written[i])
-			continue;
-		snprintf(key, sizeof(key), "produced.%s", name);
-		capture_writer__meta(w, key, "%llu", (unsigned long long)produced[i]);
-		snprintf(key, sizeof(key), "written.%s", name);
-		capture_writer__meta(w, key, "%llu", (unsigned long long)r->written[i]);
-		snprintf(key, sizeof(key), "loss.%s", name);
-		capture_writer__meta(w, key, "%llu", (unsigned long long)lost[i]);
-	}
-	capture_writer__meta(w, "produced.total", "%llu", (unsigned long long)total);
-	capture_writer__meta(w, "loss.total", "%llu", (unsigned long long)total_lost);
-	capture_writer__meta(w, "record.events", "%llu", (unsigned long long)r->events);
-	capture_writer__meta(w, "record.end_mono_ns", "%llu", (unsigned long long)now_mono());
-	capture_writer__meta(w, "record.stop", "%s", why);
-	capture_writer__meta(w, "record.probe_hits", "%llu", (unsigned long long)tracer__hits(r->tr));
-	r->lost_seen = total_lost;
+	r->lost_seen = 0;
+	for (int i = 0; i < GT_EV_MAX; i++)
+		r->lost_seen += lost[i];
 }
 
 /*
@@ -307,9 +210,33 @@ static void resample_clock(struct record *r, uint64_t now, uint64_t *last)
 		return;
 	*last = now;
 	if (clock__tracker_poll(&r->clock, &cm) == 1) {
-		clock__write_meta(&cm, "clock", emit_meta, r->w);
+		capture_session__write_clock(r->w, &cm);
 		capture_writer__meta(r->w, "clock.resample", "%s", stepped ? "step" : "drift");
 	}
+}
+
+/*
+ * Goroutines that existed before the probes went live, read from
+ * runtime.allgs once they are live (so none falls between the two); reports
+ * de-duplicate on goid.
+ */
+static void take_snapshot(struct record *r)
+{
+	uint64_t t0 = capture_session__now();
+	int n;
+
+	r->from_user = true;
+	n = goroutines__emit_snapshot(&r->target, on_record, r);
+	r->from_user = false;
+
+	if (n < 0) {
+		pr_warn("could not list the goroutines alive at attach (%s); reports will show "
+			"them from their first event\n", strerror(-n));
+		return;
+	}
+	capture_writer__meta(r->w, "record.snapshot_goroutines", "%d", n);
+	capture_writer__meta(r->w, "record.snapshot_ns", "%llu",
+			     (unsigned long long)(capture_session__now() - t0));
 }
 
 static bool target_gone(int pidfd, pid_t pid)
@@ -323,7 +250,7 @@ static bool target_gone(int pidfd, pid_t pid)
 
 static void progress(struct record *r, uint64_t *last_events, uint64_t interval_ns, bool final)
 {
-	double secs = (now_mono() - r->start_ns) / 1e9;
+	double secs = (capture_session__now() - r->start_ns) / 1e9;
 	double rate = interval_ns ? (r->events - *last_events) * 1e9 / interval_ns : 0;
 
 	fprintf(stderr,
@@ -332,40 +259,6 @@ static void progress(struct record *r, uint64_t *last_events, uint64_t interval_
 		(unsigned long long)r->created, (unsigned long long)r->exited,
 		(unsigned long long)r->lost_seen, final ? "\n" : "  ");
 	*last_events = r->events;
-}
-
-/* Root, or CAP_BPF + CAP_PERFMON: say so before anything else fails obscurely. */
-static int check_privileges(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	unsigned long long eff = 0;
-	char line[256];
-
-	if (geteuid() == 0)
-		return 0;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	if (f)
-		fclose(f);
-	if ((eff >> 38 & 1) && (eff >> 39 & 1)) /* CAP_PERFMON, CAP_BPF */
-		return 0;
-	pr_err("gtrace record needs root, or CAP_BPF and CAP_PERFMON: run it with sudo\n");
-	return -EPERM;
-}
-
-static int check_kernel(void)
-{
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		pr_err("this kernel has no BTF (/sys/kernel/btf/vmlinux): gtrace needs Linux 5.8+ "
-		       "built with CONFIG_DEBUG_INFO_BTF\n");
-		return -ENOTSUP;
-	}
-	if (access("/sys/bus/event_source/devices/uprobe", F_OK)) {
-		pr_err("this kernel has no uprobes (CONFIG_UPROBE_EVENTS)\n");
-		return -ENOTSUP;
-	}
-	return 0;
 }
 
 struct record_opts {
@@ -432,7 +325,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_NO_STACKS: o->stacks = false; break;
 		case OPT_BUFFER:
-			if (parse_size(optarg, &o->buffer)) {
+			if (capture_session__parse_size(optarg, &o->buffer)) {
 				pr_err("invalid --buffer '%s' (a power of two, e.g. 4M, 32M)\n", optarg);
 				return GT_EXIT_USAGE;
 			}
@@ -461,7 +354,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 
 static const char *record_loop(struct record *r, const struct record_opts *o)
 {
-	uint64_t start = now_mono(), last_progress = start, last_events = 0, last_clock = start;
+	uint64_t start = capture_session__now(), last_progress = start, last_events = 0, last_clock = start;
 	int pidfd = syscall(SYS_pidfd_open, o->pid, 0);
 	const char *why = "interrupted";
 	bool tty = isatty(STDERR_FILENO);
@@ -469,7 +362,7 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 	r->last_poll_ns = r->start_ns = start;
 	while (!exiting) {
 		int n = tracer__poll(r->tr, 100);
-		uint64_t now = now_mono();
+		uint64_t now = capture_session__now();
 
 		if (n < 0 || r->err) {
 			why = "error";
@@ -512,7 +405,7 @@ int cmd_record(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
-	if (check_privileges() || check_kernel())
+	if (capture_session__check_privileges("record") || capture_session__check_kernel())
 		return GT_EXIT_ERROR;
 	if (target__open(&r.target, o.pid, NULL))
 		return GT_EXIT_ERROR;
@@ -533,13 +426,15 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		goto out;
 	tracer__enable(r.tr, true);
-	capture_writer__meta(r.w, "record.enabled_mono_ns", "%llu", (unsigned long long)now_mono());
+	capture_writer__meta(r.w, "record.enabled_mono_ns", "%llu",
+			     (unsigned long long)capture_session__now());
+	take_snapshot(&r);
 	pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
 		r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
 	why = record_loop(&r, &o);
 	/* Quiet all probes at once, detach, then drain what they already wrote. */
 	tracer__enable(r.tr, false);
-	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)now_mono());
+	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)capture_session__now());
 	tracer__detach(r.tr);
 	tracer__poll(r.tr, 0);
 	note_loss(&r);

@@ -7,6 +7,8 @@
 int cmd_info(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_flight(int argc, char **argv);
 
 #define GTRACE_VERSION "0.1.0"
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "debug.h"
 #include "target.h"
 
@@ -18,6 +19,36 @@ static int check_process(pid_t pid)
 		return 0;
 	pr_err("no process with PID %d\n", pid);
 	return -ESRCH;
+}
+
+/* PIE: the bias of the executable's first mapping, matched by inode in /proc/PID/maps. */
+static int find_load_bias(struct gt_target *t)
+{
+	unsigned long long start, off, ino;
+	char path[64], line[1024];
+	struct stat st;
+	uint64_t va;
+	FILE *f;
+
+	if (!t->pid || !t->elf.pie)
+		return 0;
+	if (stat(t->exe, &st))
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%*x %*s %llx %*s %llu", &start, &off, &ino) != 3 ||
+		    ino != st.st_ino || elf_file__offset_to_vaddr(&t->elf, off, &va))
+			continue;
+		t->load_bias = start - va;
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	pr_err("cannot find the executable of PID %d in /proc/%d/maps\n", t->pid, t->pid);
+	return -ENOENT;
 }
 
 int target__open(struct gt_target *t, pid_t pid, const char *path)
@@ -58,6 +89,9 @@ int target__open(struct gt_target *t, pid_t pid, const char *path)
 	if (err)
 		goto fail;
 	err = go_offsets__resolve(&t->elf, t->pcln, &t->ver, &t->rt);
+	if (err)
+		goto fail;
+	err = find_load_bias(t);
 	if (err)
 		goto fail;
 	return 0;

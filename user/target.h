@@ -7,6 +7,7 @@
 #ifndef GTRACE_TARGET_H
 #define GTRACE_TARGET_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include "buildinfo.h"
 #include "elf_file.h"
@@ -21,6 +22,12 @@ struct gt_target {
 	struct gt_go_version ver;
 	struct gt_pclntab *pcln;
 	struct gt_go_runtime rt;
+	/*
+	 * Runtime address - link-time address of the executable's text: non-zero
+	 * for PIE processes.  Captures hold link-time addresses, so one binary's
+	 * captures line up whatever ASLR did; BPF sees runtime addresses.
+	 */
+	uint64_t load_bias;
 };
 
 /* Opens a binary (pid 0) or a running process's executable.  0 or -errno (printed). */

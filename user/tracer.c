@@ -29,6 +29,8 @@ struct gt_tracer {
 	gt_record_fn fn;
 	void *ctx;
 	int ncpus;
+	uint64_t bias;		    /* the target's load bias (PIE) */
+	struct gt_ev_stack scratch; /* the largest record whose PCs need unbiasing */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -127,12 +129,13 @@ static int attach_one(struct gt_tracer *tr, struct gt_target *t,
 	return 0;
 }
 
+/* [entry, end) of a runtime function as the running process sees it. */
 static void func_range(struct gt_target *t, const char *name, uint64_t *lo, uint64_t *hi)
 {
 	const struct gt_func *f = pclntab__lookup_name(t->pcln, name);
 
-	*lo = f ? f->entry : 0;
-	*hi = f ? f->end : 0;
+	*lo = f ? f->entry + t->load_bias : 0;
+	*hi = f ? f->end + t->load_bias : 0;
 }
 
 /* Knobs that must be set between open and load. */
@@ -171,11 +174,29 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
 	return bpf_map__set_max_entries(s->maps.rb, o->buffer_bytes);
 }
 
+/*
+ * Hands a record on with its code addresses made link-time (PIE targets
+ * run at a random base), so symbols and captures do not depend on ASLR.
+ */
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct gt_tracer *tr = ctx;
+	const struct gt_event_hdr *h = data;
 
-	return tr->fn(tr->ctx, data, len);
+	if (!tr->bias || len > sizeof(tr->scratch) || len < sizeof(*h) ||
+	    (h->type != GT_EV_STACK && h->type != GT_EV_CREATE))
+		return tr->fn(tr->ctx, data, len);
+	memcpy(&tr->scratch, data, len);
+	if (h->type == GT_EV_STACK) {
+		for (uint32_t i = 0; i < tr->scratch.nr && i < GT_STACK_MAX; i++)
+			tr->scratch.pcs[i] -= tr->bias;
+	} else {
+		struct gt_ev_create *c = (struct gt_ev_create *)&tr->scratch;
+
+		c->gopc -= c->gopc ? tr->bias : 0;
+		c->startpc -= c->startpc ? tr->bias : 0;
+	}
+	return tr->fn(tr->ctx, &tr->scratch, len);
 }
 
 static const char *load_hint(int err)
@@ -199,6 +220,7 @@ int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tr
 		return -ENOMEM;
 	tr->fn = fn;
 	tr->ctx = ctx;
+	tr->bias = t->load_bias;
 	tr->ncpus = libbpf_num_possible_cpus();
 	libbpf_set_print(libbpf_print);
 	tr->skel = gtrace_bpf__open();
