@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "capture_session.h"
+#include "cli.h"
 #include "commands.h"
 #include "debug.h"
 #include "goroutines.h"
@@ -746,20 +747,12 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 	while ((c = getopt_long(argc, argv, "p:w:t:o:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			errno = 0;
-			o->pid = strtol(optarg, &end, 10);
-			if (errno || *end || o->pid <= 0) {
-				pr_err("invalid PID '%s'\n", optarg);
+			if (cli__pid(optarg, &o->pid))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case 'w':
-			errno = 0;
-			o->window_s = strtod(optarg, &end);
-			if (errno || *end || o->window_s <= 0) {
-				pr_err("invalid --window '%s' (seconds, e.g. 30)\n", optarg);
+			if (cli__seconds(optarg, "--window", "30", &o->window_s))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case OPT_WINDOW_MB:
 			errno = 0;

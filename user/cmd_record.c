@@ -21,6 +21,7 @@
 #include "goroutines.h"
 #include "capture.h"
 #include "clock.h"
+#include "cli.h"
 #include "commands.h"
 #include "debug.h"
 #include "target.h"
@@ -297,26 +298,17 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:d:o:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			errno = 0;
-			o->pid = strtol(optarg, &end, 10);
-			if (errno || *end || o->pid <= 0) {
-				pr_err("invalid PID '%s'\n", optarg);
+			if (cli__pid(optarg, &o->pid))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case 'd':
-			errno = 0;
-			o->duration = strtod(optarg, &end);
-			if (errno || *end || o->duration <= 0) {
-				pr_err("invalid duration '%s' (seconds, e.g. 10 or 0.5)\n", optarg);
+			if (cli__seconds(optarg, "duration", "10 or 0.5", &o->duration))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case 'o': o->output = optarg; break;
 		case OPT_EVENTS:

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli.h"
 #include "commands.h"
 #include "debug.h"
 #include "goroutines.h"
@@ -570,18 +571,13 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:f:o:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			errno = 0;
-			o->pid = strtol(optarg, &end, 10);
-			if (errno || *end || o->pid <= 0) {
-				pr_err("invalid PID '%s'\n", optarg);
+			if (cli__pid(optarg, &o->pid))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case 'f':
 			if (!strcmp(optarg, "text"))
