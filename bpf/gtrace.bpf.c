@@ -32,6 +32,7 @@ const volatile __u64 park_m_lo = 0, park_m_hi = 0;
 const volatile __u64 goyield_m_lo = 0, goyield_m_hi = 0;
 const volatile __u64 gosched_m_lo = 0, gosched_m_hi = 0;
 const volatile __u64 goschedimpl_lo = 0, goschedimpl_hi = 0;
+const volatile __u64 exitsyscallnop_lo = 0, exitsyscallnop_hi = 0;
 /*
  * Set by user space once every probe is attached, cleared before the first
  * is detached: probes go live and quiet together, so a capture never holds
@@ -595,10 +596,19 @@ static __always_inline void on_unpark(struct pt_regs *ctx, __u64 gp)
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
-/* running -> runnable: Gosched/goyield is a yield, everything else a preemption. */
+/*
+ * running -> runnable: Gosched/goyield is a yield; exitsyscallNoP (1.26+,
+ * which CASes syscall -> running first) is a syscall return that found no
+ * P; everything else a preemption.
+ */
 static __always_inline void on_to_runnable(struct pt_regs *ctx, __u64 gp)
 {
 	__u64 ret1 = caller_pc(ctx), fp, ret2;
+
+	if (in_range(ret1, exitsyscallnop_lo, exitsyscallnop_hi)) {
+		emit_simple(GT_EV_PREEMPT, goid_of(gp), GT_F_NO_P);
+		return;
+	}
 
 	if (in_range(ret1, goyield_m_lo, goyield_m_hi)) {
 		emit_simple(GT_EV_YIELD, goid_of(gp), 0);

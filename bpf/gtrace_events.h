@@ -44,6 +44,7 @@ enum gt_event_type {
 #define GT_F_GC_SUSPEND 0x08  /* preempt: stopped by preemptPark for the GC */
 #define GT_F_TO_RUNNABLE 0x10 /* syscall exit: no P was free, goroutine queued */
 #define GT_F_PARKED_CREATE 0x20 /* create: born waiting (iter.Pull coroutines, 1.23+) */
+#define GT_F_NO_P 0x40 /* preempt: back from a syscall with no P free, queued (1.26+) */
 
 /*
  * Every record starts with this header.  size counts the whole record,

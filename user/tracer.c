@@ -170,6 +170,8 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
 		   (uint64_t *)&s->rodata->gosched_m_hi);
 	func_range(t, "runtime.goschedImpl", (uint64_t *)&s->rodata->goschedimpl_lo,
 		   (uint64_t *)&s->rodata->goschedimpl_hi);
+	func_range(t, "runtime.exitsyscallNoP", (uint64_t *)&s->rodata->exitsyscallnop_lo,
+		   (uint64_t *)&s->rodata->exitsyscallnop_hi);
 	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
 	return bpf_map__set_max_entries(s->maps.rb, o->buffer_bytes);
 }
