@@ -92,6 +92,16 @@ void capture__close(struct gt_capture *c);
 int capture__process(struct gt_capture *c, struct gt_tool *tool);
 
 /*
+ * Pull-style reading, for merging several captures by time: 1 and the next
+ * record in *ev (valid until the next call on c), 0 at the clean end, or
+ * -EBADMSG / -ENOMEM; the end warnings are those of capture__process.
+ * Definitions (LABELSET, STACK) are stored before they are returned.
+ * Memory: one chunk (stored and inflated) per open capture.  Do not mix
+ * with capture__process on the same capture.
+ */
+int capture__next_event(struct gt_capture *c, const struct gt_event_hdr **ev);
+
+/*
  * Lifetimes: every string and struct returned below (metadata values,
  * symbol frames, wait reason names, stacks, label sets) stays valid until
  * capture__close.  Id 0 means "none": capture__stack and capture__labelset

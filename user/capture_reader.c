@@ -45,6 +45,9 @@ struct gt_capture {
 	size_t nclocks;
 	const char *waitreason[256];
 	char waitreason_unknown[256][16]; /* "waitreason N" for names the capture lacks */
+	/* capture__next_event: the EVENTS chunk being walked (in raw) */
+	size_t it_pos, it_len;
+	bool it_done;
 };
 
 /* The event vocabulary's table: name and smallest valid size per type. */
@@ -503,6 +506,108 @@ int capture__process(struct gt_capture *c, struct gt_tool *tool)
 		pr_warn("%s has no trailer (recording was killed?); reporting what was written\n",
 			c->path);
 	return rc;
+}
+
+/* Validates the record at p (n bytes left) like deliver_events; its size or -EBADMSG. */
+static int next_record(struct gt_capture *c, const uint8_t *p, size_t n, bool *skip)
+{
+	const struct gt_event_hdr *h = (const void *)p;
+	int err;
+
+	*skip = true;
+	if (h->size < sizeof(*h) || h->size > n)
+		return -EBADMSG;
+	if (h->type >= GT_EV_MAX || !specs[h->type].name) {
+		if (!c->warned_unknown)
+			pr_warn("%s: skipping events of unknown type %u (newer gtrace?)\n", c->path,
+				h->type);
+		c->warned_unknown = true;
+		return h->size;
+	}
+	if (h->size < specs[h->type].min_size)
+		return -EBADMSG;
+	if (h->type == GT_EV_STACK && (err = store_stack(c, h)))
+		return err;
+	if (h->type == GT_EV_LABELSET && (err = store_labelset(c, h)))
+		return err;
+	*skip = false;
+	return h->size;
+}
+
+/* Loads chunks until one with events; 1, 0 at the end, or -errno. */
+static int next_events_chunk(struct gt_capture *c)
+{
+	struct gt_chunk_header ch;
+	int got, err;
+
+	while ((got = next_chunk(c, &ch)) > 0) {
+		switch (ch.type) {
+		case GT_CHUNK_META:
+			parse_meta(c, c->raw, ch.raw_len);
+			break;
+		case GT_CHUNK_TRAILER:
+			if (!c->trailer_loaded)
+				parse_meta(c, c->raw, ch.raw_len);
+			c->complete = true;
+			break;
+		case GT_CHUNK_SYMS:
+			err = parse_syms(c, c->raw, ch.raw_len);
+			if (err)
+				return err;
+			break;
+		case GT_CHUNK_EVENTS:
+			c->it_pos = 0;
+			c->it_len = ch.raw_len;
+			return 1;
+		default:
+			break;
+		}
+	}
+	return got;
+}
+
+/*
+ * The pull-style twin of capture__process: the same checks, definitions
+ * stored the same way, the same warnings at the end; one record per call.
+ */
+int capture__next_event(struct gt_capture *c, const struct gt_event_hdr **ev)
+{
+	int got;
+
+	while (!c->it_done) {
+		while (c->it_len - c->it_pos >= sizeof(struct gt_event_hdr)) {
+			const uint8_t *p = c->raw + c->it_pos;
+			bool skip;
+			int n = next_record(c, p, c->it_len - c->it_pos, &skip);
+
+			if (n < 0) {
+				got = n;
+				goto done;
+			}
+			c->it_pos += n;
+			if (!skip) {
+				*ev = (const void *)p;
+				return 1;
+			}
+		}
+		if (c->it_pos != c->it_len) {
+			got = -EBADMSG;
+			goto done;
+		}
+		got = next_events_chunk(c);
+		if (got <= 0)
+			goto done;
+	}
+	return 0;
+done:
+	c->it_done = true;
+	if (got == -EBADMSG)
+		pr_warn("%s is damaged after %ld bytes; reporting what was readable\n", c->path,
+			ftell(c->f));
+	else if (!got && !c->complete)
+		pr_warn("%s has no trailer (recording was killed?); reporting what was written\n",
+			c->path);
+	return got;
 }
 
 const char *capture__meta(const struct gt_capture *c, const char *key)

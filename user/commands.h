@@ -7,6 +7,8 @@
 int cmd_info(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_stamp(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_flight(int argc, char **argv);
 

@@ -4,7 +4,9 @@
  * ({"ev":"capture"}) carries the metadata and loss totals; then one line
  * per event with ev, t (wall ns), mono (ktime ns), goid, tid, cpu and the
  * fields of its type.  Definitions (stacks, label sets) are expanded into
- * the events that use them rather than printed on their own.
+ * the events that use them rather than printed on their own.  The line
+ * writers are shared with the merged jsonl of gtrace merge (merge.h),
+ * which puts a "capture" field in front of each line.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +15,7 @@
 #include "export.h"
 #include "gstate.h"
 #include "json.h"
+#include "merge.h"
 
 struct jsonl {
 	struct gt_tool tool;
@@ -29,9 +32,9 @@ static void meta_field(const char *key, const char *value, void *arg)
 	json_str(out, value);
 }
 
-static void print_capture_line(struct gt_capture *cap, FILE *out)
+void jsonl__capture_line(struct gt_capture *cap, const char *prefix, FILE *out)
 {
-	fputs("{\"ev\":\"capture\"", out);
+	fprintf(out, "{%s\"ev\":\"capture\"", prefix ? prefix : "");
 	capture__meta_foreach(cap, meta_field, out);
 	fputs("}\n", out);
 }
@@ -180,6 +183,8 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 	case GT_EV_PREEMPT:
 		if (h->flags & GT_F_GC_SUSPEND)
 			fputs(",\"gc_suspend\":true", out);
+		if (h->flags & GT_F_NO_P)
+			fputs(",\"no_p\":true", out);
 		break;
 	case GT_EV_SYSCALL_EXIT:
 		if (h->flags & GT_F_TO_RUNNABLE)
@@ -197,20 +202,24 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 	}
 }
 
-static int on_event(struct gt_tool *tool, struct gt_capture *cap, const struct gt_event_hdr *h)
+int jsonl__event(struct gt_capture *cap, const struct gt_event_hdr *h, const char *prefix,
+		 FILE *out)
 {
-	struct jsonl *j = (struct jsonl *)tool;
-
 	if (h->type == GT_EV_STACK || h->type == GT_EV_LABELSET)
 		return 0;
-	fprintf(j->out, "{\"ev\":\"%s\",\"t\":%" PRId64 ",\"mono\":%" PRIu64 ",\"goid\":%" PRIu64,
-		capture__event_name(h->type), capture__wall_ns(cap, h->ts), (uint64_t)h->ts,
-		(uint64_t)h->goid);
+	fprintf(out, "{%s\"ev\":\"%s\",\"t\":%" PRId64 ",\"mono\":%" PRIu64 ",\"goid\":%" PRIu64,
+		prefix ? prefix : "", capture__event_name(h->type), capture__wall_ns(cap, h->ts),
+		(uint64_t)h->ts, (uint64_t)h->goid);
 	if (h->type != GT_EV_LOSS)
-		fprintf(j->out, ",\"tid\":%u,\"cpu\":%u", h->tid, h->cpu);
-	print_fields(cap, h, j->out);
-	fputs("}\n", j->out);
-	return ferror(j->out) ? -EIO : 0;
+		fprintf(out, ",\"tid\":%u,\"cpu\":%u", h->tid, h->cpu);
+	print_fields(cap, h, out);
+	fputs("}\n", out);
+	return ferror(out) ? -EIO : 0;
+}
+
+static int on_event(struct gt_tool *tool, struct gt_capture *cap, const struct gt_event_hdr *h)
+{
+	return jsonl__event(cap, h, NULL, ((struct jsonl *)tool)->out);
 }
 
 int export_jsonl(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out)
@@ -218,7 +227,7 @@ int export_jsonl(struct gt_capture *cap, const struct gt_export_opts *o, FILE *o
 	struct jsonl j = { .tool.event = on_event, .out = out };
 	int err;
 
-	print_capture_line(cap, out);
+	jsonl__capture_line(cap, NULL, out);
 	err = capture__process(cap, &j.tool);
 	return err == -EBADMSG ? 0 : err;
 }

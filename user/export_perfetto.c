@@ -8,6 +8,9 @@
  * labels and park stacks as debug annotations.  Packets are stamped with
  * CLOCK_MONOTONIC, the clock BPF reads, and ClockSnapshots from the
  * capture's metadata let trace_processor map them to wall time.
+ * Merged outputs (gtrace merge) hold one process per capture instead and
+ * stamp every packet with the capture's own wall time (REALTIME, the
+ * trace clock), since each host's MONOTONIC means nothing to the others.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,7 +27,11 @@ typedef Perfetto__Protos__DebugAnnotation Annotation;
 
 #define SEQ_ID 0x67747263 /* "gtrc": our one trusted sequence */
 #define PROCESS_UUID 0x6774726300000000ULL
-#define TRACK_UUID(goid) (PROCESS_UUID + 1 + (goid))
+/* capture idx's process; goids stay far below 2^40 */
+#define PROC_UUID(t) (PROCESS_UUID + ((uint64_t)(t)->idx << 40))
+#define TRACK_UUID(t, goid) (PROC_UUID(t) + 1 + (goid))
+/* merged outputs: the "clock uncertainty" group and one child per window */
+#define WINDOWS_UUID 0x6774726d00000000ULL
 #define SEQ_INCREMENTAL_STATE_CLEARED 1
 #define MERGE_NONE \
 	PERFETTO__PROTOS__TRACK_DESCRIPTOR__SIBLING_MERGE_BEHAVIOR__SIBLING_MERGE_BEHAVIOR_NONE
@@ -36,6 +43,7 @@ struct pf {
 	uint8_t *buf;
 	size_t cap;
 	bool first;
+	unsigned nwindows; /* merged: windows written (their tracks) */
 };
 
 /* Writes one packet as Trace.packet (field 1, length-delimited). */
@@ -125,29 +133,55 @@ static int clock_snapshot(struct tl *t, const char *prefix, bool fallback)
 	return put_packet(t, &p);
 }
 
-static int pf_begin(struct tl *t)
+/*
+ * Merged: packets carry wall time already, so REALTIME is made the trace
+ * clock and needs no conversion; no capture's MONOTONIC is written.
+ */
+static int wall_snapshot(struct tl *t)
 {
 	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
-	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
-	Perfetto__Protos__ProcessDescriptor pd = PERFETTO__PROTOS__PROCESS_DESCRIPTOR__INIT;
-	const char *comm = tl_process_name(t);
+	Perfetto__Protos__ClockSnapshot cs = PERFETTO__PROTOS__CLOCK_SNAPSHOT__INIT;
+	Perfetto__Protos__ClockSnapshot__Clock c, *cp = &c;
+
+	set_clock(&c, PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_REALTIME, tl_ts(t, t->t0));
+	cs.clocks = &cp;
+	cs.n_clocks = 1;
+	cs.has_primary_trace_clock = true;
+	cs.primary_trace_clock = PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_REALTIME;
+	p.clock_snapshot = &cs;
+	return put_packet(t, &p);
+}
+
+static int pf_begin(struct tl *t)
+{
 	char prefix[32];
 	int err;
 
+	if (t->wall)
+		return wall_snapshot(t);
 	err = clock_snapshot(t, "clock", true);
 	/* later mappings, after wall-clock steps: clock.1, clock.2, ... */
 	for (int i = 1; !err && i < 1000; i++) {
 		snprintf(prefix, sizeof(prefix), "clock.%d", i);
 		err = clock_snapshot(t, prefix, false);
 	}
-	if (err < 0)
-		return err;
+	return err < 0 ? err : 0;
+}
+
+static int pf_process(struct tl *t)
+{
+	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+	Perfetto__Protos__ProcessDescriptor pd = PERFETTO__PROTOS__PROCESS_DESCRIPTOR__INIT;
+	const char *comm = tl_process_name(t);
+
 	pd.has_pid = true;
 	pd.pid = t->pid;
 	pd.process_name = (char *)comm;
 	td.has_uuid = true;
-	td.uuid = PROCESS_UUID;
+	td.uuid = PROC_UUID(t);
 	td.process = &pd;
+	td.description = (char *)t->proc_desc;
 	/* goroutine tracks in goid order (sibling_order_rank), not by name */
 	td.has_child_ordering = true;
 	td.child_ordering = PERFETTO__PROTOS__TRACK_DESCRIPTOR__CHILD_TRACKS_ORDERING__EXPLICIT;
@@ -162,8 +196,8 @@ static int pf_track(struct tl *t, const struct gs_g *g, const char *name)
 	char desc[256];
 
 	td.has_uuid = td.has_parent_uuid = true;
-	td.uuid = TRACK_UUID(g->goid);
-	td.parent_uuid = PROCESS_UUID;
+	td.uuid = TRACK_UUID(t, g->goid);
+	td.parent_uuid = PROC_UUID(t);
 	td.name = (char *)name;
 	td.has_sibling_merge_behavior = true;
 	td.sibling_merge_behavior = MERGE_NONE;
@@ -191,8 +225,8 @@ static void annotations(Annotation *a, Annotation **ap, const struct tl_arg *arg
 	}
 }
 
-static int event(struct tl *t, uint64_t goid, uint64_t ts, int type, const char *name,
-		 const struct tl_arg *args, int n, uint64_t *flow_out, uint64_t *flow_in)
+static int packet_event(struct tl *t, uint64_t uuid, int64_t ts, int type, const char *name,
+			const struct tl_arg *args, int n, uint64_t *flow_out, uint64_t *flow_in)
 {
 	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
 	TrackEvent te = PERFETTO__PROTOS__TRACK_EVENT__INIT;
@@ -201,10 +235,11 @@ static int event(struct tl *t, uint64_t goid, uint64_t ts, int type, const char 
 
 	p.has_timestamp = p.has_timestamp_clock_id = true;
 	p.timestamp = ts;
-	p.timestamp_clock_id = PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC;
+	p.timestamp_clock_id = t->wall ? PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_REALTIME :
+					 PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC;
 	te.has_type = te.has_track_uuid = true;
 	te.type = type;
-	te.track_uuid = TRACK_UUID(goid);
+	te.track_uuid = uuid;
 	te.name = (char *)name;
 	if (type != SLICE_END) {
 		te.categories = &cat;
@@ -225,14 +260,27 @@ static int event(struct tl *t, uint64_t goid, uint64_t ts, int type, const char 
 	return put_packet(t, &p);
 }
 
+static int event(struct tl *t, uint64_t goid, uint64_t ts, int type, const char *name,
+		 const struct tl_arg *args, int n, uint64_t *flow_out, uint64_t *flow_in)
+{
+	return packet_event(t, TRACK_UUID(t, goid), tl_ts(t, ts), type, name, args, n, flow_out,
+			    flow_in);
+}
+
 static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name,
 		    const struct tl_arg *args, int nargs, uint64_t flow_in)
 {
-	int err = event(t, iv->goid, iv->start, SLICE_BEGIN, name, args, nargs, NULL, &flow_in);
+	int64_t start = tl_ts(t, iv->start), end = tl_ts(t, iv->end);
+	uint64_t uuid = TRACK_UUID(t, iv->goid);
+	int err;
 
+	/* a wall-clock step back inside the slice must not make it end first */
+	if (end < start)
+		end = start;
+	err = packet_event(t, uuid, start, SLICE_BEGIN, name, args, nargs, NULL, &flow_in);
 	if (err)
 		return err;
-	return event(t, iv->goid, iv->end, SLICE_END, NULL, NULL, 0, NULL, NULL);
+	return packet_event(t, uuid, end, SLICE_END, NULL, NULL, 0, NULL, NULL);
 }
 
 static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, const char *name,
@@ -246,17 +294,88 @@ static int pf_end(struct tl *t)
 	return 0;
 }
 
+static int declare_track(struct tl *t, uint64_t uuid, uint64_t parent, const char *name,
+			 const char *desc, int rank)
+{
+	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+
+	td.has_uuid = true;
+	td.uuid = uuid;
+	if (parent) {
+		td.has_parent_uuid = true;
+		td.parent_uuid = parent;
+		td.has_sibling_merge_behavior = true;
+		td.sibling_merge_behavior = MERGE_NONE;
+		td.has_sibling_order_rank = true;
+		td.sibling_order_rank = rank;
+	}
+	td.name = (char *)name;
+	td.description = (char *)desc;
+	p.track_descriptor = &td;
+	return put_packet(t, &p);
+}
+
+/* Merged: one track per window (they may overlap) under one group track. */
+static int pf_window(struct tl *t, const struct tl_window *w)
+{
+	struct pf *pf = t->priv;
+	uint64_t uuid = WINDOWS_UUID + 1 + pf->nwindows;
+	struct tl_arg a[3] = {
+		{ "capture_a", NULL, w->a }, { "capture_b", NULL, w->b },
+		{ "bound_ns", NULL, w->bound_ns },
+	};
+	int err = 0;
+
+	if (!pf->nwindows)
+		err = declare_track(t, WINDOWS_UUID, 0, "clock uncertainty",
+				    "event order across these captures is not known closer than "
+				    "the bound (docs/clock-and-az.md)", 0);
+	if (!err)
+		err = declare_track(t, uuid, WINDOWS_UUID, w->name, NULL, pf->nwindows);
+	pf->nwindows++;
+	if (!err)
+		err = packet_event(t, uuid, w->start, SLICE_BEGIN, w->name, a, 3, NULL, NULL);
+	if (!err)
+		err = packet_event(t, uuid, w->end, SLICE_END, NULL, NULL, 0, NULL, NULL);
+	return err;
+}
+
+static const struct tl_ops pf_ops = {
+	.begin = pf_begin, .process = pf_process, .track = pf_track, .slice = pf_slice,
+	.instant = pf_instant, .end = pf_end, .window = pf_window,
+};
+
+int perfetto__open(struct tl *t, const struct gt_export_opts *o, FILE *out)
+{
+	struct pf *pf = calloc(1, sizeof(*pf));
+
+	if (!pf)
+		return -ENOMEM;
+	pf->first = true;
+	*t = (struct tl){ .o = o, .out = out, .format = "perfetto", .ops = &pf_ops, .priv = pf };
+	return 0;
+}
+
+void perfetto__close(struct tl *t)
+{
+	struct pf *pf = t->priv;
+
+	if (pf)
+		free(pf->buf);
+	free(pf);
+	t->priv = NULL;
+}
+
 int export_perfetto(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out)
 {
-	static const struct tl_ops ops = {
-		.begin = pf_begin, .track = pf_track, .slice = pf_slice,
-		.instant = pf_instant, .end = pf_end,
-	};
-	struct pf pf = { .first = true };
-	struct tl t = { .cap = cap, .o = o, .out = out, .format = "perfetto", .ops = &ops,
-			.priv = &pf };
-	int err = timeline__run(&t);
+	struct tl t;
+	int err = perfetto__open(&t, o, out);
 
-	free(pf.buf);
+	if (err)
+		return err;
+	t.cap = cap;
+	err = timeline__run(&t);
+	perfetto__close(&t);
 	return err;
 }

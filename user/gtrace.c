@@ -19,6 +19,8 @@ static const struct {
 	{ "info", cmd_info, "inspect a Go binary or process: version, offsets, probe sites" },
 	{ "record", cmd_record, "record goroutine transitions and labels of a process" },
 	{ "report", cmd_report, "turn a capture into text, jsonl, pprof or traces" },
+	{ "merge", cmd_merge, "put several captures on one wall-clock timeline" },
+	{ "stamp", cmd_stamp, "add zone, region and host labels to a pprof profile" },
 	{ "snapshot", cmd_snapshot, "print every goroutine of a process: state, labels, stack" },
 	{ "flight", cmd_flight, "keep the last seconds of events, dump them on triggers" },
 };

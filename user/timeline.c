@@ -54,8 +54,11 @@ static int label_args(struct tl *t, uint64_t labels, struct tl_arg *a, int max)
 
 const char *tl_process_name(struct tl *t)
 {
-	const char *n = capture__meta(t->cap, "target.exe");
+	const char *n;
 
+	if (t->proc_name)
+		return t->proc_name;
+	n = capture__meta(t->cap, "target.exe");
 	if (!n)
 		n = capture__meta(t->cap, "target.comm");
 	if (n && strrchr(n, '/'))
@@ -185,6 +188,20 @@ static int on_labels(struct gstate *gs, struct gs_g *g, uint64_t old, uint64_t t
 	return t->ops->instant(t, g->goid, g->tid, ts, "labels", args, n, 0);
 }
 
+/* The output's header (once), then this capture's process. */
+static int start_capture(struct tl *t)
+{
+	int err = 0;
+
+	if (!t->begun) {
+		t->begun = true;
+		err = t->ops->begin(t);
+	}
+	if (!err && t->ops->process)
+		err = t->ops->process(t);
+	return err;
+}
+
 static int on_event(struct gstate *gs, const struct gt_event_hdr *ev)
 {
 	struct tl *t = gs->arg;
@@ -192,7 +209,7 @@ static int on_event(struct gstate *gs, const struct gt_event_hdr *ev)
 	/* the backend's header needs the first timestamp (Chrome's ts origin) */
 	if (!t->t0 && ev->ts) {
 		t->t0 = ev->ts;
-		return t->ops->begin(t);
+		return start_capture(t);
 	}
 	return 0;
 }
@@ -221,7 +238,16 @@ static void report(struct tl *t)
 			t->format, t->dropped_flows);
 }
 
-int timeline__run(struct tl *t)
+static void free_stacks(struct tl *t)
+{
+	for (size_t i = 0; t->stacks.keys && i < t->stacks.cap; i++)
+		if (t->stacks.keys[i])
+			free(t->stacks.vals[i]);
+	u64map__free(&t->stacks);
+	memset(&t->stacks, 0, sizeof(t->stacks));
+}
+
+int timeline__add(struct tl *t, struct gt_capture *cap)
 {
 	static const struct gs_ops ops = {
 		.priv_size = sizeof(uint64_t),
@@ -230,17 +256,48 @@ int timeline__run(struct tl *t)
 		.labels = on_labels,
 		.death = on_death,
 	};
-	const char *pid = capture__meta(t->cap, "target.pid");
+	const char *pid = capture__meta(cap, "target.pid");
 	int err;
 
+	t->cap = cap;
+	t->t0 = t->first_ts = t->last_ts = 0;
+	memset(&t->filter, 0, sizeof(t->filter));
 	err = gs_filter__parse(&t->filter, t->o->goroutines);
 	if (err)
 		return err;
-	t->pid = pid ? strtoull(pid, NULL, 10) : 1;
-	gstate__init(&t->gs, t->cap, &ops, t);
+	if (!t->pid)
+		t->pid = pid ? strtoull(pid, NULL, 10) : 1;
+	gstate__init(&t->gs, cap, &ops, t);
 	err = gstate__process(&t->gs);
 	if (!err && !t->t0)
-		err = t->ops->begin(t); /* an empty capture still makes a valid file */
+		err = start_capture(t); /* an empty capture still makes a valid file */
+	t->first_ts = t->gs.first_ts;
+	t->last_ts = t->gs.last_ts;
+	if (err && err != -EIO)
+		pr_err("%s: export failed: %s\n", t->format, strerror(-err));
+	gstate__exit(&t->gs);
+	gs_filter__free(&t->filter);
+	free_stacks(t);
+	return err;
+}
+
+int timeline__window(struct tl *t, const struct tl_window *w)
+{
+	int err = t->ops->window ? t->ops->window(t, w) : 0;
+
+	if (err)
+		pr_err("%s: export failed: %s\n", t->format, strerror(-err));
+	return err;
+}
+
+int timeline__finish(struct tl *t)
+{
+	int err = 0;
+
+	if (!t->begun) {
+		t->begun = true;
+		err = t->ops->begin(t);
+	}
 	if (!err)
 		err = t->ops->end(t);
 	if (!err && (fflush(t->out) || ferror(t->out))) {
@@ -251,11 +308,12 @@ int timeline__run(struct tl *t)
 		pr_err("%s: export failed: %s\n", t->format, strerror(-err));
 	if (!err)
 		report(t);
-	gstate__exit(&t->gs);
-	gs_filter__free(&t->filter);
-	for (size_t i = 0; t->stacks.keys && i < t->stacks.cap; i++)
-		if (t->stacks.keys[i])
-			free(t->stacks.vals[i]);
-	u64map__free(&t->stacks);
 	return err;
+}
+
+int timeline__run(struct tl *t)
+{
+	int err = timeline__add(t, t->cap);
+
+	return err ? err : timeline__finish(t);
 }

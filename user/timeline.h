@@ -17,6 +17,7 @@
 #include "gstate.h"
 
 struct tl;
+struct tl_window;
 
 /* One debug argument of a slice or instant. */
 struct tl_arg {
@@ -26,6 +27,17 @@ struct tl_arg {
 };
 
 #define TL_MAX_ARGS (GT_LABEL_MAX + 8)
+
+/*
+ * Merged outputs: the wall-clock span [start, end] where events of captures
+ * a and b lie within bound_ns of each other, so their order is not known.
+ */
+struct tl_window {
+	unsigned a, b;	    /* capture indexes, a < b */
+	int64_t start, end; /* wall ns */
+	uint64_t bound_ns;  /* pair bound (docs/clock-and-az.md) */
+	const char *name;   /* "order uncertain ±32 s: A / B" */
+};
 
 struct tl_ops {
 	int (*begin)(struct tl *t);
@@ -38,6 +50,14 @@ struct tl_ops {
 	int (*instant)(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, const char *name,
 		       const struct tl_arg *args, int nargs, uint64_t flow_out);
 	int (*end)(struct tl *t);
+	/*
+	 * Declares the current capture's process (once per capture, after
+	 * begin, before its first track).  Optional: a backend that declares
+	 * its one process in begin leaves it NULL.
+	 */
+	int (*process)(struct tl *t);
+	/* Merged outputs: a window where order across two captures is uncertain. */
+	int (*window)(struct tl *t, const struct tl_window *w);
 };
 
 struct tl {
@@ -50,16 +70,55 @@ struct tl {
 	struct gstate gs;
 	struct gs_filter filter;
 	struct u64map stacks; /* stack id -> symbolized text (distinct stacks only) */
-	uint64_t pid;
+	uint64_t pid;	 /* set before timeline__add (0 = target.pid) */
 	uint64_t t0; /* first timestamp: known after the first event */
+	uint64_t first_ts, last_ts; /* this capture's event span (mono), 0 = none */
 	uint64_t next_flow;
-	/* what was written and what was left out */
+	/*
+	 * Several captures in one output (gtrace merge): set before each
+	 * timeline__add.  With wall set, every timestamp a backend writes is
+	 * the capture's own wall time (capture__wall_ns, tl_ts), so captures
+	 * from different hosts share one axis.  idx keeps track ids apart.
+	 */
+	bool wall;
+	unsigned idx;		/* capture index in the output (0 for report) */
+	const char *proc_name;	/* NULL = tl_process_name() */
+	const char *proc_desc;	/* longer description (clock bound, path), may be NULL */
+	int64_t error_ns;	/* the capture's clock bound, -1 unknown */
+	int64_t wall_t0;	/* chrome with wall: ts origin, 0 = first event */
+	bool begun;		/* ops->begin ran (once per output) */
+	/* what was written and what was left out (all captures) */
 	uint64_t nslices, ninstants, nflows, ntracks;
 	uint64_t dropped_short, dropped_goroutines, dropped_flows;
 };
 
 /* Runs the capture through the backend.  0 or -errno (printed). */
 int timeline__run(struct tl *t);
+
+/*
+ * The same in steps, for several captures in one output: add each (with
+ * t->pid, idx, proc_name... set for it), note the windows, then finish,
+ * which ends the output, flushes and prints what was written.  Each
+ * returns 0 or -errno (printed).
+ */
+int timeline__add(struct tl *t, struct gt_capture *cap);
+int timeline__window(struct tl *t, const struct tl_window *w);
+int timeline__finish(struct tl *t);
+
+/*
+ * The two timeline backends as output objects, for several captures in
+ * one file: open sets *t up (o and out must outlive it), close frees.
+ */
+int perfetto__open(struct tl *t, const struct gt_export_opts *o, FILE *out);
+void perfetto__close(struct tl *t);
+int chrome__open(struct tl *t, const struct gt_export_opts *o, FILE *out);
+void chrome__close(struct tl *t);
+
+/* A timestamp of the current capture as the output writes it (mono or wall ns). */
+static inline int64_t tl_ts(const struct tl *t, uint64_t mono)
+{
+	return t->wall ? capture__wall_ns(t->cap, mono) : (int64_t)mono;
+}
 
 /* The target's name for the process track: target.exe, target.comm or "go". */
 const char *tl_process_name(struct tl *t);

@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# gtrace merge on two real captures: two script fixtures (Go 1.26), each
+# recorded with its own zone (--az), their scripts started by SIGUSR1 1 s
+# apart at wall times the test notes.  The merged Perfetto (decoded with the
+# upstream protos, tools/py-venv.sh), Chrome JSON and jsonl must each show
+# two processes named "<host> <zone> pid <pid> (±bound)", put every event of
+# A's workers before B's, and place both scripts where and when they ran:
+# first worker event after its signal, the gap between the two within
+# 150 ms of the real 1 s (tests/e2e/merge_check.py).  The three outputs
+# agree on event counts; a missing capture fails with exit 1.
+cd "$(dirname "$0")/../.."
+. tests/e2e/lib.sh
+
+bin=$FIX/script-go1.26-plain
+[ -x "$GTRACE" ] || { skip merge "no $GTRACE (run make)"; exit 0; }
+[ -x "$bin" ] || { skip merge "no fixture $bin (tests/fixtures/build.sh)"; exit 0; }
+
+# start NAME ZONE: a waiting fixture and a recorder on it; sets pid_NAME, rec_NAME
+start() {
+	"$bin" -wait > "$TMP/$1.out" 2>&1 &
+	eval "pid_$1=$!"
+	for _ in $(seq 50); do grep -q '^ready' "$TMP/$1.out" && break; sleep 0.1; done
+	"$GTRACE" record -p "$(eval echo \$pid_$1)" -d 4 -o "$TMP/$1.gtr" --no-az-detect \
+		--az "$2" > "$TMP/$1.rec" 2>&1 &
+	eval "rec_$1=$!"
+	for _ in $(seq 100); do grep -q 'recording pid' "$TMP/$1.rec" && break; sleep 0.1; done
+}
+start a e2e-zone-a
+start b e2e-zone-b
+BG_PIDS="$pid_a $pid_b $rec_a $rec_b"
+ta=$(date +%s%N); kill -USR1 "$pid_a"
+sleep 1
+tb=$(date +%s%N); kill -USR1 "$pid_b"
+ok=1
+for p in $rec_a $rec_b; do wait "$p" || ok=0; done
+wait "$pid_a" "$pid_b" 2>/dev/null
+BG_PIDS=
+if [ $ok = 0 ] || [ ! -s "$TMP/a.gtr" ] || [ ! -s "$TMP/b.gtr" ]; then
+	tail -3 "$TMP/a.rec" "$TMP/b.rec" | sed 's/^/  /'
+	for t in record perfetto chrome jsonl counts errors; do fail "merge/$t"; done
+	exit 0
+fi
+pass merge/record
+workers() { awk '$1 == "worker" {print $2}' "$TMP/$1.out" | paste -sd, -; }
+args=("$pid_a" e2e-zone-a "$(workers a)" "$ta" "$pid_b" e2e-zone-b "$(workers b)" "$tb")
+
+# merged FORMAT PYTHON OUT: merge A and B, then check OUT with merge_check.py
+merged() {
+	"$GTRACE" merge "$TMP/a.gtr" "$TMP/b.gtr" -f "$1" -o "$3" &&
+		"$2" tests/e2e/merge_check.py "$1" "$3" "${args[@]}"
+}
+if ! py=$(tools/py-venv.sh 2>"$TMP/venv.err"); then
+	sed 's/^/  /' "$TMP/venv.err" | tail -3; fail merge/perfetto
+else
+	check merge/perfetto merged perfetto "$py" "$TMP/m.pftrace"
+fi
+check merge/chrome merged chrome python3 "$TMP/m.json"
+check merge/jsonl merged jsonl python3 "$TMP/m.jsonl"
+
+# the merged jsonl holds exactly each capture's own events; chrome the same slices as Perfetto
+check merge/counts python3 - "$GTRACE" "$TMP" <<'PY'
+import json, subprocess, sys
+g, tmp = sys.argv[1:]
+merged = [json.loads(l) for l in open(tmp + '/m.jsonl')]
+for i, name in enumerate(('a', 'b')):
+    own = subprocess.run([g, 'report', '%s/%s.gtr' % (tmp, name), '-f', 'jsonl', '-q'],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    mine = [e for e in merged if e.get('capture') == i and e['ev'] != 'capture']
+    assert len(mine) == len(own) - 1, 'capture %d: %d merged events, %d own' % (i, len(mine), len(own) - 1)
+    strip = lambda e: {k: v for k, v in e.items() if k not in ('capture', 'order_uncertain')}
+    assert sorted(map(json.dumps, map(strip, mine))) == sorted(map(json.dumps, map(json.loads, own[1:]))), \
+        'capture %d: merged events differ from its own jsonl' % i
+ch = json.load(open(tmp + '/m.json'))
+nb = sum(1 for e in ch['traceEvents'] if e['ph'] == 'B')
+ne = sum(1 for e in ch['traceEvents'] if e['ph'] == 'E')
+assert nb == ne and nb > 0, 'chrome B %d E %d' % (nb, ne)
+PY
+
+check merge/errors sh -c '! "$0" merge "$1" /nonexistent.gtr -o "$2" 2>"$2.err" && [ $(wc -l < "$2.err") -ge 1 ] &&
+	grep -q "cannot open /nonexistent.gtr" "$2.err" && ! "$0" merge -o "$2" 2>/dev/null' \
+	"$GTRACE" "$TMP/a.gtr" "$TMP/x.out"
