@@ -3,7 +3,7 @@
 GTRACE=${GTRACE:-build/gtrace}
 FIX=${GTRACE_FIXTURES:-build/fixtures}
 TMP=$(mktemp -d /tmp/gtrace-test.XXXXXX)
-trap 'rm -rf "$TMP"; [ -n "${BG_PIDS:-}" ] && kill $BG_PIDS 2>/dev/null' EXIT
+trap 'rm -rf "$TMP"; [ -n "${BG_PIDS:-}" ] && kill -9 $BG_PIDS 2>/dev/null' EXIT
 
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; }
