@@ -6,28 +6,18 @@
  * per park stack), schedlat (time runnable), goroutine (who is alive at a
  * time) and lifetime (goroutine lifetimes by creation site).  Samples are
  * aggregated while streaming, so memory follows distinct (stack, labels,
- * state, goroutine) keys, never the event count; the profile is built and
- * written once at the end, as every pprof writer must.
+ * state, goroutine) keys, never the event count; the profile is built (by
+ * pprof_builder) and written once at the end, as every pprof writer must.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "debug.h"
 #include "export.h"
 #include "gstate.h"
-#include "profile.pb-c.h"
-
-typedef Perftools__Profiles__Profile Profile;
-typedef Perftools__Profiles__Sample Sample;
-typedef Perftools__Profiles__Label Label;
-typedef Perftools__Profiles__Location Location;
-typedef Perftools__Profiles__Line Line;
-typedef Perftools__Profiles__Function Function;
-typedef Perftools__Profiles__ValueType ValueType;
-typedef Perftools__Profiles__Mapping Mapping;
+#include "pprof_builder.h"
 
 /* Aggregation key words. */
 enum { K_STACK, K_LABELS, K_STATE, K_GOID, K_GOPC, K_STARTPC };
@@ -35,6 +25,8 @@ enum { K_STACK, K_LABELS, K_STATE, K_GOID, K_GOPC, K_STARTPC };
 #define STATE_WORD(state, reason, cause) \
 	((uint64_t)(state) | (uint64_t)(reason) << 8 | (uint64_t)(cause) << 16)
 #define MAX_FRAMES 32
+/* a goroutine's own labels and at most 8 of gtrace's (see fill_labels) */
+#define MAX_LABELS (8 + GT_LABEL_MAX)
 
 struct pp {
 	struct gt_capture *cap;
@@ -43,24 +35,10 @@ struct pp {
 	struct gs_agg agg;
 	uint64_t at_ts; /* goroutine profile: the time it describes */
 	bool at_taken;
-	/* profile tables */
-	struct gs_strtab str;
-	struct u64map locs;	/* pc-1 | 1<<62, or pseudo-frame name | 1<<63 -> location id */
-	Location **loc;
-	size_t nloc, caploc;
-	struct gs_strtab fkeys; /* "func\nfile" -> function index */
-	Function **fn;
-	uint64_t lo_pc, hi_pc;
+	struct pprof_builder *b; /* the profile, while emitting */
 	/* labels every sample carries */
 	const char *az, *host;
 };
-
-static int64_t S(struct pp *p, const char *s)
-{
-	int64_t i = gs_strtab__intern(&p->str, s ? s : "");
-
-	return i < 0 ? 0 : i;
-}
 
 /* ---- collecting ---- */
 
@@ -139,128 +117,28 @@ static int on_death(struct gstate *gs, struct gs_g *g, const struct gt_event_hdr
 		   g->startpc, end > g->created_ts ? end - g->created_ts : 0);
 }
 
-/* ---- profile tables ---- */
-
-static int grow_locs(struct pp *p)
-{
-	size_t n = p->caploc ? p->caploc * 2 : 256;
-	Location **l = realloc(p->loc, n * sizeof(*l));
-
-	if (!l)
-		return -ENOMEM;
-	p->loc = l;
-	p->caploc = n;
-	return 0;
-}
-
-/* Function id for (name, file), added if new; 0 on ENOMEM. */
-static uint64_t func_id(struct pp *p, const char *name, const char *file)
-{
-	char key[1024];
-	int64_t i;
-
-	snprintf(key, sizeof(key), "%s\n%s", name, file);
-	i = gs_strtab__intern(&p->fkeys, key);
-	if (i < 0)
-		return 0;
-	if ((size_t)i == p->fkeys.len - 1) { /* new */
-		Function **fn = realloc(p->fn, p->fkeys.cap * sizeof(*fn));
-		Function *f = malloc(sizeof(*f));
-
-		if (fn)
-			p->fn = fn;
-		if (!fn || !f) {
-			free(f);
-			return 0;
-		}
-		perftools__profiles__function__init(f);
-		f->id = i + 1;
-		f->name = S(p, name);
-		f->system_name = f->name;
-		f->filename = S(p, file);
-		p->fn[i] = f;
-	}
-	return i + 1;
-}
-
-static Location *new_loc(struct pp *p, uint64_t key, int nlines)
-{
-	Location *l;
-
-	if (p->nloc == p->caploc && grow_locs(p))
-		return NULL;
-	l = calloc(1, sizeof(*l) + nlines * (sizeof(Line *) + sizeof(Line)));
-	if (!l)
-		return NULL;
-	perftools__profiles__location__init(l);
-	l->line = (Line **)(l + 1);
-	for (int i = 0; i < nlines; i++) {
-		l->line[i] = (Line *)(l->line + nlines) + i;
-		perftools__profiles__line__init(l->line[i]);
-	}
-	l->n_line = nlines;
-	l->id = p->nloc + 1;
-	p->loc[p->nloc++] = l;
-	if (u64map__put(&p->locs, key, (void *)(uintptr_t)l->id))
-		return NULL;
-	return l;
-}
+/* ---- locations ---- */
 
 /*
  * Location of a return address: symbolized at pc-1 (inside the call), each
- * inlined frame its own Line, innermost first as pprof wants.  A park
- * stack's first PC is g.sched.pc, itself a return address: same rule.
+ * inlined frame its own Line.  A park stack's first PC is g.sched.pc,
+ * itself a return address: same rule.  Symbolizing is the costly part, so
+ * only addresses new to the profile are symbolized.
  */
 static uint64_t pc_loc(struct pp *p, uint64_t ret)
 {
-	uint64_t pc = ret ? ret - 1 : 0, id = (uintptr_t)u64map__get(&p->locs, pc | 1ULL << 62);
+	uint64_t pc = ret ? ret - 1 : 0, id = pprof_builder__find(p->b, pc);
 	struct gt_frame f[MAX_FRAMES];
-	Location *l;
-	int n;
 
 	if (id)
 		return id;
-	n = capture__symbolize(p->cap, pc, f, MAX_FRAMES);
-	if (n <= 0) {
-		f[0] = (struct gt_frame){ "?", "?", 0 };
-		n = 1;
-	}
-	l = new_loc(p, pc | 1ULL << 62, n);
-	if (!l)
-		return 0;
-	l->mapping_id = 1;
-	l->address = pc;
-	for (int i = 0; i < n; i++) {
-		l->line[i]->function_id = func_id(p, f[i].func, f[i].file);
-		l->line[i]->line = f[i].line;
-	}
-	if (!p->lo_pc || pc < p->lo_pc)
-		p->lo_pc = pc;
-	if (pc + 1 > p->hi_pc)
-		p->hi_pc = pc + 1;
-	return l->id;
-}
-
-/* A pseudo-frame such as "[syscall]" where no stack exists; no mapping. */
-static uint64_t synth_loc(struct pp *p, const char *name)
-{
-	uint64_t key = (uint64_t)S(p, name) | 1ULL << 63;
-	uint64_t id = (uintptr_t)u64map__get(&p->locs, key);
-	Location *l;
-
-	if (id)
-		return id;
-	l = new_loc(p, key, 1);
-	if (!l)
-		return 0;
-	l->line[0]->function_id = func_id(p, name, "");
-	return l->id;
+	return pprof_builder__location(p->b, pc, f, capture__symbolize(p->cap, pc, f, MAX_FRAMES));
 }
 
 /* The function at an exact PC (a start PC): no return-address adjustment. */
 static uint64_t func_loc(struct pp *p, uint64_t pc)
 {
-	return pc ? pc_loc(p, pc + 1) : synth_loc(p, "[unknown function]");
+	return pc ? pc_loc(p, pc + 1) : pprof_builder__pseudo(p->b, "[unknown function]");
 }
 
 static int stack_locs(struct pp *p, uint64_t stack, uint64_t *ids, int max)
@@ -272,37 +150,56 @@ static int stack_locs(struct pp *p, uint64_t stack, uint64_t *ids, int max)
 		if ((ids[n] = pc_loc(p, st->pcs[i])))
 			n++;
 	if (st && st->truncated && n < max)
-		ids[n++] = synth_loc(p, "[truncated]");
+		ids[n++] = pprof_builder__pseudo(p->b, "[truncated]");
 	return n;
 }
 
-/* ---- samples ---- */
-
-struct labels {
-	Label *l;
-	Label **lp;
-	size_t n, cap;
-};
-
-static void lab_str(struct pp *p, struct labels *L, const char *k, const char *v)
+/* The locations of one sample, leaf first. */
+static int sample_locs(struct pp *p, const struct gs_agg_ent *e, uint64_t *ids)
 {
-	if (!v || !*v || L->n == L->cap)
-		return; /* pprof drops empty strings anyway */
-	perftools__profiles__label__init(&L->l[L->n]);
-	L->l[L->n].key = S(p, k);
-	L->l[L->n].str = S(p, v);
-	L->n++;
+	unsigned state = e->k[K_STATE] & 0xff, cause = e->k[K_STATE] >> 16 & 0xff;
+	char name[64];
+	int n;
+
+	if (p->o->profile == GT_PROFILE_LIFETIME) {
+		ids[0] = func_loc(p, e->k[K_STARTPC]);
+		ids[1] = e->k[K_GOPC] ? pc_loc(p, e->k[K_GOPC]) :
+					pprof_builder__pseudo(p->b, "[runtime]");
+		return 2;
+	}
+	n = stack_locs(p, e->k[K_STACK], ids, GT_STACK_MAX);
+	if (n)
+		return n;
+	/* no park stack (syscall, running, preempted): say what we know */
+	if (p->o->profile == GT_PROFILE_SCHEDLAT)
+		snprintf(name, sizeof(name), "[runnable after %s]", capture__event_name(cause));
+	else
+		snprintf(name, sizeof(name), "[%s]", gs_state_name(state));
+	ids[n++] = pprof_builder__pseudo(p->b, name);
+	if (p->o->profile == GT_PROFILE_GOROUTINE)
+		ids[n++] = func_loc(p, e->k[K_STARTPC]);
+	return n;
 }
 
-static void lab_num(struct pp *p, struct labels *L, const char *k, int64_t v, const char *unit)
+/* ---- labels ---- */
+
+struct labels {
+	struct pprof_label l[MAX_LABELS];
+	int n;
+};
+
+static void lab_str(struct labels *L, const char *k, const char *v)
 {
-	if (L->n == L->cap)
-		return;
-	perftools__profiles__label__init(&L->l[L->n]);
-	L->l[L->n].key = S(p, k);
-	L->l[L->n].num = v;
-	L->l[L->n].num_unit = S(p, unit); /* with a unit pprof keeps even num 0 */
-	L->n++;
+	/* pprof drops empty strings anyway */
+	if (v && *v && L->n < MAX_LABELS)
+		L->l[L->n++] = (struct pprof_label){ .key = k, .value = v };
+}
+
+static void lab_num(struct labels *L, const char *k, int64_t v, const char *unit)
+{
+	/* with a unit pprof keeps even num 0 */
+	if (L->n < MAX_LABELS)
+		L->l[L->n++] = (struct pprof_label){ .key = k, .num = v, .unit = unit };
 }
 
 static void creation_site(struct pp *p, uint64_t gopc, char *buf, size_t len)
@@ -316,116 +213,88 @@ static void creation_site(struct pp *p, uint64_t gopc, char *buf, size_t len)
 		snprintf(buf, len, gopc ? "0x%" PRIx64 : "runtime", gopc);
 }
 
-static int fill_labels(struct pp *p, const struct gs_agg_ent *e, struct labels *L, char *site,
-		       size_t sitelen)
+/* The sample's labels; their strings (site among them) must outlive the sample's adding. */
+static void fill_labels(struct pp *p, const struct gs_agg_ent *e, struct labels *L, char *site,
+			size_t sitelen)
 {
 	uint64_t lid = e->k[K_LABELS];
 	const struct gt_labelset *ls = lid ? capture__labelset(p->cap, lid) : NULL;
 	unsigned state = e->k[K_STATE] & 0xff, reason = e->k[K_STATE] >> 8 & 0xff;
 	unsigned cause = e->k[K_STATE] >> 16 & 0xff;
 
-	L->cap = 8 + (ls ? ls->count : 0);
-	/* one block: the pointer array first, so freeing sample.label frees both */
-	L->lp = calloc(L->cap, sizeof(Label) + sizeof(Label *));
-	if (!L->lp)
-		return -ENOMEM;
-	L->l = (Label *)(L->lp + L->cap);
 	if (p->o->profile != GT_PROFILE_LIFETIME)
-		lab_str(p, L, "state", gs_state_name(state));
+		lab_str(L, "state", gs_state_name(state));
 	if (state == GS_WAITING)
-		lab_str(p, L, "wait_reason", gs_reason_name(p->cap, reason));
+		lab_str(L, "wait_reason", gs_reason_name(p->cap, reason));
 	if (p->o->profile == GT_PROFILE_SCHEDLAT)
-		lab_str(p, L, "cause", capture__event_name(cause));
+		lab_str(L, "cause", capture__event_name(cause));
 	if (p->o->profile == GT_PROFILE_LIFETIME)
-		lab_str(p, L, "exited", state == GS_DEAD ? "true" : "false");
+		lab_str(L, "exited", state == GS_DEAD ? "true" : "false");
 	if (e->k[K_GOPC] || p->o->profile >= GT_PROFILE_GOROUTINE) {
 		creation_site(p, e->k[K_GOPC], site, sitelen);
-		lab_str(p, L, "created_by", site);
+		lab_str(L, "created_by", site);
 	}
 	for (uint32_t i = 0; ls && i < ls->count; i++)
-		lab_str(p, L, ls->keys[i], ls->values[i]);
-	lab_str(p, L, "az", p->az);
-	lab_str(p, L, "host", p->host);
+		lab_str(L, ls->keys[i], ls->values[i]);
+	lab_str(L, "az", p->az);
+	lab_str(L, "host", p->host);
 	if (e->k[K_GOID])
-		lab_num(p, L, "goid", e->k[K_GOID], "goid");
-	for (size_t i = 0; i < L->n; i++)
-		L->lp[i] = &L->l[i];
-	return 0;
+		lab_num(L, "goid", e->k[K_GOID], "goid");
 }
 
-/* The locations of one sample, leaf first. */
-static int sample_locs(struct pp *p, const struct gs_agg_ent *e, uint64_t *ids)
-{
-	unsigned state = e->k[K_STATE] & 0xff, cause = e->k[K_STATE] >> 16 & 0xff;
-	char name[64];
-	int n;
-
-	if (p->o->profile == GT_PROFILE_LIFETIME) {
-		ids[0] = func_loc(p, e->k[K_STARTPC]);
-		ids[1] = e->k[K_GOPC] ? pc_loc(p, e->k[K_GOPC]) : synth_loc(p, "[runtime]");
-		return 2;
-	}
-	n = stack_locs(p, e->k[K_STACK], ids, GT_STACK_MAX);
-	if (n)
-		return n;
-	/* no park stack (syscall, running, preempted): say what we know */
-	if (p->o->profile == GT_PROFILE_SCHEDLAT)
-		snprintf(name, sizeof(name), "[runnable after %s]", capture__event_name(cause));
-	else
-		snprintf(name, sizeof(name), "[%s]", gs_state_name(state));
-	ids[n++] = synth_loc(p, name);
-	if (p->o->profile == GT_PROFILE_GOROUTINE)
-		ids[n++] = func_loc(p, e->k[K_STARTPC]);
-	return n;
-}
-
-static int build_sample(struct pp *p, const struct gs_agg_ent *e, Sample *s)
+static int add_sample(struct pp *p, const struct gs_agg_ent *e)
 {
 	uint64_t ids[GT_STACK_MAX + 2];
-	struct labels L = { 0 };
+	int64_t values[2] = { e->count, e->sum }; /* the goroutine profile has count only */
+	struct labels L = { .n = 0 };
 	char site[512];
-	int n, err;
+	int n = sample_locs(p, e, ids);
 
-	perftools__profiles__sample__init(s);
-	n = sample_locs(p, e, ids);
-	err = fill_labels(p, e, &L, site, sizeof(site));
-	if (err)
-		return err;
-	s->location_id = malloc(n * sizeof(uint64_t));
-	s->value = malloc(2 * sizeof(int64_t));
-	if (!s->location_id || !s->value)
-		return -ENOMEM;
-	memcpy(s->location_id, ids, n * sizeof(uint64_t));
-	s->n_location_id = n;
-	s->value[0] = e->count;
-	s->value[1] = e->sum;
-	s->n_value = p->o->profile == GT_PROFILE_GOROUTINE ? 1 : 2;
-	s->label = L.lp;
-	s->n_label = L.n;
-	return 0;
+	fill_labels(p, e, &L, site, sizeof(site));
+	return pprof_builder__sample(p->b, ids, n, values, L.l, L.n);
 }
 
 /* ---- profile header ---- */
 
-struct comments {
-	struct pp *p;
-	int64_t *c;
-	size_t n;
+static const struct kind {
+	const char *name;
+	const char *types[2]; /* sample types, their units in units[] */
+	const char *units[2];
+	const char *period; /* period type, in counts */
+	const char *dflt;   /* default sample type, NULL: the only one */
+} kinds[] = {
+	[GT_PROFILE_OFFCPU] = { "offcpu", { "events", "delay" }, { "count", "nanoseconds" },
+				"trace", "delay" },
+	[GT_PROFILE_SCHEDLAT] = { "schedlat", { "events", "delay" }, { "count", "nanoseconds" },
+				  "trace", "delay" },
+	[GT_PROFILE_GOROUTINE] = { "goroutine", { "goroutine" }, { "count" }, "goroutine", NULL },
+	[GT_PROFILE_LIFETIME] = { "lifetime", { "goroutines", "lifetime" },
+				  { "count", "nanoseconds" }, "goroutines", "lifetime" },
 };
 
-static void add_comment(struct comments *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void add_comment(struct comments *c, const char *fmt, ...)
+static int set_types(struct pp *p)
+{
+	const struct kind *k = &kinds[p->o->profile];
+	int err = 0;
+
+	for (int i = 0; i < 2 && k->types[i] && !err; i++)
+		err = pprof_builder__sample_type(p->b, k->types[i], k->units[i]);
+	pprof_builder__period(p->b, k->period, "count", 1);
+	if (k->dflt)
+		pprof_builder__default_type(p->b, k->dflt);
+	return err;
+}
+
+static void add_comment(struct pp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_comment(struct pp *p, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
 
-	if (c->n >= 64)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	c->c[c->n++] = S(c->p, buf);
+	pprof_builder__comment(p->b, buf);
 }
 
 static void loss_comment(const char *k, const char *v, void *arg)
@@ -434,174 +303,60 @@ static void loss_comment(const char *k, const char *v, void *arg)
 		add_comment(arg, "%s=%s", k, v);
 }
 
-static void header_comments(struct pp *p, struct comments *c)
+static void header_comments(struct pp *p)
 {
 	const char *err = capture__meta(p->cap, "clock.error_ns");
 	const char *sync = capture__meta(p->cap, "clock.sync");
 	const char *loss = capture__meta(p->cap, "loss.total");
 
-	add_comment(c, "gtrace %s profile", p->o->profile == GT_PROFILE_OFFCPU ? "offcpu" :
-			p->o->profile == GT_PROFILE_SCHEDLAT ? "schedlat" :
-			p->o->profile == GT_PROFILE_GOROUTINE ? "goroutine" : "lifetime");
-	add_comment(c, "clock.error_ns=%s clock.sync=%s", err ? err : "unknown",
+	add_comment(p, "gtrace %s profile", kinds[p->o->profile].name);
+	add_comment(p, "clock.error_ns=%s clock.sync=%s", err ? err : "unknown",
 		    sync ? sync : "unknown");
 	if (p->az)
-		add_comment(c, "az=%s", p->az);
+		add_comment(p, "az=%s", p->az);
 	if (p->host)
-		add_comment(c, "host=%s", p->host);
-	add_comment(c, "loss.total=%s", loss ? loss : "0");
-	capture__meta_foreach(p->cap, loss_comment, c);
+		add_comment(p, "host=%s", p->host);
+	add_comment(p, "loss.total=%s", loss ? loss : "0");
+	capture__meta_foreach(p->cap, loss_comment, p);
 	if (p->gs.lost)
-		add_comment(c, "loss windows in events: %" PRIu64 " records", p->gs.lost);
+		add_comment(p, "loss windows in events: %" PRIu64 " records", p->gs.lost);
 	if (!capture__complete(p->cap))
-		add_comment(c, "capture incomplete (no trailer): totals cover what was written");
-}
-
-static void value_type(struct pp *p, ValueType *v, const char *type, const char *unit)
-{
-	perftools__profiles__value_type__init(v);
-	v->type = S(p, type);
-	v->unit = S(p, unit);
-}
-
-static void set_types(struct pp *p, Profile *pr, ValueType *vt, ValueType **vtp,
-		      ValueType *period)
-{
-	vtp[0] = &vt[0];
-	vtp[1] = &vt[1];
-	pr->sample_type = vtp;
-	pr->n_sample_type = 2;
-	pr->period = 1;
-	pr->period_type = period;
-	switch (p->o->profile) {
-	case GT_PROFILE_GOROUTINE:
-		value_type(p, &vt[0], "goroutine", "count");
-		value_type(p, period, "goroutine", "count");
-		pr->n_sample_type = 1;
-		break;
-	case GT_PROFILE_LIFETIME:
-		value_type(p, &vt[0], "goroutines", "count");
-		value_type(p, &vt[1], "lifetime", "nanoseconds");
-		value_type(p, period, "goroutines", "count");
-		pr->default_sample_type = S(p, "lifetime");
-		break;
-	default:
-		value_type(p, &vt[0], "events", "count");
-		value_type(p, &vt[1], "delay", "nanoseconds");
-		value_type(p, period, "trace", "count");
-		pr->default_sample_type = S(p, "delay");
-		break;
-	}
+		add_comment(p, "capture incomplete (no trailer): totals cover what was written");
 }
 
 /* ---- writing ---- */
 
-static int write_gzip(const uint8_t *buf, size_t len, FILE *out)
+static int build(struct pp *p)
 {
-	uint8_t zout[1 << 16];
-	z_stream z = { 0 };
-	int zr;
+	uint64_t t0 = p->gs.first_ts, t1 = p->gs.last_ts;
+	int err = set_types(p);
 
-	/* 15 + 16: a gzip wrapper; BestSpeed like Go's runtime/pprof */
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	z.next_in = (uint8_t *)buf;
-	z.avail_in = len;
-	do {
-		z.next_out = zout;
-		z.avail_out = sizeof(zout);
-		zr = deflate(&z, Z_FINISH);
-		fwrite(zout, 1, sizeof(zout) - z.avail_out, out);
-	} while (zr == Z_OK);
-	deflateEnd(&z);
-	if (zr != Z_STREAM_END)
-		return -EIO;
-	if (fflush(out) || ferror(out)) {
-		pr_err("pprof: writing the profile failed: %s\n", strerror(errno));
-		return -EIO;
-	}
-	return 0;
-}
-
-static void free_profile(struct pp *p, Sample *s, size_t ns)
-{
-	for (size_t i = 0; s && i < ns; i++) {
-		free(s[i].location_id);
-		free(s[i].value);
-		free(s[i].label);
-	}
-	free(s);
-	for (size_t i = 0; i < p->nloc; i++)
-		free(p->loc[i]);
-	free(p->loc);
-	for (size_t i = 0; i < p->fkeys.len; i++)
-		free(p->fn[i]);
-	free(p->fn);
+	header_comments(p);
+	/* the target binary, spanning the PCs seen; frames come symbolized */
+	pprof_builder__mapping(p->b, 0, 0,
+			       capture__meta(p->cap, "target.exe") ?:
+				       capture__meta(p->cap, "target.comm"),
+			       capture__meta(p->cap, "target.build_id"));
+	for (size_t i = 0; i < p->agg.len && !err; i++)
+		err = add_sample(p, &p->agg.ents[i]);
+	if (p->o->profile == GT_PROFILE_GOROUTINE && p->at_taken)
+		t0 = t1 = p->at_ts;
+	pprof_builder__time(p->b, t0 ? capture__wall_ns(p->cap, t0) : 0, t1 - t0);
+	return err;
 }
 
 static int emit(struct pp *p, FILE *out)
 {
-	Profile pr = PERFTOOLS__PROFILES__PROFILE__INIT;
-	ValueType vt[2], *vtp[2], period;
-	Mapping map = PERFTOOLS__PROFILES__MAPPING__INIT, *mapp = &map;
-	int64_t comment[64];
-	struct comments c = { p, comment, 0 };
-	Sample *s = calloc(p->agg.len ? p->agg.len : 1, sizeof(*s));
-	Sample **sp = calloc(p->agg.len ? p->agg.len : 1, sizeof(*sp));
-	uint64_t t0 = p->gs.first_ts, t1 = p->gs.last_ts;
-	uint8_t *buf = NULL;
-	size_t len;
-	int err = 0;
+	int err;
 
-	if (!s || !sp) {
-		err = -ENOMEM;
-		goto out;
-	}
-	S(p, ""); /* string_table[0] must be "" */
-	set_types(p, &pr, vt, vtp, &period);
-	header_comments(p, &c);
-	for (size_t i = 0; i < p->agg.len && !err; i++) {
-		sp[i] = &s[i];
-		err = build_sample(p, &p->agg.ents[i], &s[i]);
-	}
-	if (err)
-		goto out;
-	pr.sample = sp;
-	pr.n_sample = p->agg.len;
-	if (p->o->profile == GT_PROFILE_GOROUTINE && p->at_taken)
-		t0 = t1 = p->at_ts;
-	pr.time_nanos = t0 ? capture__wall_ns(p->cap, t0) : 0;
-	pr.duration_nanos = t1 - t0;
-	pr.comment = comment;
-	pr.n_comment = c.n;
-	/* one mapping for the target binary; frames are already symbolized */
-	map.id = 1;
-	map.memory_start = p->lo_pc;
-	map.memory_limit = p->hi_pc;
-	map.filename = S(p, capture__meta(p->cap, "target.exe") ?:
-				    capture__meta(p->cap, "target.comm"));
-	map.build_id = S(p, capture__meta(p->cap, "target.build_id"));
-	map.has_functions = map.has_filenames = map.has_line_numbers = map.has_inline_frames = 1;
-	pr.mapping = &mapp;
-	pr.n_mapping = 1;
-	pr.location = p->loc;
-	pr.n_location = p->nloc;
-	pr.function = p->fn;
-	pr.n_function = p->fkeys.len;
-	pr.string_table = p->str.strs;
-	pr.n_string_table = p->str.len;
-	len = perftools__profiles__profile__get_packed_size(&pr);
-	buf = malloc(len ? len : 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	perftools__profiles__profile__pack(&pr, buf);
-	err = write_gzip(buf, len, out);
-out:
-	free(buf);
-	free(sp);
-	free_profile(p, s, p->agg.len);
+	p->b = pprof_builder__new();
+	if (!p->b)
+		return -ENOMEM;
+	err = build(p);
+	if (!err)
+		err = pprof_builder__write(p->b, out);
+	pprof_builder__free(p->b);
+	p->b = NULL;
 	return err;
 }
 
@@ -627,8 +382,5 @@ int export_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *o
 		pr_err("pprof: reading the capture failed: %s\n", strerror(-err));
 	gstate__exit(&p.gs);
 	gs_agg__free(&p.agg);
-	gs_strtab__free(&p.str);
-	gs_strtab__free(&p.fkeys);
-	u64map__free(&p.locs);
 	return err;
 }

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * pprof profile builder (see pprof_builder.h).  Strings are interned in an
- * open-addressing table keyed by an FNV hash; functions are interned as
- * "name\nfile" strings in a second table; locations are keyed by address in
- * a u64map.  Everything is freed together; the protobuf-c structs point into
- * the builder's own arrays, so packing needs no copies.
+ * pprof profile builder (see pprof_builder.h).  Strings and function keys
+ * are interned in gs_strtabs (the string table is the profile's own,
+ * index 0 ""); locations are keyed by address, pseudo locations by their
+ * function, in u64maps.  Everything is freed together; the protobuf-c
+ * structs point into the builder's own arrays, so packing needs no copies.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include "debug.h"
+#include "gstate.h"
 #include "pprof_builder.h"
 #include "profile.pb-c.h"
 #include "u64map.h"
@@ -24,22 +25,19 @@ typedef Perftools__Profiles__Function Function;
 typedef Perftools__Profiles__ValueType ValueType;
 typedef Perftools__Profiles__Mapping Mapping;
 
-/* Interned strings: index by content. */
-struct strtab {
-	char **s;
-	size_t len, cap;
-	int64_t *slots; /* index + 1, 0 = empty */
-	size_t nslots;	/* power of two */
-};
-
 struct pprof_builder {
 	Profile p;
-	struct strtab str, fkeys;
+	struct gs_strtab str;
+	/* "name\nfile", or "\1name" for pseudo frames: index = function id - 1 */
+	struct gs_strtab fkeys;
 	Function **fn;
 	size_t nfn, capfn;
 	Location **loc;
 	size_t nloc, caploc;
-	struct u64map by_addr; /* addr -> location index + 1 */
+	struct u64map by_addr; /* addr -> location id */
+	struct u64map pseudo;  /* function id -> location id */
+	uint64_t lo, hi;       /* span of the locations' addresses */
+	bool span;	       /* the mapping is that span */
 	Sample **smp;
 	size_t nsmp, capsmp;
 	ValueType **types, period;
@@ -49,69 +47,14 @@ struct pprof_builder {
 	size_t ncomments;
 };
 
-static uint64_t fnv(const char *s)
+/* Index of s in t, *added telling whether it is new; -ENOMEM on failure. */
+static int64_t intern(struct gs_strtab *t, const char *s, bool *added)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	size_t len = t->len;
+	int64_t i = gs_strtab__intern(t, s);
 
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
-	return h;
-}
-
-static int strtab_rehash(struct strtab *t)
-{
-	size_t n = t->nslots ? t->nslots * 2 : 1024;
-	int64_t *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->len; i++) {
-		size_t j = fnv(t->s[i]) & (n - 1);
-
-		while (slots[j])
-			j = (j + 1) & (n - 1);
-		slots[j] = i + 1;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = n;
-	return 0;
-}
-
-/* Index of s, added when new; *added tells which.  -ENOMEM on failure. */
-static int64_t strtab_intern(struct strtab *t, const char *s, bool *added)
-{
-	size_t j;
-
-	*added = false;
-	if (t->len * 2 >= t->nslots && strtab_rehash(t))
-		return -ENOMEM;
-	for (j = fnv(s) & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1))
-		if (!strcmp(t->s[t->slots[j] - 1], s))
-			return t->slots[j] - 1;
-	if (t->len == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 256;
-		char **ns = realloc(t->s, nc * sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		t->s = ns;
-		t->cap = nc;
-	}
-	t->s[t->len] = strdup(s);
-	if (!t->s[t->len])
-		return -ENOMEM;
-	t->slots[j] = ++t->len;
-	*added = true;
-	return t->len - 1;
-}
-
-static void strtab_free(struct strtab *t)
-{
-	for (size_t i = 0; i < t->len; i++)
-		free(t->s[i]);
-	free(t->s);
-	free(t->slots);
+	*added = t->len > len;
+	return i;
 }
 
 /* Grows *arr (of pointers) to hold one more. */
@@ -131,8 +74,7 @@ static int grow(void ***arr, size_t len, size_t *cap)
 
 int64_t pprof_builder__str(struct pprof_builder *b, const char *s)
 {
-	bool added;
-	int64_t i = strtab_intern(&b->str, s ? s : "", &added);
+	int64_t i = gs_strtab__intern(&b->str, s ? s : "");
 
 	return i < 0 ? 0 : i;
 }
@@ -168,6 +110,11 @@ int pprof_builder__sample_type(struct pprof_builder *b, const char *type, const 
 	return 0;
 }
 
+void pprof_builder__default_type(struct pprof_builder *b, const char *type)
+{
+	b->p.default_sample_type = pprof_builder__str(b, type);
+}
+
 void pprof_builder__period(struct pprof_builder *b, const char *type, const char *unit,
 			   int64_t period)
 {
@@ -189,6 +136,7 @@ void pprof_builder__mapping(struct pprof_builder *b, uint64_t start, uint64_t li
 	b->map.id = 1;
 	b->map.memory_start = start;
 	b->map.memory_limit = limit;
+	b->span = !limit;
 	b->map.filename = pprof_builder__str(b, file);
 	b->map.build_id = pprof_builder__str(b, build_id);
 	/* Frames are symbolized here: pprof must not try to symbolize again. */
@@ -207,16 +155,14 @@ void pprof_builder__comment(struct pprof_builder *b, const char *text)
 	b->comments[b->ncomments++] = pprof_builder__str(b, text);
 }
 
-/* Function id for (name, file), added when new; 0 on ENOMEM. */
-static uint64_t func_id(struct pprof_builder *b, const char *name, const char *file)
+/* Function id for key (one per distinct function), added when new; 0 on ENOMEM. */
+static uint64_t func_id(struct pprof_builder *b, const char *key, const char *name,
+			const char *file)
 {
-	char key[2048];
-	Function *f;
 	bool added;
-	int64_t i;
+	int64_t i = intern(&b->fkeys, key, &added);
+	Function *f;
 
-	snprintf(key, sizeof(key), "%s\n%s", name, file);
-	i = strtab_intern(&b->fkeys, key, &added);
 	if (i < 0)
 		return 0;
 	if (!added)
@@ -231,12 +177,21 @@ static uint64_t func_id(struct pprof_builder *b, const char *name, const char *f
 	return f->id;
 }
 
+static uint64_t frame_func(struct pprof_builder *b, const struct gt_frame *f)
+{
+	char key[2048];
+
+	snprintf(key, sizeof(key), "%s\n%s", f->func, f->file);
+	return func_id(b, key, f->func, f->file);
+}
+
 static Location *new_loc(struct pprof_builder *b, int nlines)
 {
 	Location *l;
 
 	if (grow((void ***)&b->loc, b->nloc, &b->caploc))
 		return NULL;
+	/* one block: the Location, its Line pointers, then the Lines */
 	l = calloc(1, sizeof(*l) + nlines * (sizeof(Line *) + sizeof(Line)));
 	if (!l)
 		return NULL;
@@ -252,15 +207,21 @@ static Location *new_loc(struct pprof_builder *b, int nlines)
 	return l;
 }
 
+uint64_t pprof_builder__find(struct pprof_builder *b, uint64_t addr)
+{
+	/* u64map reserves key 0: address 0 is never shared */
+	return addr ? (uintptr_t)u64map__get(&b->by_addr, addr) : 0;
+}
+
 uint64_t pprof_builder__location(struct pprof_builder *b, uint64_t addr,
 				 const struct gt_frame *f, int n)
 {
-	uintptr_t v = (uintptr_t)u64map__get(&b->by_addr, addr);
-	struct gt_frame unknown = { "?", "?", 0 };
+	static const struct gt_frame unknown = { "?", "?", 0 };
+	uint64_t id = pprof_builder__find(b, addr);
 	Location *l;
 
-	if (v)
-		return v;
+	if (id)
+		return id;
 	if (n <= 0) {
 		f = &unknown;
 		n = 1;
@@ -272,9 +233,13 @@ uint64_t pprof_builder__location(struct pprof_builder *b, uint64_t addr,
 	l->mapping_id = b->maps[0] ? 1 : 0;
 	/* pprof wants the innermost (inlined) function first, as pclntab gives them. */
 	for (int i = 0; i < n; i++) {
-		l->line[i]->function_id = func_id(b, f[i].func, f[i].file);
+		l->line[i]->function_id = frame_func(b, &f[i]);
 		l->line[i]->line = f[i].line;
 	}
+	if (!b->lo || addr < b->lo)
+		b->lo = addr;
+	if (addr + 1 > b->hi)
+		b->hi = addr + 1;
 	if (addr && u64map__put(&b->by_addr, addr, (void *)(uintptr_t)l->id))
 		return 0;
 	return l->id;
@@ -283,38 +248,40 @@ uint64_t pprof_builder__location(struct pprof_builder *b, uint64_t addr,
 uint64_t pprof_builder__pseudo(struct pprof_builder *b, const char *name)
 {
 	char key[256];
-	bool added;
-	int64_t i;
+	uint64_t fid, id;
 	Location *l;
 
-	/* Pseudo frames live in the function table only; one location per name. */
+	/* "\1" keeps a pseudo frame apart from a real function of that name */
 	snprintf(key, sizeof(key), "\x01%s", name);
-	i = strtab_intern(&b->fkeys, key, &added);
-	if (i < 0)
+	fid = func_id(b, key, name, "");
+	id = fid ? (uintptr_t)u64map__get(&b->pseudo, fid) : 0;
+	if (!fid || id)
+		return id;
+	l = new_loc(b, 1);
+	if (!l)
 		return 0;
-	if (!added) {
-		for (size_t k = 0; k < b->nloc; k++)
-			if (!b->loc[k]->address && b->loc[k]->n_line == 1 &&
-			    b->loc[k]->line[0]->function_id == (uint64_t)i + 1)
-				return b->loc[k]->id;
+	l->line[0]->function_id = fid;
+	if (u64map__put(&b->pseudo, fid, (void *)(uintptr_t)l->id))
 		return 0;
-	}
-	if (grow((void ***)&b->fn, b->nfn, &b->capfn))
-		return 0;
-	b->fn[b->nfn] = malloc(sizeof(Function));
-	if (!b->fn[b->nfn] || !(l = new_loc(b, 1)))
-		return 0;
-	perftools__profiles__function__init(b->fn[b->nfn]);
-	b->fn[b->nfn]->id = i + 1;
-	b->fn[b->nfn]->name = b->fn[b->nfn]->system_name = pprof_builder__str(b, name);
-	b->nfn++;
-	l->line[0]->function_id = i + 1;
 	return l->id;
+}
+
+static void set_label(struct pprof_builder *b, Label *l, const struct pprof_label *in)
+{
+	perftools__profiles__label__init(l);
+	l->key = pprof_builder__str(b, in->key);
+	if (in->unit) {
+		l->num = in->num;
+		l->num_unit = pprof_builder__str(b, in->unit);
+	} else {
+		l->str = pprof_builder__str(b, in->value);
+	}
 }
 
 int pprof_builder__sample(struct pprof_builder *b, const uint64_t *locs, int nlocs,
 			  const int64_t *values, const struct pprof_label *labels, int nlabels)
 {
+	/* one block: the Sample, its location ids, values, Label pointers, then the Labels */
 	size_t sz = sizeof(Sample) + nlocs * sizeof(uint64_t) + b->ntypes * sizeof(int64_t) +
 		    nlabels * (sizeof(Label *) + sizeof(Label));
 	Sample *s;
@@ -332,9 +299,7 @@ int pprof_builder__sample(struct pprof_builder *b, const uint64_t *locs, int nlo
 	s->label = (Label **)(s->value + b->ntypes);
 	lab = (Label *)(s->label + nlabels);
 	for (int i = 0; i < nlabels; i++) {
-		perftools__profiles__label__init(&lab[i]);
-		lab[i].key = pprof_builder__str(b, labels[i].key);
-		lab[i].str = pprof_builder__str(b, labels[i].value);
+		set_label(b, &lab[i], &labels[i]);
 		s->label[i] = &lab[i];
 	}
 	s->n_label = nlabels;
@@ -364,16 +329,21 @@ static int write_gzip(const uint8_t *buf, size_t len, FILE *out)
 	deflateEnd(&z);
 	if (!err && zr != Z_STREAM_END)
 		err = -EIO;
+	/* a full disk may only show when stdio hands its buffer over */
+	if (!err && (fflush(out) || ferror(out)))
+		err = -EIO;
 	return err;
 }
 
-int pprof_builder__write(struct pprof_builder *b, FILE *out)
+/* Points the Profile at the builder's tables. */
+static void fill_profile(struct pprof_builder *b)
 {
 	Profile *p = &b->p;
-	uint8_t *buf;
-	size_t len;
-	int err;
 
+	if (b->span) {
+		b->map.memory_start = b->lo;
+		b->map.memory_limit = b->hi;
+	}
 	p->sample_type = b->types;
 	p->n_sample_type = b->ntypes;
 	p->sample = b->smp;
@@ -384,15 +354,24 @@ int pprof_builder__write(struct pprof_builder *b, FILE *out)
 	p->n_function = b->nfn;
 	p->mapping = b->maps[0] ? b->maps : NULL;
 	p->n_mapping = b->maps[0] ? 1 : 0;
-	p->string_table = b->str.s;
+	p->string_table = b->str.strs;
 	p->n_string_table = b->str.len;
 	p->comment = b->comments;
 	p->n_comment = b->ncomments;
-	len = perftools__profiles__profile__get_packed_size(p);
+}
+
+int pprof_builder__write(struct pprof_builder *b, FILE *out)
+{
+	uint8_t *buf;
+	size_t len;
+	int err;
+
+	fill_profile(b);
+	len = perftools__profiles__profile__get_packed_size(&b->p);
 	buf = malloc(len ? len : 1);
 	if (!buf)
 		return -ENOMEM;
-	perftools__profiles__profile__pack(p, buf);
+	perftools__profiles__profile__pack(&b->p, buf);
 	err = write_gzip(buf, len, out);
 	free(buf);
 	if (err)
@@ -417,8 +396,9 @@ void pprof_builder__free(struct pprof_builder *b)
 	free(b->fn);
 	free(b->types);
 	free(b->comments);
-	strtab_free(&b->str);
-	strtab_free(&b->fkeys);
+	gs_strtab__free(&b->str);
+	gs_strtab__free(&b->fkeys);
 	u64map__free(&b->by_addr);
+	u64map__free(&b->pseudo);
 	free(b);
 }

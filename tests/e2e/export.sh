@@ -68,7 +68,8 @@ for e in evs:
         g[goid] = ['waiting' if e.get('parked') else 'runnable', t, False]
         continue
     if ev == 'snapshot':
-        s = {1: 'runnable', 9: 'runnable', 2: 'running', 8: 'running', 3: 'syscall', 4: 'waiting'}.get(e.get('status'))
+        s = {'runnable': 'runnable', 'preempted': 'runnable', 'running': 'running',
+             'copystack': 'running', 'syscall': 'syscall', 'waiting': 'waiting'}.get(e.get('status'))
         if s and goid not in g:
             g[goid] = [s, t, False]
         continue
