@@ -45,7 +45,7 @@ all: $(OUT)/gtrace
 # Debian packages gtrace builds and tests with; only the missing ones are installed.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
 	    libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev pkg-config golang-1.19-go \
-	    python3 python3-venv wrk
+	    python3 python3-venv wrk bpftrace
 deps:
 	$(Q)./tools/install-deps.sh $(DEB_PKGS)
 
@@ -101,7 +101,7 @@ demo: deps
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)./tools/bench.sh
+	$(Q)./bench/run.sh
 
 fuzz: all
 	$(Q)./tests/fuzz/run.sh

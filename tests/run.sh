@@ -33,6 +33,7 @@ if [ -z "$filter" ] || [[ unit == *"$filter"* ]]; then
 	run_suite unit build/unit_tests
 fi
 for t in tests/e2e/*.sh; do
+	[ "$t" = tests/e2e/lib.sh ] && continue # sourced by the suites, not one itself
 	[ -n "$filter" ] && [[ $t != *"$filter"* ]] && continue
 	echo "== $t"
 	run_suite "$t" bash "$t"

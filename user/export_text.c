@@ -216,8 +216,14 @@ static void print_header(struct tx *x)
 	capture__meta_foreach(x->cap, meta_line, x->out);
 	fprintf(x->out, "  %-24s %s.%06" PRId64 " UTC for %s\n", "recorded", when,
 		(wall % 1000000000) / 1000, dur(x->gs.last_ts - x->gs.first_ts, b, sizeof(b)));
-	fprintf(x->out, "  %-24s ±%s ns (%s)\n", "wall clock error", err ? err : "?",
-		sync && !strcmp(sync, "1") ? "synchronized" : "not synchronized");
+	if (err)
+		fprintf(x->out, "  %-24s ±%s (%s)\n", "wall clock error",
+			dur(strtoull(err, NULL, 10), b, sizeof(b)),
+			sync && !strcmp(sync, "1") ? "synchronized"
+						   : "not synchronized: this host's opinion");
+	else
+		fprintf(x->out, "  %-24s unknown (no clock mapping in the capture)\n",
+			"wall clock error");
 	fprintf(x->out, "  %-24s %" PRIu64 "%s\n", "events", x->gs.nr_events,
 		capture__complete(x->cap) ? "" : " (capture incomplete: no trailer)");
 	fprintf(x->out, "  %-24s %s records", "lost", loss ? loss : "0");
