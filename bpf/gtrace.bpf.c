@@ -233,24 +233,23 @@ struct walk_ctx {
 static long walk_frame(__u32 i, void *arg)
 {
 	struct walk_ctx *w = arg;
-	__u64 ret, next;
+	__u64 frame[2] = {}; /* saved frame pointer, return address: one read */
 	__u32 idx;
 
 	if (!w->fp || i >= GT_STACK_MAX - 1)
 		return 1;
-	ret = read_u64(w->fp + 8);
-	next = read_u64(w->fp);
-	if (!ret)
+	bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp);
+	if (!frame[1])
 		return 1;
 	idx = i + 1;
 	barrier_var(idx); /* keep the mask: the verifier needs the bound */
-	w->st->pcs[idx & (GT_STACK_MAX - 1)] = ret;
+	w->st->pcs[idx & (GT_STACK_MAX - 1)] = frame[1];
 	w->st->nr = i + 2;
-	w->hash = (w->hash ^ ret) * 0x100000001b3ull;
+	w->hash = (w->hash ^ frame[1]) * 0x100000001b3ull;
 	/* Frames grow up the stack; anything else is a torn or foreign chain. */
-	if (next <= w->fp)
+	if (frame[0] <= w->fp)
 		return 1;
-	w->fp = next;
+	w->fp = frame[0];
 	return 0;
 }
 

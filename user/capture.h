@@ -7,7 +7,7 @@
  * Layout: a 16-byte file header ("GTRACE\0\0", u32 version, u32 0x01020304
  * in file byte order), then self-delimiting chunks, each CRC-checked:
  *   struct { u32 magic 'GTCK'; u16 type; u16 flags; u32 len; u32 raw_len; u32 crc32; }
- * followed by len bytes (zlib when flags&1, inflating to raw_len).  Chunk
+ * followed by len bytes (zstd when flags&2, zlib when flags&1, inflating to raw_len).  Chunk
  * types: META (key\tvalue\n lines: header info, clock, target, wait reason
  * names), SYMS (PC -> inlined frames), EVENTS (gt_event_hdr records from
  * bpf/gtrace_events.h, unchanged), and a final TRAILER (META lines with loss

@@ -21,7 +21,8 @@ enum gt_chunk_type {
 	GT_CHUNK_TRAILER = 4,
 };
 
-#define GT_CHUNK_F_ZLIB 0x1
+#define GT_CHUNK_F_ZLIB 0x1 /* read, no longer written */
+#define GT_CHUNK_F_ZSTD 0x2
 
 struct gt_file_header {
 	char magic[8];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 #include "capture.h"
 #include "capture_format.h"
 #include "debug.h"
@@ -240,7 +241,12 @@ static int next_chunk(struct gt_capture *c, struct gt_chunk_header *ch)
 		c->raw = p;
 		c->raw_cap = ch->raw_len;
 	}
-	if (ch->flags & GT_CHUNK_F_ZLIB) {
+	if (ch->flags & GT_CHUNK_F_ZSTD) {
+		size_t n = ZSTD_decompress(c->raw, ch->raw_len, c->stored, ch->len);
+
+		if (ZSTD_isError(n) || n != ch->raw_len)
+			return -EBADMSG;
+	} else if (ch->flags & GT_CHUNK_F_ZLIB) {
 		uLongf n = ch->raw_len;
 
 		if (uncompress(c->raw, &n, c->stored, ch->len) != Z_OK || n != ch->raw_len)
