@@ -112,6 +112,34 @@ struct label_state {
 	__u32 truncated;
 };
 
+/*
+ * What each thread of the target runs, learned from the probes themselves
+ * (a start puts a goroutine on the thread; a park, preemption, yield or exit
+ * takes it off), so the hot paths need not chase g0 -> m -> curg through
+ * user memory: each probe_read_user is the most expensive thing a probe
+ * does here (hardened usercopy checks).  key: the thread.
+ */
+struct thread_state {
+	__u64 g;    /* the user g on this thread, 0 when it is in the scheduler */
+	__u64 goid; /* its goid */
+	__u64 mid;  /* the thread's M id (an M stays on its thread) */
+	__u32 seen; /* g and goid are known: a start happened here since attach */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+static __always_inline struct thread_state *thread_state(bool create)
+{
+	return bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
 /* Scratch for the variable-size records (too big for the BPF stack). */
 struct scratch {
 	union {
@@ -536,18 +564,49 @@ static __always_inline void emit_simple(__u32 type, __u64 goid, __u8 flags)
 
 static __always_inline void on_start(struct pt_regs *ctx, __u64 gp)
 {
+	struct thread_state *ts = thread_state(true);
+	__u64 goid = goid_of(gp), m;
 	struct gt_ev_start *e;
-	__u64 m;
 
+	if (ts) {
+		ts->g = gp;
+		ts->goid = goid;
+		ts->seen = 1;
+		if (!ts->mid) {
+			/* execute runs on g0, whose m is the thread's M */
+			m = read_u64(GO_G(ctx) + off.g_m);
+			ts->mid = m ? read_u64(m + off.m_id) : 0;
+		}
+	}
 	if (!wanted(GT_EV_START))
 		return;
-	e = reserve(GT_EV_START, sizeof(*e), goid_of(gp));
+	e = reserve(GT_EV_START, sizeof(*e), goid);
 	if (!e)
 		return;
-	/* execute runs on g0, whose m is the thread's M */
-	m = read_u64(GO_G(ctx) + off.g_m);
-	e->mid = m ? read_u64(m + off.m_id) : 0;
+	if (ts) {
+		e->mid = ts->mid;
+	} else {
+		m = read_u64(GO_G(ctx) + off.g_m);
+		e->mid = m ? read_u64(m + off.m_id) : 0;
+	}
 	bpf_ringbuf_submit(e, rb_flags());
+}
+
+/* gp's goid, from the thread state when gp is what this thread runs. */
+static __always_inline __u64 goid_fast(__u64 gp)
+{
+	struct thread_state *ts = thread_state(false);
+
+	return ts && ts->g == gp && gp ? ts->goid : goid_of(gp);
+}
+
+/* gp stops running on this thread (parks, is preempted, yields, exits). */
+static __always_inline void off_thread(__u64 gp)
+{
+	struct thread_state *ts = thread_state(false);
+
+	if (ts && ts->g == gp)
+		ts->g = 0;
 }
 
 static __always_inline __u64 caller_pc(struct pt_regs *ctx)
@@ -559,14 +618,17 @@ static __always_inline void on_park(struct pt_regs *ctx, __u64 gp)
 {
 	struct gt_ev_park *e;
 	bool pseudo = !in_range(caller_pc(ctx), park_m_lo, park_m_hi);
-	__u64 stack = 0;
+	__u64 stack = 0, goid = goid_fast(gp);
 
+	/* A GC/STW pseudo-wait keeps running on its thread; a real park leaves it. */
+	if (!pseudo)
+		off_thread(gp);
 	if (!wanted(GT_EV_PARK))
 		return;
 	/* Only real parks have a saved context (mcall) worth walking. */
 	if (want_stacks && !pseudo)
 		stack = send_stack(gp);
-	e = reserve(GT_EV_PARK, sizeof(*e), goid_of(gp));
+	e = reserve(GT_EV_PARK, sizeof(*e), goid);
 	if (!e)
 		return;
 	e->stack = stack;
@@ -579,6 +641,7 @@ static __always_inline void on_park(struct pt_regs *ctx, __u64 gp)
 
 static __always_inline void on_unpark(struct pt_regs *ctx, __u64 gp)
 {
+	struct thread_state *ts;
 	struct gt_ev_unpark *e;
 	__u64 waker;
 
@@ -587,9 +650,18 @@ static __always_inline void on_unpark(struct pt_regs *ctx, __u64 gp)
 	e = reserve(GT_EV_UNPARK, sizeof(*e), goid_of(gp));
 	if (!e)
 		return;
-	/* ready() runs on g0 via systemstack: m.curg is the goroutine that woke gp. */
-	waker = current_user_g(ctx);
-	e->by = waker && waker != gp ? goid_of(waker) : 0;
+	/*
+	 * ready() runs on g0 via systemstack: the goroutine this thread runs is
+	 * the one that woke gp.  Threads not seen starting a goroutine since
+	 * attach are asked the slow way, through g0's m.curg.
+	 */
+	ts = thread_state(false);
+	if (ts && ts->seen) {
+		e->by = ts->g && ts->g != gp ? ts->goid : 0;
+	} else {
+		waker = current_user_g(ctx);
+		e->by = waker && waker != gp ? goid_of(waker) : 0;
+	}
 	if (!e->by)
 		e->h.flags = GT_F_BY_RUNTIME;
 	bpf_ringbuf_submit(e, rb_flags());
@@ -600,28 +672,28 @@ static __always_inline void on_unpark(struct pt_regs *ctx, __u64 gp)
  * which CASes syscall -> running first) is a syscall return that found no
  * P; everything else a preemption.
  */
-static __always_inline void on_to_runnable(struct pt_regs *ctx, __u64 gp)
+static __always_inline void on_to_runnable(struct pt_regs *ctx, __u64 gp, __u64 goid)
 {
 	__u64 ret1 = caller_pc(ctx), fp, ret2;
 
 	if (in_range(ret1, exitsyscallnop_lo, exitsyscallnop_hi)) {
-		emit_simple(GT_EV_PREEMPT, goid_of(gp), GT_F_NO_P);
+		emit_simple(GT_EV_PREEMPT, goid, GT_F_NO_P);
 		return;
 	}
 
 	if (in_range(ret1, goyield_m_lo, goyield_m_hi)) {
-		emit_simple(GT_EV_YIELD, goid_of(gp), 0);
+		emit_simple(GT_EV_YIELD, goid, 0);
 		return;
 	}
 	if (in_range(ret1, goschedimpl_lo, goschedimpl_hi)) {
 		fp = casg_frame_set ? read_u64(GO_FP(ctx)) : GO_FP(ctx);
 		ret2 = read_u64(fp + 8);
 		if (in_range(ret2, gosched_m_lo, gosched_m_hi)) {
-			emit_simple(GT_EV_YIELD, goid_of(gp), 0);
+			emit_simple(GT_EV_YIELD, goid, 0);
 			return;
 		}
 	}
-	emit_simple(GT_EV_PREEMPT, goid_of(gp), 0);
+	emit_simple(GT_EV_PREEMPT, goid, 0);
 }
 
 static __always_inline int handle_casgstatus(struct pt_regs *ctx)
@@ -629,6 +701,7 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 	__u64 gp = GO_ARG1(ctx);
 	__u32 oldval = (__u32)GO_ARG2(ctx) & ~G_SCAN;
 	__u32 newval = (__u32)GO_ARG3(ctx) & ~G_SCAN;
+	__u64 goid;
 
 	if (!is_target())
 		return 0;
@@ -643,25 +716,31 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 		on_unpark(ctx, gp);
 		break;
 	case G_WAITING << 8 | G_RUNNING:
-		emit_simple(GT_EV_WAIT_END, goid_of(gp), 0);
+		emit_simple(GT_EV_WAIT_END, goid_fast(gp), 0);
 		break;
 	case G_RUNNING << 8 | G_RUNNABLE:
-		on_to_runnable(ctx, gp);
+		goid = goid_fast(gp);
+		off_thread(gp);
+		on_to_runnable(ctx, gp, goid);
 		break;
 	case G_RUNNING << 8 | G_SYSCALL:
 		if (!syscall_fastpath)
-			emit_simple(GT_EV_SYSCALL_ENTER, goid_of(gp), 0);
+			emit_simple(GT_EV_SYSCALL_ENTER, goid_fast(gp), 0);
 		break;
 	case G_SYSCALL << 8 | G_RUNNING:
 		if (!syscall_fastpath)
-			emit_simple(GT_EV_SYSCALL_EXIT, goid_of(gp), 0);
+			emit_simple(GT_EV_SYSCALL_EXIT, goid_fast(gp), 0);
 		break;
 	case G_SYSCALL << 8 | G_RUNNABLE:
+		goid = goid_fast(gp);
+		off_thread(gp);
 		if (!syscall_fastpath)
-			emit_simple(GT_EV_SYSCALL_EXIT, goid_of(gp), GT_F_TO_RUNNABLE);
+			emit_simple(GT_EV_SYSCALL_EXIT, goid, GT_F_TO_RUNNABLE);
 		break;
 	case G_RUNNING << 8 | G_DEAD:
-		emit_simple(GT_EV_EXIT, goid_of(gp), 0);
+		goid = goid_fast(gp);
+		off_thread(gp);
+		emit_simple(GT_EV_EXIT, goid, 0);
 		break;
 	case G_DEAD << 8 | G_RUNNABLE:
 	case G_DEAD << 8 | G_WAITING:
@@ -714,34 +793,30 @@ int uprobe_runtime_setproflabel(struct pt_regs *ctx)
 SEC("uprobe")
 int uprobe_runtime_preemptpark(struct pt_regs *ctx)
 {
-	if (is_target())
-		emit_simple(GT_EV_PREEMPT, goid_of(GO_ARG1(ctx)), GT_F_GC_SUSPEND);
+	__u64 gp = GO_ARG1(ctx), goid;
+	if (!is_target())
+		return 0;
+	goid = goid_fast(gp);
+	off_thread(gp);
+	emit_simple(GT_EV_PREEMPT, goid, GT_F_GC_SUSPEND);
 	return 0;
 }
 
-/*
- * Go 1.26+ enters and leaves syscalls with a CAS of their own: probe them.
- * The status check keeps hits that are not a real transition (a goroutine
- * not in the state the function expects) out of the capture.
- */
+/* Go 1.26+ enters and leaves syscalls with a CAS of their own: probe them. */
 
 SEC("uprobe")
 int uprobe_runtime_syscall_enter(struct pt_regs *ctx)
 {
-	__u64 g = GO_G(ctx);
-
-	if (is_target() && status_of(g) == G_RUNNING)
-		emit_simple(GT_EV_SYSCALL_ENTER, goid_of(g), 0);
+	if (is_target())
+		emit_simple(GT_EV_SYSCALL_ENTER, goid_fast(GO_G(ctx)), 0);
 	return 0;
 }
 
 SEC("uprobe")
 int uprobe_runtime_syscall_exit(struct pt_regs *ctx)
 {
-	__u64 g = GO_G(ctx);
-
-	if (is_target() && status_of(g) == G_SYSCALL)
-		emit_simple(GT_EV_SYSCALL_EXIT, goid_of(g), 0);
+	if (is_target())
+		emit_simple(GT_EV_SYSCALL_EXIT, goid_fast(GO_G(ctx)), 0);
 	return 0;
 }
 
