@@ -23,6 +23,7 @@
 #include "json.h"
 #include "pprof_builder.h"
 #include "target.h"
+#include "u64map.h"
 
 #define MAX_INLINE 16
 
@@ -134,22 +135,72 @@ static void thaw(void)
 
 /* ---- symbolization ---- */
 
-static int frames(const struct gt_target *t, uint64_t ret, struct gt_frame *fr)
-{
-	int n = pclntab__frames(t->pcln, ret - 1, fr, MAX_INLINE);
+/*
+ * 100,000 goroutines have a few hundred distinct PCs: each is looked up in
+ * pclntab once.  A return address is symbolized at ret-1 (the call), an
+ * exact PC (a start function's entry) as is: keys tag the first with the
+ * top bit, which no link-time address has.
+ */
+struct sym {
+	const struct gt_func *fn; /* the function holding the PC, or NULL */
+	int n;			  /* frames, inlined first; 0 when the PC is in no function */
+	struct gt_frame fr[];
+};
 
-	if (n <= 0) {
-		fr[0] = (struct gt_frame){ "?", "?", 0 };
-		n = 1;
+#define RET_KEY (1ull << 63)
+
+static struct u64map syms;
+
+static const struct sym *sym_at(const struct gt_target *t, uint64_t pc, bool exact)
+{
+	static const struct sym none = { NULL, 0 };
+	uint64_t at = exact ? pc : pc - 1, key = exact ? pc : pc | RET_KEY;
+	struct gt_frame fr[MAX_INLINE];
+	struct sym *s = key ? u64map__get(&syms, key) : NULL;
+	int n;
+
+	if (s || !key)
+		return s ? s : &none;
+	n = pclntab__frames(t->pcln, at, fr, MAX_INLINE);
+	n = n > 0 ? n : 0;
+	s = malloc(sizeof(*s) + n * sizeof(*fr));
+	if (!s)
+		return &none;
+	s->fn = pclntab__lookup_pc(t->pcln, at);
+	s->n = n;
+	memcpy(s->fr, fr, n * sizeof(*fr));
+	if (u64map__put(&syms, key, s)) {
+		free(s);
+		return &none;
 	}
-	return n;
+	return s;
 }
 
-static const char *func_name(const struct gt_target *t, uint64_t pc)
+static void syms_free(void)
 {
-	const struct gt_func *f = pclntab__lookup_pc(t->pcln, pc);
+	for (size_t i = 0; i < syms.cap; i++)
+		if (syms.keys && syms.keys[i])
+			free(syms.vals[i]);
+	u64map__free(&syms);
+}
 
-	return f ? f->name : "?";
+static const struct gt_frame unknown_frame = { "?", "?", 0 };
+
+/* The frames at a return address; "?" when it is in no function. */
+static int frames(const struct gt_target *t, uint64_t ret, const struct gt_frame **fr)
+{
+	const struct sym *s = sym_at(t, ret, false);
+
+	*fr = s->n ? s->fr : &unknown_frame;
+	return s->n ? s->n : 1;
+}
+
+/* The function that called at a return address. */
+static const char *func_name(const struct gt_target *t, uint64_t ret)
+{
+	const struct sym *s = sym_at(t, ret, false);
+
+	return s->fn ? s->fn->name : "?";
 }
 
 /* Frames shown: the root runtime.goexit is bookkeeping, Go's dumps hide it too. */
@@ -157,7 +208,7 @@ static int shown_frames(const struct gt_target *t, const struct gt_goroutine *g)
 {
 	int n = g->nframes;
 
-	if (n > 1 && !strcmp(func_name(t, g->pcs[n - 1] - 1), "runtime.goexit"))
+	if (n > 1 && !strcmp(func_name(t, g->pcs[n - 1]), "runtime.goexit"))
 		n--;
 	return n;
 }
@@ -193,6 +244,9 @@ static int cmp_stack(const struct gt_goroutine *a, const struct gt_goroutine *b)
 {
 	if (a->nframes != b->nframes)
 		return a->nframes < b->nframes ? -1 : 1;
+	/* a snapshot stores each distinct stack once */
+	if (a->pcs == b->pcs)
+		return 0;
 	return memcmp(a->pcs, b->pcs, a->nframes * sizeof(*a->pcs));
 }
 
@@ -200,6 +254,8 @@ static int cmp_labels(const struct gt_goroutine *a, const struct gt_goroutine *b
 {
 	if (a->nlabels != b->nlabels)
 		return a->nlabels < b->nlabels ? -1 : 1;
+	if (a->labels == b->labels) /* one label set, shared */
+		return 0;
 	for (int i = 0; i < a->nlabels; i++) {
 		int c = strcmp(a->labels[i].key, b->labels[i].key);
 
@@ -213,11 +269,14 @@ static int cmp_labels(const struct gt_goroutine *a, const struct gt_goroutine *b
 static int cmp_group(const void *pa, const void *pb)
 {
 	const struct gt_goroutine *a = pa, *b = pb;
+	const char *sa, *sb;
 	int c = cmp_stack(a, b);
 
 	if (c)
 		return c;
-	c = strcmp(goroutine__state(sort_t, a), goroutine__state(sort_t, b));
+	sa = goroutine__state(sort_t, a);
+	sb = goroutine__state(sort_t, b);
+	c = sa == sb ? 0 : strcmp(sa, sb);
 	if (c)
 		return c;
 	if (a->gopc != b->gopc)
@@ -266,46 +325,108 @@ static int same_text_group(const struct gt_goroutine *a, const struct gt_gorouti
 	       !strcmp(goroutine__state(t, a), goroutine__state(t, b));
 }
 
-/* ---- text ---- */
+/* ---- a line of output, built in memory and written at once ---- */
 
-static void text_labels(FILE *f, const struct gt_goroutine *g)
+/* A line being built. */
+struct line {
+	char *b;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct line *l, const char *s, size_t n)
 {
-	fprintf(f, " labels {");
-	for (int i = 0; i < g->nlabels; i++)
-		fprintf(f, "%s%s=\"%s\"", i ? ", " : "", g->labels[i].key, g->labels[i].value);
-	fprintf(f, "}%s", (g->flags & GT_G_LABELS_TRUNCATED) ? " (cut)" : "");
+	if (l->len + n > l->cap) {
+		size_t cap = (l->len + n) * 2;
+		char *b = realloc(l->b, cap);
+
+		if (!b) {
+			l->oom = true;
+			return;
+		}
+		l->b = b;
+		l->cap = cap;
+	}
+	memcpy(l->b + l->len, s, n);
+	l->len += n;
 }
 
-static void text_goroutine(FILE *f, const struct gt_target *t, const struct gt_snapshot *s,
-			   const struct gt_goroutine *g)
+static void puts_(struct line *l, const char *s)
 {
-	char d[32];
+	put(l, s, strlen(s));
+}
+
+static void putu(struct line *l, uint64_t v)
+{
+	char d[24];
+	int i = sizeof(d);
+
+	do
+		d[--i] = '0' + v % 10;
+	while (v /= 10);
+	put(l, d + i, sizeof(d) - i);
+}
+
+/* ---- text ---- */
+
+static void text_labels(struct line *l, const struct gt_goroutine *g)
+{
+	puts_(l, " labels {");
+	for (int i = 0; i < g->nlabels; i++) {
+		if (i)
+			puts_(l, ", ");
+		puts_(l, g->labels[i].key);
+		puts_(l, "=\"");
+		puts_(l, g->labels[i].value);
+		puts_(l, "\"");
+	}
+	puts_(l, (g->flags & GT_G_LABELS_TRUNCATED) ? "} (cut)" : "}");
+}
+
+static void text_goroutine(struct line *l, const struct gt_target *t,
+			   const struct gt_snapshot *s, const struct gt_goroutine *g)
+{
+	char d[64];
 	uint64_t ns;
 
-	fprintf(f, "  goroutine %" PRIu64 " [%s", g->goid, goroutine__state(t, g));
-	if (g->status == GT_G_WAITING)
-		fprintf(f, ", %s", wait_ns(s, g, &ns) ? (fmt_dur(d, sizeof(d), ns), d) : "wait unknown");
-	fprintf(f, "]");
-	if (g->parent)
-		fprintf(f, " parent %" PRIu64, g->parent);
-	if (g->tid)
-		fprintf(f, " thread %d", g->tid);
+	puts_(l, "  goroutine ");
+	putu(l, g->goid);
+	puts_(l, " [");
+	puts_(l, goroutine__state(t, g));
+	if (g->status == GT_G_WAITING) {
+		puts_(l, ", ");
+		puts_(l, wait_ns(s, g, &ns) ? (fmt_dur(d, sizeof(d), ns), d) : "wait unknown");
+	}
+	puts_(l, "]");
+	if (g->parent) {
+		puts_(l, " parent ");
+		putu(l, g->parent);
+	}
+	if (g->tid) {
+		snprintf(d, sizeof(d), " thread %d", g->tid);
+		puts_(l, d);
+	}
 	if (g->nlabels || (g->flags & GT_G_LABELS_TRUNCATED))
-		text_labels(f, g);
+		text_labels(l, g);
 	if (g->flags & GT_G_SYSTEM)
-		fprintf(f, " (runtime)");
-	if (g->flags & GT_G_INCONSISTENT)
-		fprintf(f, " (inconsistent: changed while read %d times)", g->retries + 1);
-	fprintf(f, "\n");
+		puts_(l, " (runtime)");
+	if (g->flags & GT_G_INCONSISTENT) {
+		snprintf(d, sizeof(d), " (inconsistent: changed while read %d times)", g->retries + 1);
+		puts_(l, d);
+	}
+	puts_(l, "\n");
 }
 
 static void text_frame(FILE *f, const struct gt_target *t, uint64_t ret, bool exact)
 {
-	struct gt_frame fr[MAX_INLINE];
-	const struct gt_func *fn = pclntab__lookup_pc(t->pcln, exact ? ret : ret - 1);
+	const struct sym *s = sym_at(t, ret, exact);
+	const struct gt_func *fn = s->fn;
+	const struct gt_frame *fr;
 	int n;
 
-	n = exact ? pclntab__frames(t->pcln, ret, fr, MAX_INLINE) : frames(t, ret, fr);
+	n = exact ? s->n : frames(t, ret, &fr);
+	if (exact)
+		fr = s->fr;
 	if (n <= 0) {
 		fprintf(f, "?()\n\t? pc=%#" PRIx64 "\n", ret);
 		return;
@@ -322,9 +443,9 @@ static void text_frame(FILE *f, const struct gt_target *t, uint64_t ret, bool ex
 /* "\tfile:line +off" of the outermost frame at a return address (Go's "created by" line). */
 static void text_site(FILE *f, const struct gt_target *t, uint64_t ret)
 {
-	const struct gt_func *fn = pclntab__lookup_pc(t->pcln, ret - 1);
-	struct gt_frame fr[MAX_INLINE];
-	int n = frames(t, ret, fr);
+	const struct gt_func *fn = sym_at(t, ret, false)->fn;
+	const struct gt_frame *fr;
+	int n = frames(t, ret, &fr);
 
 	fprintf(f, "\t%s:%d", fr[n - 1].file, fr[n - 1].line);
 	if (fn)
@@ -359,7 +480,7 @@ static void text_stack(FILE *f, const struct gt_target *t, const struct gt_gorou
 			g->status == GT_G_SYSCALL && !t->rt.off.g_syscallbp ?
 				": no syscall frame pointer before Go 1.23" : "");
 	if (g->gopc) {
-		fprintf(f, "created by %s", func_name(t, g->gopc - 1));
+		fprintf(f, "created by %s", func_name(t, g->gopc));
 		if (g->parent)
 			fprintf(f, " in goroutine %" PRIu64, g->parent);
 		fprintf(f, "\n");
@@ -389,8 +510,10 @@ static void text_header(FILE *f, const struct gt_target *t, const struct gt_snap
 static int out_text(FILE *f, const struct gt_target *t, struct gt_snapshot *s,
 		    const char *stopped)
 {
+	struct line l = { 0 };
 	struct group *gr;
 	size_t ng;
+	int err = 0;
 
 	sort_t = t;
 	qsort(s->g, s->n, sizeof(*s->g), cmp_group);
@@ -403,15 +526,54 @@ static int out_text(FILE *f, const struct gt_target *t, struct gt_snapshot *s,
 
 		fprintf(f, "\n%zu goroutine%s [%s]:\n", gr[i].n, gr[i].n == 1 ? "" : "s",
 			goroutine__state(t, g0));
-		for (size_t j = 0; j < gr[i].n; j++)
-			text_goroutine(f, t, s, &s->g[gr[i].first + j]);
+		/* the lines of a group, written together */
+		l.len = 0;
+		for (size_t j = 0; j < gr[i].n; j++) {
+			text_goroutine(&l, t, s, &s->g[gr[i].first + j]);
+			if (l.len > 1 << 16) {
+				fwrite(l.b, 1, l.len, f);
+				l.len = 0;
+			}
+		}
+		if (l.len)
+			fwrite(l.b, 1, l.len, f);
+		if (l.oom) {
+			err = -ENOMEM;
+			break;
+		}
 		text_stack(f, t, g0);
 	}
+	free(l.b);
 	free(gr);
-	return 0;
+	return err;
 }
 
 /* ---- jsonl ---- */
+
+/*
+ * A line is mostly parts many goroutines share: the state, creation site,
+ * start function, label set and stack.  Each distinct part is rendered once
+ * (stacks and label sets are shared by pointer in a snapshot); a line is
+ * those parts and a few numbers, written with one fwrite.
+ */
+struct part {
+	size_t len;
+	char s[];
+};
+
+enum { P_STATE, P_CREATED, P_START, P_LABELS, P_STACK, P_N };
+
+static struct u64map parts[P_N];
+
+static void parts_free(void)
+{
+	for (int k = 0; k < P_N; k++) {
+		for (size_t i = 0; i < parts[k].cap; i++)
+			if (parts[k].keys && parts[k].keys[i])
+				free(parts[k].vals[i]);
+		u64map__free(&parts[k]);
+	}
+}
 
 static void json_frame(FILE *f, const struct gt_frame *fr, uint64_t pc)
 {
@@ -425,8 +587,9 @@ static void json_frame(FILE *f, const struct gt_frame *fr, uint64_t pc)
 static void json_site(FILE *f, const struct gt_target *t, const char *key, uint64_t pc,
 		      bool exact)
 {
-	struct gt_frame fr[MAX_INLINE];
-	int n = exact ? pclntab__frames(t->pcln, pc, fr, MAX_INLINE) : frames(t, pc, fr);
+	const struct sym *s = sym_at(t, pc, exact);
+	const struct gt_frame *fr = s->fr;
+	int n = exact ? s->n : frames(t, pc, &fr);
 
 	fprintf(f, ",\"%s\":", key);
 	if (!pc || n <= 0) {
@@ -437,26 +600,8 @@ static void json_site(FILE *f, const struct gt_target *t, const char *key, uint6
 	json_frame(f, &fr[n - 1], pc);
 }
 
-static void json_goroutine(FILE *f, const struct gt_target *t, const struct gt_snapshot *s,
-			   const struct gt_goroutine *g)
+static void json_labels(FILE *f, const struct gt_goroutine *g)
 {
-	struct gt_frame fr[MAX_INLINE];
-	bool first = true;
-	uint64_t ns;
-
-	fprintf(f, "{\"goid\":%" PRIu64 ",\"status\":", g->goid);
-	json_str(f, goroutine__status_name(g->status));
-	fprintf(f, ",\"state\":");
-	json_str(f, goroutine__state(t, g));
-	fprintf(f, ",\"wait_reason\":%u", g->reason);
-	if (wait_ns(s, g, &ns))
-		fprintf(f, ",\"wait_ns\":%" PRIu64 ",\"wait_source\":\"runtime.waitsince\"", ns);
-	else
-		fprintf(f, ",\"wait_ns\":null,\"wait_source\":\"unknown\"");
-	fprintf(f, ",\"parent\":%" PRIu64 ",\"system\":%s,\"thread\":%d", g->parent,
-		(g->flags & GT_G_SYSTEM) ? "true" : "false", g->tid);
-	json_site(f, t, "created_by", g->gopc, false);
-	json_site(f, t, "start", g->startpc, true);
 	fprintf(f, ",\"labels\":{");
 	for (int i = 0; i < g->nlabels; i++) {
 		fprintf(f, "%s", i ? "," : "");
@@ -464,15 +609,17 @@ static void json_goroutine(FILE *f, const struct gt_target *t, const struct gt_s
 		fprintf(f, ":");
 		json_str(f, g->labels[i].value);
 	}
-	fprintf(f, "},\"labels_truncated\":%s,\"stack_available\":%s,\"stack_truncated\":%s,"
-		   "\"stack_partial\":%s,\"inconsistent\":%s,\"retries\":%d,\"stack\":[",
-		(g->flags & GT_G_LABELS_TRUNCATED) ? "true" : "false",
-		(g->flags & GT_G_NO_STACK) ? "false" : "true",
-		(g->flags & GT_G_TRUNCATED) ? "true" : "false",
-		(g->flags & GT_G_STACK_PARTIAL) ? "true" : "false",
-		(g->flags & GT_G_INCONSISTENT) ? "true" : "false", g->retries);
+	fprintf(f, "}");
+}
+
+static void json_stack(FILE *f, const struct gt_target *t, const struct gt_goroutine *g)
+{
+	bool first = true;
+
+	fprintf(f, ",\"stack\":[");
 	for (int i = 0; i < g->nframes; i++) {
-		int n = frames(t, g->pcs[i], fr);
+		const struct gt_frame *fr;
+		int n = frames(t, g->pcs[i], &fr);
 
 		for (int j = 0; j < n; j++) {
 			fprintf(f, "%s", first ? "" : ",");
@@ -483,11 +630,122 @@ static void json_goroutine(FILE *f, const struct gt_target *t, const struct gt_s
 	fprintf(f, "]}\n");
 }
 
+/* The part of kind k for g, rendered on first use.  NULL when out of memory. */
+static const struct part *part_of(const struct gt_target *t, const struct gt_goroutine *g, int k)
+{
+	uint64_t key;
+	struct part *p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	switch (k) {
+	case P_STATE: key = ((uint64_t)g->status << 8 | g->reason) + 1; break;
+	case P_CREATED: key = g->gopc ? g->gopc : ~0ull; break; /* 0: "null" */
+	case P_START: key = g->startpc ? g->startpc : ~0ull; break;
+	case P_LABELS: key = g->nlabels ? (uintptr_t)g->labels : 1; break;
+	default: key = g->nframes ? (uintptr_t)g->pcs : 1; break;
+	}
+	p = u64map__get(&parts[k], key);
+	if (p)
+		return p;
+	m = open_memstream(&buf, &len);
+	if (!m)
+		return NULL;
+	switch (k) {
+	case P_STATE:
+		fprintf(m, ",\"status\":");
+		json_str(m, goroutine__status_name(g->status));
+		fprintf(m, ",\"state\":");
+		json_str(m, goroutine__state(t, g));
+		fprintf(m, ",\"wait_reason\":%u", g->reason);
+		break;
+	case P_CREATED: json_site(m, t, "created_by", g->gopc, false); break;
+	case P_START: json_site(m, t, "start", g->startpc, true); break;
+	case P_LABELS: json_labels(m, g); break;
+	default: json_stack(m, t, g); break;
+	}
+	if (fclose(m) || !(p = malloc(sizeof(*p) + len))) {
+		free(buf);
+		return NULL;
+	}
+	p->len = len;
+	memcpy(p->s, buf, len);
+	free(buf);
+	if (u64map__put(&parts[k], key, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void put_part(struct line *l, const struct gt_target *t, const struct gt_goroutine *g,
+		     int k)
+{
+	const struct part *p = part_of(t, g, k);
+
+	if (p)
+		put(l, p->s, p->len);
+	else
+		l->oom = true;
+}
+
+static void json_goroutine(struct line *l, const struct gt_target *t,
+			   const struct gt_snapshot *s, const struct gt_goroutine *g)
+{
+	uint64_t ns;
+
+	l->len = 0;
+	puts_(l, "{\"goid\":");
+	putu(l, g->goid);
+	put_part(l, t, g, P_STATE);
+	if (wait_ns(s, g, &ns)) {
+		puts_(l, ",\"wait_ns\":");
+		putu(l, ns);
+		puts_(l, ",\"wait_source\":\"runtime.waitsince\"");
+	} else {
+		puts_(l, ",\"wait_ns\":null,\"wait_source\":\"unknown\"");
+	}
+	puts_(l, ",\"parent\":");
+	putu(l, g->parent);
+	puts_(l, (g->flags & GT_G_SYSTEM) ? ",\"system\":true,\"thread\":" :
+					    ",\"system\":false,\"thread\":");
+	if (g->tid < 0)
+		puts_(l, "-");
+	putu(l, g->tid < 0 ? -(int64_t)g->tid : g->tid);
+	put_part(l, t, g, P_CREATED);
+	put_part(l, t, g, P_START);
+	put_part(l, t, g, P_LABELS);
+	puts_(l, (g->flags & GT_G_LABELS_TRUNCATED) ? ",\"labels_truncated\":true" :
+						      ",\"labels_truncated\":false");
+	puts_(l, (g->flags & GT_G_NO_STACK) ? ",\"stack_available\":false" :
+					      ",\"stack_available\":true");
+	puts_(l, (g->flags & GT_G_TRUNCATED) ? ",\"stack_truncated\":true" :
+					       ",\"stack_truncated\":false");
+	puts_(l, (g->flags & GT_G_STACK_PARTIAL) ? ",\"stack_partial\":true" :
+						   ",\"stack_partial\":false");
+	puts_(l, (g->flags & GT_G_INCONSISTENT) ? ",\"inconsistent\":true" :
+						  ",\"inconsistent\":false");
+	puts_(l, ",\"retries\":");
+	putu(l, g->retries);
+	put_part(l, t, g, P_STACK);
+}
+
 static int out_jsonl(FILE *f, const struct gt_target *t, struct gt_snapshot *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		json_goroutine(f, t, s, &s->g[i]);
-	return 0;
+	struct line l = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; !err && i < s->n; i++) {
+		json_goroutine(&l, t, s, &s->g[i]);
+		if (l.oom)
+			err = -ENOMEM;
+		else
+			fwrite(l.b, 1, l.len, f);
+	}
+	free(l.b);
+	parts_free();
+	return err;
 }
 
 /* ---- pprof ---- */
@@ -512,13 +770,13 @@ static int add_sample(struct pprof_builder *b, const struct gt_target *t,
 {
 	uint64_t locs[GT_G_MAX_FRAMES + 1];
 	struct pprof_label lab[64];
-	struct gt_frame fr[MAX_INLINE];
+	const struct gt_frame *fr;
 	int n = 0, nl = g->nlabels < 64 ? g->nlabels : 64;
 
 	if (g->flags & GT_G_NO_STACK)
 		locs[n++] = pprof_builder__pseudo(b, "[running: stack unavailable]");
 	for (int i = 0; i < g->nframes; i++) {
-		int k = frames(t, g->pcs[i], fr);
+		int k = frames(t, g->pcs[i], &fr);
 
 		locs[n++] = pprof_builder__location(b, g->pcs[i], fr, k);
 	}
@@ -625,6 +883,7 @@ static int write_out(const struct snap_opts *o, const struct gt_target *t,
 		err = out_jsonl(f, t, s);
 	else
 		err = out_pprof(f, t, s);
+	syms_free();
 	if (f != stdout && fclose(f) && !err) {
 		pr_err("cannot write %s: %s\n", o->output, strerror(errno));
 		err = -EIO;

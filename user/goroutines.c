@@ -6,6 +6,12 @@
  * point did not move counts as consistent.  g structs are never freed by
  * the runtime, so a stale pointer reads garbage at worst, never a fault we
  * cannot handle: process_vm_readv fails cleanly on unmapped memory.
+ *
+ * At 100,000 goroutines the cost is the number of reads, not their size:
+ * goroutines are taken CHUNK at a time and every step reads for the whole
+ * chunk with process_vm_readv calls of up to IOV_MAX ranges each (g structs,
+ * stack windows level by level, the re-check), so a parked goroutine costs
+ * about three iovecs and no system call of its own.
  */
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -25,7 +31,12 @@
 #define STACK_WINDOW 1024 /* bytes of stack fetched per read while walking: most stacks fit */
 #define LABELS_MAX 1024	  /* labels read per set */
 #define HMAP_B_MAX 16	  /* larger label maps are garbage, not labels */
-#define G_BATCH 256	  /* g structs fetched per process_vm_readv */
+#define CHUNK 1024	  /* goroutines taken through read, walk and re-check together */
+#define IOV_BATCH 1024	  /* iovecs per process_vm_readv (IOV_MAX) */
+#define INLINE_PCS 48	  /* return addresses kept in place per goroutine while walking */
+#define ABLK_WORDS 65536  /* 8-byte words per block of a snapshot's shared storage */
+#define G_GAP 512	  /* g structs closer than this are fetched as one range */
+#define G_RANGE_MAX 65536 /* bytes of such a range */
 
 struct gt_greader {
 	struct gt_target *t;
@@ -37,12 +48,6 @@ struct gt_greader {
 	uint32_t gsize;	     /* bytes of g read: through the last field used */
 	uint32_t waitsince;  /* offset of g.waitsince: the i64 before waitreason */
 	uint64_t main_entry, runfinq_entry;
-	/*
-	 * Label sets are immutable and shared by every goroutine created under
-	 * them: within one read_all, read each set once (by address).
-	 */
-	struct u64map lcache;
-	bool caching;
 };
 
 struct lset {
@@ -292,60 +297,6 @@ static bool is_system(const struct gt_greader *r, uint64_t startpc, uint32_t sta
 }
 
 /*
- * Frame-pointer walk (the runtime's fpTracebackPCs): each frame holds the
- * caller's frame pointer at [fp] and the return address at [fp+8].  The
- * stack is fetched a window at a time; frame pointers must grow and stay
- * within the goroutine's stack.
- */
-static int walk(struct gt_greader *r, const struct graw *g, uint64_t pc, uint64_t fp,
-		struct gt_goroutine *out)
-{
-	uint64_t win_lo = 0, win_hi = 0, *pcs;
-	uint8_t buf[STACK_WINDOW];
-	int n = 0, err = 0;
-
-	pcs = malloc(GT_G_MAX_FRAMES * sizeof(*pcs));
-	if (!pcs)
-		return -ENOMEM;
-	pcs[n++] = pc;
-	while (fp) {
-		uint64_t next, ret;
-
-		if (fp < g->stack_lo || fp + 16 > g->stack_hi || (fp & 7)) {
-			out->flags |= GT_G_STACK_PARTIAL;
-			break;
-		}
-		if (fp < win_lo || fp + 16 > win_hi) {
-			win_lo = fp;
-			win_hi = fp + STACK_WINDOW < g->stack_hi ? fp + STACK_WINDOW : g->stack_hi;
-			err = rd(r, win_lo, buf, win_hi - win_lo);
-			if (err) {
-				out->flags |= GT_G_STACK_PARTIAL;
-				break;
-			}
-		}
-		next = get64(buf, fp - win_lo);
-		ret = get64(buf, fp - win_lo + 8);
-		if (!ret)
-			break;
-		if (n == GT_G_MAX_FRAMES) {
-			out->flags |= GT_G_TRUNCATED;
-			break;
-		}
-		pcs[n++] = ret;
-		if (next && next <= fp) {
-			out->flags |= GT_G_STACK_PARTIAL;
-			break;
-		}
-		fp = next;
-	}
-	/* Keep only what was walked: 100k goroutines must not cost 512 slots each. */
-	out->pcs = realloc(pcs, n * sizeof(*pcs)) ?: pcs;
-	out->nframes = n;
-	return err == -ESRCH ? err : 0;
-}
-
-/*
  * Before 1.23 the runtime saved no frame pointer at syscall entry (go-runtime.md
  * §6).  The frame record of the function that entered the syscall lies just
  * above syscallsp: take the first [fp, ret] pair whose ret is code and whose
@@ -369,32 +320,6 @@ static uint64_t syscall_fp(struct gt_greader *r, const struct graw *g)
 			return fp;
 	}
 	return 0;
-}
-
-static int stack_of(struct gt_greader *r, const struct graw *g, struct gt_goroutine *out)
-{
-	uint64_t pc = g->sched_pc, fp = g->sched_bp;
-
-	if (g->status == GT_G_RUNNING || g->status == GT_G_COPYSTACK) {
-		out->flags |= GT_G_NO_STACK;
-		return 0;
-	}
-	if (g->status == GT_G_SYSCALL && g->sys_pc) {
-		pc = g->sys_pc;
-		fp = g->sys_bp;
-		if (!fp)
-			fp = syscall_fp(r, g);
-		if (!fp)
-			out->flags |= GT_G_STACK_PARTIAL;
-	}
-	if (!pc) {
-		out->flags |= GT_G_NO_STACK;
-		return 0;
-	}
-	/* A goroutine that never ran resumes at its entry, not after a call: keep ret-1 exact. */
-	if (pc == g->startpc)
-		pc++;
-	return walk(r, g, pc, fp, out);
 }
 
 /* ---- labels ---- */
@@ -532,11 +457,6 @@ static int labels_map(struct gt_greader *r, uint64_t p, struct gt_goroutine *g)
 	return 0;
 }
 
-static int cmp_label(const void *a, const void *b)
-{
-	return strcmp(((const struct gt_label *)a)->key, ((const struct gt_label *)b)->key);
-}
-
 static void free_labels(struct gt_goroutine *g)
 {
 	for (int i = 0; i < g->nlabels; i++) {
@@ -565,211 +485,610 @@ static int copy_labels(const struct gt_label *from, int n, struct gt_goroutine *
 	return 0;
 }
 
-static void cache_labels(struct gt_greader *r, uint64_t p, const struct gt_goroutine *g)
-{
-	struct lset *ls = calloc(1, sizeof(*ls));
-	struct gt_goroutine tmp = { 0 };
+/* ---- storage shared by a snapshot's goroutines ---- */
 
-	if (!ls || copy_labels(g->labels, g->nlabels, &tmp) ||
-	    u64map__put(&r->lcache, p, ls)) {
+/*
+ * A snapshot's goroutines do not own their stacks and labels: identical
+ * stacks are stored once (100,000 parked goroutines typically share a
+ * handful), and every label set once, in blocks freed with the snapshot.
+ */
+struct ablk {
+	struct ablk *next;
+	size_t used, cap;
+	uint64_t data[];
+};
+
+struct stk {
+	int n;
+	uint64_t pcs[];
+};
+
+struct gstore {
+	struct ablk *blocks;
+	struct u64map stacks; /* hash of pcs -> struct stk */
+	struct u64map lsets;  /* runtime address of a label set -> struct lset */
+};
+
+static void *store_alloc(struct gstore *st, size_t len)
+{
+	size_t words = (len + 7) / 8;
+	struct ablk *b = st->blocks;
+
+	if (!b || b->cap - b->used < words) {
+		size_t cap = words > ABLK_WORDS ? words : ABLK_WORDS;
+
+		b = malloc(sizeof(*b) + cap * 8);
+		if (!b)
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->next = st->blocks;
+		st->blocks = b;
+	}
+	b->used += words;
+	return b->data + b->used - words;
+}
+
+static void free_lset(struct lset *ls)
+{
+	for (int i = 0; i < ls->n; i++) {
+		free(ls->labels[i].key);
+		free(ls->labels[i].value);
+	}
+	free(ls->labels);
+	free(ls);
+}
+
+static void store_free(struct gstore *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->lsets.cap; i++)
+		if (st->lsets.keys && st->lsets.keys[i])
+			free_lset(st->lsets.vals[i]);
+	u64map__free(&st->lsets);
+	u64map__free(&st->stacks);
+	while (st->blocks) {
+		struct ablk *b = st->blocks;
+
+		st->blocks = b->next;
+		free(b);
+	}
+	free(st);
+}
+
+static uint64_t hash_pcs(const uint64_t *pcs, int n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)n;
+
+	for (int i = 0; i < n; i++)
+		h = (h ^ pcs[i]) * 0x100000001b3ull ^ (h >> 29);
+	return h | 1; /* 0 is the map's empty key */
+}
+
+/* The stored copy of a stack: shared with every goroutine that has the same one. */
+static uint64_t *store_stack(struct gstore *st, const uint64_t *pcs, int n)
+{
+	uint64_t h = hash_pcs(pcs, n);
+	struct stk *s = u64map__get(&st->stacks, h);
+
+	if (s && s->n == n && !memcmp(s->pcs, pcs, n * sizeof(*pcs)))
+		return s->pcs;
+	/* a hash collision keeps its own copy, unshared */
+	s = store_alloc(st, sizeof(*s) + n * sizeof(*pcs));
+	if (!s)
+		return NULL;
+	s->n = n;
+	memcpy(s->pcs, pcs, n * sizeof(*pcs));
+	if (!u64map__get(&st->stacks, h) && u64map__put(&st->stacks, h, s))
+		return NULL;
+	return s->pcs;
+}
+
+/* ---- batched remote reads ---- */
+
+struct rvec {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+};
+
+/*
+ * Reads n ranges of the target with as few process_vm_readv calls as
+ * IOV_MAX allows; ok[i] tells whether range i was read whole.  A range that
+ * cannot be read (unmapped, address 0) fails alone: the call stops there and
+ * the next one resumes after it.  0, or -ESRCH when the target is gone.
+ */
+static int readv_many(struct gt_greader *r, const struct rvec *v, size_t n, bool *ok)
+{
+	struct iovec l[IOV_BATCH], rv[IOV_BATCH];
+	size_t idx[IOV_BATCH], i = 0;
+
+	while (i < n) {
+		size_t k = 0, got, j;
+		ssize_t rc;
+
+		for (; i < n && k < IOV_BATCH; i++) {
+			ok[i] = !v[i].len;
+			if (!v[i].len || !v[i].addr)
+				continue;
+			l[k] = (struct iovec){ v[i].buf, v[i].len };
+			rv[k] = (struct iovec){ (void *)(uintptr_t)v[i].addr, v[i].len };
+			idx[k++] = i;
+		}
+		if (!k)
+			continue;
+		rc = process_vm_readv(r->pid, l, k, rv, k, 0);
+		if (rc < 0) {
+			if (errno == ESRCH || (kill(r->pid, 0) && errno == ESRCH))
+				return -ESRCH;
+			rc = 0;
+		}
+		got = rc;
+		for (j = 0; j < k && got >= l[j].iov_len; j++) {
+			ok[idx[j]] = true;
+			got -= l[j].iov_len;
+		}
+		if (j < k) /* range idx[j] failed: go on after it */
+			i = idx[j] + 1;
+	}
+	return 0;
+}
+
+/* ---- reading, a chunk of goroutines at a time ---- */
+
+/*
+ * The goroutines of a chunk go through each step together, every step one
+ * series of batched reads: their g structs; their stacks, one window per
+ * goroutine per round (a round goes one window deeper into every stack
+ * still being walked: most stacks fit in the first); label sets not seen
+ * yet; then the g structs again, to find those that moved while read.  Those
+ * go round again, up to GT_G_RETRIES times.
+ */
+struct slot {
+	struct graw w;
+	uint64_t fp, win_lo, win_hi;
+	uint64_t *pcs; /* inl, or on the heap when deeper */
+	int n, cap;
+	uint32_t flags;
+	int retries;
+	bool walking;
+	const struct lset *ls;
+	uint64_t inl[INLINE_PCS];
+};
+
+struct chunk {
+	struct slot *sl;
+	const uint8_t **gp; /* each g as last fetched: into stage, or gb */
+	uint8_t *stage;	    /* ranges of neighbouring g structs */
+	uint8_t *gb;	    /* g structs fetched alone */
+	uint8_t *win;	    /* CHUNK stack windows */
+	struct rvec *rv;
+	bool *ok;
+	uint32_t *live, *req, *range;
+};
+
+static void chunk_free(struct chunk *c)
+{
+	if (c->sl)
+		for (size_t i = 0; i < CHUNK; i++)
+			if (c->sl[i].pcs != c->sl[i].inl)
+				free(c->sl[i].pcs);
+	free(c->sl);
+	free(c->gp);
+	free(c->stage);
+	free(c->range);
+	free(c->gb);
+	free(c->win);
+	free(c->rv);
+	free(c->ok);
+	free(c->live);
+	free(c->req);
+}
+
+static int chunk_init(struct chunk *c, uint32_t gsize)
+{
+	memset(c, 0, sizeof(*c));
+	c->sl = calloc(CHUNK, sizeof(*c->sl));
+	c->gp = calloc(CHUNK, sizeof(*c->gp));
+	c->stage = malloc((size_t)CHUNK * (gsize + G_GAP));
+	c->range = malloc(CHUNK * sizeof(*c->range));
+	c->gb = malloc((size_t)CHUNK * gsize);
+	c->win = malloc((size_t)CHUNK * STACK_WINDOW);
+	c->rv = malloc(CHUNK * sizeof(*c->rv));
+	c->ok = malloc(2 * CHUNK * sizeof(*c->ok)); /* readv_many's, then fetch_gs's */
+	c->live = malloc(CHUNK * sizeof(*c->live));
+	c->req = malloc(CHUNK * sizeof(*c->req));
+	if (!c->sl || !c->gp || !c->stage || !c->range || !c->gb || !c->win || !c->rv || !c->ok ||
+	    !c->live || !c->req) {
+		chunk_free(c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < CHUNK; i++) {
+		c->sl[i].pcs = c->sl[i].inl;
+		c->sl[i].cap = INLINE_PCS;
+	}
+	return 0;
+}
+
+static int push_pc(struct slot *s, uint64_t pc)
+{
+	if (s->n == s->cap) {
+		int cap = s->cap * 2 < GT_G_MAX_FRAMES ? s->cap * 2 : GT_G_MAX_FRAMES;
+		uint64_t *p = malloc(cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, s->pcs, s->n * sizeof(*p));
+		if (s->pcs != s->inl)
+			free(s->pcs);
+		s->pcs = p;
+		s->cap = cap;
+	}
+	s->pcs[s->n++] = pc;
+	return 0;
+}
+
+/* Where the walk of a g starts: its resume PC and frame pointer (stack_of). */
+static int start_walk(struct gt_greader *r, struct slot *s)
+{
+	const struct graw *g = &s->w;
+	uint64_t pc = g->sched_pc, fp = g->sched_bp;
+
+	s->n = 0;
+	s->flags = 0;
+	s->walking = false;
+	s->win_lo = s->win_hi = 0;
+	s->ls = NULL;
+	if (g->status == GT_G_RUNNING || g->status == GT_G_COPYSTACK) {
+		s->flags |= GT_G_NO_STACK;
+		return 0;
+	}
+	if (g->status == GT_G_SYSCALL && g->sys_pc) {
+		pc = g->sys_pc;
+		fp = g->sys_bp;
+		if (!fp)
+			fp = syscall_fp(r, g);
+		if (!fp)
+			s->flags |= GT_G_STACK_PARTIAL;
+	}
+	if (!pc) {
+		s->flags |= GT_G_NO_STACK;
+		return 0;
+	}
+	/* A goroutine that never ran resumes at its entry, not after a call: keep ret-1 exact. */
+	if (pc == g->startpc)
+		pc++;
+	s->fp = fp;
+	s->walking = fp != 0;
+	return push_pc(s, pc);
+}
+
+/*
+ * Frame-pointer walk (the runtime's fpTracebackPCs) within the window
+ * fetched: each frame holds the caller's frame pointer at [fp] and the
+ * return address at [fp+8]; frame pointers must grow and stay within the
+ * goroutine's stack.  Returns 1 when the next frame lies outside the window.
+ */
+static int step(struct slot *s, const uint8_t *win)
+{
+	const struct graw *g = &s->w;
+
+	while (s->fp) {
+		uint64_t fp = s->fp, next, ret;
+
+		if (fp < g->stack_lo || fp + 16 > g->stack_hi || (fp & 7)) {
+			s->flags |= GT_G_STACK_PARTIAL;
+			break;
+		}
+		if (fp < s->win_lo || fp + 16 > s->win_hi) {
+			s->win_lo = fp;
+			s->win_hi = fp + STACK_WINDOW < g->stack_hi ? fp + STACK_WINDOW : g->stack_hi;
+			return 1;
+		}
+		next = get64(win, fp - s->win_lo);
+		ret = get64(win, fp - s->win_lo + 8);
+		if (!ret)
+			break;
+		if (s->n == GT_G_MAX_FRAMES) {
+			s->flags |= GT_G_TRUNCATED;
+			break;
+		}
+		if (push_pc(s, ret))
+			return -ENOMEM;
+		if (next && next <= fp) {
+			s->flags |= GT_G_STACK_PARTIAL;
+			break;
+		}
+		s->fp = next;
+	}
+	s->fp = 0;
+	s->walking = false;
+	return 0;
+}
+
+/* Walks every stack of the live list, one batched window per stack per round. */
+static int walk_all(struct gt_greader *r, struct chunk *c, size_t nlive, size_t *nwin,
+		    size_t *winbytes)
+{
+	for (;;) {
+		size_t nreq = 0;
+		int err;
+
+		for (size_t j = 0; j < nlive; j++) {
+			uint32_t i = c->live[j];
+			struct slot *s = &c->sl[i];
+
+			if (!s->walking)
+				continue;
+			err = step(s, c->win + (size_t)i * STACK_WINDOW);
+			if (err < 0)
+				return err;
+			if (err) {
+				c->rv[nreq] = (struct rvec){ s->win_lo, c->win + (size_t)i * STACK_WINDOW,
+							     s->win_hi - s->win_lo };
+				c->req[nreq++] = i;
+				*winbytes += s->win_hi - s->win_lo;
+			}
+		}
+		if (!nreq)
+			return 0;
+		*nwin += nreq;
+		if ((err = readv_many(r, c->rv, nreq, c->ok)))
+			return err;
+		for (size_t j = 0; j < nreq; j++) {
+			struct slot *s = &c->sl[c->req[j]];
+
+			if (!c->ok[j]) {
+				s->flags |= GT_G_STACK_PARTIAL;
+				s->walking = false;
+				s->fp = 0;
+			}
+		}
+	}
+}
+
+/* ---- label sets ---- */
+
+static int cmp_label(const void *a, const void *b)
+{
+	return strcmp(((const struct gt_label *)a)->key, ((const struct gt_label *)b)->key);
+}
+
+/* The label set at p, read once per snapshot (sets are immutable and shared). */
+static int labels_at(struct gt_greader *r, struct gstore *st, uint64_t p, const struct lset **out)
+{
+	struct gt_goroutine tmp = { 0 };
+	struct lset *ls = u64map__get(&st->lsets, p);
+	int err;
+
+	if (ls) {
+		*out = ls;
+		return 0;
+	}
+	err = r->t->rt.off.labels_slice ? labels_slice(r, p, &tmp) : labels_map(r, p, &tmp);
+	if (err == -EFAULT) {
+		tmp.flags |= GT_G_LABELS_TRUNCATED;
+		err = 0;
+	}
+	if (tmp.nlabels > 1)
+		qsort(tmp.labels, tmp.nlabels, sizeof(*tmp.labels), cmp_label);
+	ls = err ? NULL : calloc(1, sizeof(*ls));
+	if (!ls || u64map__put(&st->lsets, p, ls)) {
 		free_labels(&tmp);
 		free(ls);
-		return;
+		return err ? err : -ENOMEM;
 	}
 	ls->n = tmp.nlabels;
 	ls->labels = tmp.labels;
-	ls->flags = g->flags & GT_G_LABELS_TRUNCATED;
-}
-
-static void drop_cache(struct gt_greader *r)
-{
-	for (size_t i = 0; i < r->lcache.cap; i++) {
-		struct lset *ls;
-		struct gt_goroutine tmp = { 0 };
-
-		if (!r->lcache.keys || !r->lcache.keys[i])
-			continue;
-		ls = r->lcache.vals[i];
-		tmp.labels = ls->labels;
-		tmp.nlabels = ls->n;
-		free_labels(&tmp);
-		free(ls);
-	}
-	u64map__free(&r->lcache);
-}
-
-static int labels_of(struct gt_greader *r, uint64_t p, struct gt_goroutine *g)
-{
-	struct lset *ls;
-	int err;
-
-	if (!p)
-		return 0;
-	ls = r->caching ? u64map__get(&r->lcache, p) : NULL;
-	if (ls) {
-		g->flags |= ls->flags;
-		return copy_labels(ls->labels, ls->n, g);
-	}
-	err = r->t->rt.off.labels_slice ? labels_slice(r, p, g) : labels_map(r, p, g);
-	if (err == -EFAULT) {
-		g->flags |= GT_G_LABELS_TRUNCATED;
-		err = 0;
-	}
-	if (g->nlabels > 1)
-		qsort(g->labels, g->nlabels, sizeof(*g->labels), cmp_label);
-	if (!err && r->caching)
-		cache_labels(r, p, g);
-	return err;
-}
-
-/* ---- reading ---- */
-
-static void fill(struct gt_greader *r, const struct graw *w, struct gt_goroutine *g)
-{
-	const struct gt_go_offsets *o = &r->t->rt.off;
-	uint64_t tid;
-
-	g->goid = w->goid;
-	g->status = w->status;
-	g->reason = w->reason;
-	g->waitsince = w->waitsince > 0 ? w->waitsince : 0;
-	g->parent = w->parent;
-	g->gopc = greader__unbias(r, w->gopc);
-	g->startpc = greader__unbias(r, w->startpc);
-	if (is_system(r, g->startpc, g->status))
-		g->flags |= GT_G_SYSTEM;
-	if (w->m && (w->status == GT_G_RUNNING || w->status == GT_G_SYSCALL)) {
-		g->m = w->m;
-		if (o->m_procid && !rd64(r, w->m + o->m_procid, &tid))
-			g->tid = (int)tid;
-	}
-	for (int i = 0; i < g->nframes; i++)
-		g->pcs[i] = greader__unbias(r, g->pcs[i]);
-}
-
-/* One attempt: stack and labels for the g as first read into w. */
-static int read_attempt(struct gt_greader *r, uint64_t addr, const uint8_t *first,
-			struct gt_goroutine *g, struct graw *w, bool *moved)
-{
-	uint8_t b[1024];
-	struct graw again;
-	int err;
-
-	parse_g(r, first, w);
-	if (dead(w->status)) {
-		*moved = false;
-		return 0;
-	}
-	err = stack_of(r, w, g);
-	if (!err)
-		err = labels_of(r, w->labels, g);
-	if (err)
-		return err;
-	err = rd(r, addr, b, r->gsize);
-	if (err)
-		return err;
-	parse_g(r, b, &again);
-	*moved = !same_g(w, &again);
+	ls->flags = tmp.flags & GT_G_LABELS_TRUNCATED;
+	*out = ls;
 	return 0;
 }
 
-static void clear_g(struct gt_goroutine *g)
+/* ---- one chunk ---- */
+
+/* Where the time of a read goes, for -v. */
+enum { T_FETCH, T_WALK, T_LABELS, T_RECHECK, T_FINISH, T_N };
+
+struct reading {
+	uint64_t ns[T_N];
+	size_t nwin, winbytes;
+	struct gt_greader *r;
+	struct gt_snapshot *s;
+	struct gstore *st;
+	size_t cap;
+	struct chunk c;
+	uint64_t *pcs; /* GT_G_MAX_FRAMES scratch for unbiasing */
+};
+
+static int push(struct reading *rd, struct gt_goroutine *g)
 {
-	free(g->pcs);
-	free_labels(g);
-	memset(g, 0, sizeof(*g));
-}
+	struct gt_snapshot *s = rd->s;
 
-/* Reads the g at addr starting from an already fetched copy of its fields. */
-static int read_from(struct gt_greader *r, uint64_t addr, const uint8_t *first,
-		     struct gt_goroutine *g)
-{
-	uint8_t b[1024];
-	const uint8_t *cur = first;
-	struct graw w;
-	bool moved = true;
-	int err = 0;
-
-	for (int i = 0; i < GT_G_RETRIES && moved; i++) {
-		clear_g(g);
-		g->addr = addr;
-		g->retries = i;
-		if (i) {
-			if ((err = rd(r, addr, b, r->gsize)))
-				return err;
-			cur = b;
-		}
-		err = read_attempt(r, addr, cur, g, &w, &moved);
-		if (err)
-			return err;
-	}
-	if (moved)
-		g->flags |= GT_G_INCONSISTENT;
-	fill(r, &w, g);
-	return dead(w.status) ? -ENOENT : 0;
-}
-
-int greader__read_one(struct gt_greader *r, uint64_t addr, struct gt_goroutine *g)
-{
-	uint8_t b[1024];
-	int err;
-
-	memset(g, 0, sizeof(*g));
-	if (r->gsize > sizeof(b))
-		return -EINVAL;
-	err = rd(r, addr, b, r->gsize);
-	if (err)
-		return err;
-	err = read_from(r, addr, b, g);
-	if (err && err != -ENOENT)
-		clear_g(g);
-	return err;
-}
-
-/* Fetches up to G_BATCH g structs with one call; fills ok[i] for those read. */
-static int fetch_batch(struct gt_greader *r, const uint64_t *addrs, size_t n, uint8_t *buf,
-		       bool *ok)
-{
-	struct iovec l[G_BATCH], rv[G_BATCH];
-	size_t done = 0;
-
-	memset(ok, 0, n * sizeof(*ok));
-	while (done < n) {
-		size_t k = 0, got;
-		ssize_t rc;
-
-		for (size_t i = done; i < n; i++, k++) {
-			l[k] = (struct iovec){ buf + i * r->gsize, r->gsize };
-			rv[k] = (struct iovec){ (void *)(uintptr_t)addrs[i], r->gsize };
-		}
-		rc = process_vm_readv(r->pid, l, k, rv, k, 0);
-		if (rc < 0 && (errno == ESRCH || (kill(r->pid, 0) && errno == ESRCH)))
-			return -ESRCH;
-		got = rc > 0 ? rc / r->gsize : 0;
-		for (size_t i = 0; i < got; i++)
-			ok[done + i] = true;
-		/* A partial read stops at the first unreadable g: skip it and go on. */
-		done += got + 1;
-	}
-	return 0;
-}
-
-static int push(struct gt_snapshot *s, size_t *cap, struct gt_goroutine *g)
-{
-	if (s->n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 256;
+	if (s->n == rd->cap) {
+		size_t nc = rd->cap ? rd->cap * 2 : 256;
 		struct gt_goroutine *ng = realloc(s->g, nc * sizeof(*ng));
 
 		if (!ng)
 			return -ENOMEM;
 		s->g = ng;
-		*cap = nc;
+		rd->cap = nc;
 	}
 	s->g[s->n++] = *g;
 	if (g->flags & GT_G_SYSTEM)
 		s->nsystem++;
 	if (g->flags & GT_G_INCONSISTENT)
 		s->ninconsistent++;
+	return 0;
+}
+
+/* A goroutine read: into the snapshot, its stack and labels in the shared store. */
+static int finish(struct reading *rd, uint64_t addr, struct slot *sl)
+{
+	struct gt_greader *r = rd->r;
+	const struct gt_go_offsets *o = &r->t->rt.off;
+	const struct graw *w = &sl->w;
+	struct gt_goroutine g = { 0 };
+	uint64_t tid;
+
+	g.addr = addr;
+	g.goid = w->goid;
+	g.status = w->status;
+	g.reason = w->reason;
+	g.waitsince = w->waitsince > 0 ? w->waitsince : 0;
+	g.parent = w->parent;
+	g.gopc = greader__unbias(r, w->gopc);
+	g.startpc = greader__unbias(r, w->startpc);
+	g.flags = sl->flags | GT_G_SHARED;
+	g.retries = sl->retries;
+	if (is_system(r, g.startpc, g.status))
+		g.flags |= GT_G_SYSTEM;
+	if (w->m && (w->status == GT_G_RUNNING || w->status == GT_G_SYSCALL)) {
+		g.m = w->m;
+		if (o->m_procid && !rd64(r, w->m + o->m_procid, &tid))
+			g.tid = (int)tid;
+	}
+	if (sl->ls) {
+		g.flags |= sl->ls->flags;
+		g.nlabels = sl->ls->n;
+		g.labels = sl->ls->labels;
+	}
+	if (sl->n) {
+		for (int i = 0; i < sl->n; i++)
+			rd->pcs[i] = greader__unbias(r, sl->pcs[i]);
+		g.pcs = store_stack(rd->st, rd->pcs, sl->n);
+		if (!g.pcs)
+			return -ENOMEM;
+		g.nframes = sl->n;
+	}
+	return push(rd, &g);
+}
+
+/*
+ * Fetches the g structs of slots list[0..n) (ascending) into c->gp[].  The
+ * runtime allocates g structs side by side in its spans, and allgs keeps
+ * them in creation order: neighbours are read as one range, which costs the
+ * kernel one page walk instead of one per g.  A range that fails is retried
+ * g by g.  ok[j] tells whether list[j] was read.  0 or -ESRCH.
+ */
+static int fetch_gs(struct gt_greader *r, struct chunk *c, const uint64_t *addrs,
+		    const uint32_t *list, size_t n, bool *ok)
+{
+	size_t nr = 0, off = 0, nfail = 0;
+	uint64_t lo = 0, hi = 0;
+	int err;
+
+	for (size_t j = 0; j < n; j++) {
+		uint64_t a = addrs[list[j]];
+
+		if (nr && a >= hi && a - hi <= G_GAP && a + r->gsize - lo <= G_RANGE_MAX) {
+			hi = a + r->gsize;
+			c->rv[nr - 1].len = hi - lo;
+		} else {
+			off += nr ? c->rv[nr - 1].len : 0;
+			lo = a;
+			hi = a + r->gsize;
+			c->rv[nr++] = (struct rvec){ a, c->stage + off, r->gsize };
+		}
+		c->range[j] = nr - 1;
+		c->gp[list[j]] = (uint8_t *)c->rv[nr - 1].buf + (a - lo);
+	}
+	if ((err = readv_many(r, c->rv, nr, c->ok)))
+		return err;
+	for (size_t j = 0; j < n; j++) {
+		ok[j] = c->ok[c->range[j]];
+		if (!ok[j])
+			c->req[nfail++] = j;
+	}
+	if (!nfail)
+		return 0;
+	for (size_t f = 0; f < nfail; f++) {
+		uint32_t i = list[c->req[f]];
+
+		c->gp[i] = c->gb + (size_t)i * r->gsize;
+		c->rv[f] = (struct rvec){ addrs[i], c->gb + (size_t)i * r->gsize, r->gsize };
+	}
+	if ((err = readv_many(r, c->rv, nfail, c->ok)))
+		return err;
+	for (size_t f = 0; f < nfail; f++)
+		ok[c->req[f]] = c->ok[f];
+	return 0;
+}
+
+/* Reads the k goroutines at addrs (k <= CHUNK). 0, -ESRCH, -ENOMEM. */
+static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
+{
+	struct gt_greader *r = rd->r;
+	struct chunk *c = &rd->c;
+	size_t nlive = 0;
+	bool *ok = c->ok + CHUNK;
+	uint64_t t = now_mono(), t1;
+	int err;
+
+	for (size_t i = 0; i < k; i++)
+		c->live[i] = i;
+	if ((err = fetch_gs(r, c, addrs, c->live, k, ok)))
+		return err;
+	for (size_t i = 0; i < k; i++) {
+		if (!ok[i])
+			continue;
+		c->sl[i].retries = 0;
+		c->live[nlive++] = i;
+	}
+	rd->ns[T_FETCH] += (t1 = now_mono()) - t;
+	for (int attempt = 0; nlive; attempt++) {
+		size_t n = 0;
+
+		/* the g as read (first, or by the last re-check): where its stack starts */
+		for (size_t j = 0; j < nlive; j++) {
+			uint32_t i = c->live[j];
+			struct slot *s = &c->sl[i];
+
+			parse_g(r, c->gp[i], &s->w);
+			if (dead(s->w.status))
+				continue;
+			if ((err = start_walk(r, s)))
+				return err;
+			c->live[n++] = i;
+		}
+		nlive = n;
+		if ((err = walk_all(r, c, nlive, &rd->nwin, &rd->winbytes)))
+			return err;
+		rd->ns[T_WALK] += (t = now_mono()) - t1;
+		for (size_t j = 0; j < nlive; j++) {
+			struct slot *s = &c->sl[c->live[j]];
+
+			if (s->w.labels && (err = labels_at(r, rd->st, s->w.labels, &s->ls)))
+				return err;
+		}
+		rd->ns[T_LABELS] += (t1 = now_mono()) - t;
+		/* the re-check: did anything the walk used move? */
+		if ((err = fetch_gs(r, c, addrs, c->live, nlive, ok)))
+			return err;
+		rd->ns[T_RECHECK] += (t = now_mono()) - t1;
+		n = 0;
+		for (size_t j = 0; j < nlive; j++) {
+			uint32_t i = c->live[j];
+			struct slot *s = &c->sl[i];
+			struct graw again;
+
+			if (!ok[j]) /* unreadable now: leave it out */
+				continue;
+			parse_g(r, c->gp[i], &again);
+			if (!same_g(&s->w, &again) && attempt + 1 < GT_G_RETRIES) {
+				s->retries++;
+				c->live[n++] = i;
+				continue;
+			}
+			if (!same_g(&s->w, &again))
+				s->flags |= GT_G_INCONSISTENT;
+			if ((err = finish(rd, addrs[i], s)))
+				return err;
+		}
+		nlive = n;
+		rd->ns[T_FINISH] += (t1 = now_mono()) - t;
+	}
 	return 0;
 }
 
@@ -798,63 +1117,91 @@ static int read_allgs(struct gt_greader *r, uint64_t **out, size_t *n)
 	return 0;
 }
 
-static int read_batch(struct gt_greader *r, struct gt_snapshot *s, size_t *cap,
-		      const uint64_t *addrs, size_t k, uint8_t *buf)
+static int read_addrs(struct gt_greader *r, struct gt_snapshot *s, const uint64_t *addrs,
+		      size_t n, volatile int *stop)
 {
-	bool ok[G_BATCH];
-	int err = fetch_batch(r, addrs, k, buf, ok);
+	struct reading rd = { .r = r, .s = s };
+	int err;
 
-	for (size_t j = 0; !err && j < k; j++) {
-		struct gt_goroutine g = { 0 };
-		const uint8_t *b = buf + j * r->gsize;
-
-		if (!ok[j] || dead(get32(b, r->t->rt.off.g_atomicstatus) & ~0x1000u))
-			continue;
-		err = read_from(r, addrs[j], b, &g);
-		if (err == -ENOENT) { /* died while read */
-			clear_g(&g);
-			err = 0;
-			continue;
-		}
-		if (err == -EFAULT) {
-			clear_g(&g);
-			err = 0;
-			continue;
-		}
-		if (!err && (err = push(s, cap, &g)))
-			clear_g(&g);
+	rd.st = calloc(1, sizeof(*rd.st));
+	rd.pcs = malloc(GT_G_MAX_FRAMES * sizeof(*rd.pcs));
+	s->store = rd.st;
+	if (!rd.st || !rd.pcs) {
+		free(rd.pcs);
+		return -ENOMEM;
 	}
+	if ((err = chunk_init(&rd.c, r->gsize))) {
+		free(rd.pcs);
+		return err;
+	}
+	for (size_t i = 0; !err && i < n; i += CHUNK) {
+		if (stop && *stop) {
+			err = -EINTR;
+			break;
+		}
+		err = read_chunk(&rd, addrs + i, n - i < CHUNK ? n - i : CHUNK);
+	}
+	chunk_free(&rd.c);
+	free(rd.pcs);
+	pr_debug("read %zu goroutines: g structs %.1f ms, stacks %.1f ms (%zu windows, %zu KB), "
+		 "labels %.1f ms (%zu sets), re-check %.1f ms, the rest %.1f ms\n", s->n,
+		 rd.ns[T_FETCH] / 1e6, rd.ns[T_WALK] / 1e6, rd.nwin, rd.winbytes >> 10, rd.ns[T_LABELS] / 1e6,
+		 rd.st->lsets.len, rd.ns[T_RECHECK] / 1e6, rd.ns[T_FINISH] / 1e6);
 	return err;
 }
 
 int greader__read_all(struct gt_greader *r, struct gt_snapshot *s, volatile int *stop)
 {
-	size_t n = 0, cap = 0;
 	uint64_t *addrs = NULL;
-	uint8_t *buf;
+	size_t n = 0;
 	int err;
 
 	memset(s, 0, sizeof(*s));
 	s->allgs_source = r->allgs_source;
 	s->start_ns = now_mono();
-	buf = malloc((size_t)G_BATCH * r->gsize);
-	err = buf ? read_allgs(r, &addrs, &n) : -ENOMEM;
+	err = read_allgs(r, &addrs, &n);
 	s->allglen = n;
-	r->caching = true;
-	for (size_t i = 0; !err && i < n; i += G_BATCH) {
-		if (stop && *stop) {
-			err = -EINTR;
-			break;
-		}
-		err = read_batch(r, s, &cap, addrs + i, n - i < G_BATCH ? n - i : G_BATCH, buf);
-	}
+	if (!err)
+		err = read_addrs(r, s, addrs, n, stop);
 	s->end_ns = now_mono();
-	r->caching = false;
-	drop_cache(r);
 	if (err == -ESRCH)
 		s->target_exited = true;
 	free(addrs);
-	free(buf);
+	return err;
+}
+
+static void clear_g(struct gt_goroutine *g)
+{
+	if (!(g->flags & GT_G_SHARED)) {
+		free(g->pcs);
+		free_labels(g);
+	}
+	memset(g, 0, sizeof(*g));
+}
+
+int greader__read_one(struct gt_greader *r, uint64_t addr, struct gt_goroutine *g)
+{
+	struct gt_snapshot s = { 0 };
+	int err = read_addrs(r, &s, &addr, 1, NULL);
+
+	memset(g, 0, sizeof(*g));
+	if (!err && !s.n)
+		err = -ENOENT; /* dead, or unreadable */
+	if (!err) {
+		*g = s.g[0];
+		g->flags &= ~GT_G_SHARED;
+		g->labels = NULL;
+		g->nlabels = 0;
+		g->pcs = g->nframes ? malloc(g->nframes * sizeof(*g->pcs)) : NULL;
+		if (g->pcs)
+			memcpy(g->pcs, s.g[0].pcs, g->nframes * sizeof(*g->pcs));
+		else
+			g->nframes = 0;
+		err = copy_labels(s.g[0].labels, s.g[0].nlabels, g);
+		if (err)
+			clear_g(g);
+	}
+	snapshot__free(&s);
 	return err;
 }
 
@@ -868,6 +1215,7 @@ void snapshot__free(struct gt_snapshot *s)
 	for (size_t i = 0; i < s->n; i++)
 		clear_g(&s->g[i]);
 	free(s->g);
+	store_free(s->store);
 	memset(s, 0, sizeof(*s));
 }
 

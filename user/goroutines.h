@@ -43,6 +43,7 @@ enum {
 #define GT_G_STACK_PARTIAL 0x08	  /* walk stopped early (unreadable frame, no syscallbp) */
 #define GT_G_LABELS_TRUNCATED 0x10 /* a label was cut, or unreadable */
 #define GT_G_SYSTEM 0x20	  /* a runtime goroutine (Go's isSystemGoroutine) */
+#define GT_G_SHARED 0x80000000u /* internal: pcs and labels belong to the snapshot, shared */
 
 struct gt_label {
 	char *key, *value;
@@ -64,7 +65,8 @@ struct gt_goroutine {
 	int nlabels;	   /* sorted by key */
 	struct gt_label *labels;
 	int nframes;	   /* return addresses, leaf first, link-time addresses */
-	uint64_t *pcs;
+	uint64_t *pcs;	   /* in a snapshot, shared by every goroutine with the same stack:
+			    * equal stacks have equal pointers; read-only */
 };
 
 struct gt_snapshot {
@@ -76,6 +78,7 @@ struct gt_snapshot {
 	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC around the read */
 	bool target_exited;  /* the process went away part way: g holds what was read */
 	const char *allgs_source; /* "symtab" or "disasm runtime.forEachGRace" */
+	void *store;	     /* private: the stacks and label sets g[] points into */
 };
 
 struct gt_greader;
@@ -87,7 +90,10 @@ struct gt_greader;
 int greader__open(struct gt_greader **out, struct gt_target *t);
 void greader__close(struct gt_greader *r);
 
-/* Reads the g at addr into *g (caller frees with goroutine__free). 0, -ESRCH, -EFAULT. */
+/*
+ * Reads the g at addr into *g (caller frees with goroutine__free): its own
+ * copies of stack and labels.  0, -ESRCH, -ENOENT (dead or unreadable).
+ */
 int greader__read_one(struct gt_greader *r, uint64_t addr, struct gt_goroutine *g);
 
 /*
