@@ -444,77 +444,10 @@ static int store_labelset(struct gt_capture *c, const struct gt_event_hdr *h)
 	return u64map__put(&c->labelsets, e->id, l);
 }
 
-static int deliver_events(struct gt_capture *c, struct gt_tool *tool, const uint8_t *p, size_t n)
-{
-	const uint8_t *end = p + n;
-	int err;
-
-	while (end - p >= (long)sizeof(struct gt_event_hdr)) {
-		const struct gt_event_hdr *h = (const void *)p;
-
-		if (h->size < sizeof(*h) || h->size > end - p)
-			return -EBADMSG;
-		if (h->type >= GT_EV_MAX || !specs[h->type].name) {
-			if (!c->warned_unknown)
-				pr_warn("%s: skipping events of unknown type %u (newer gtrace?)\n",
-					c->path, h->type);
-			c->warned_unknown = true;
-		} else if (h->size < specs[h->type].min_size) {
-			return -EBADMSG;
-		} else {
-			if (h->type == GT_EV_STACK && (err = store_stack(c, h)))
-				return err;
-			if (h->type == GT_EV_LABELSET && (err = store_labelset(c, h)))
-				return err;
-			if (tool && tool->event && (err = tool->event(tool, c, h)))
-				return err;
-		}
-		p += h->size;
-	}
-	return p == end ? 0 : -EBADMSG;
-}
-
-int capture__process(struct gt_capture *c, struct gt_tool *tool)
-{
-	struct gt_chunk_header ch;
-	int got, rc = 0;
-
-	/* Records are 8-byte aligned in the chunk buffer (malloc'd, sizes are multiples of 8). */
-	while (!rc && (got = next_chunk(c, &ch)) > 0) {
-		switch (ch.type) {
-		case GT_CHUNK_META:
-			parse_meta(c, c->raw, ch.raw_len);
-			break;
-		case GT_CHUNK_TRAILER:
-			if (!c->trailer_loaded)
-				parse_meta(c, c->raw, ch.raw_len);
-			c->complete = true;
-			break;
-		case GT_CHUNK_SYMS:
-			rc = parse_syms(c, c->raw, ch.raw_len);
-			break;
-		case GT_CHUNK_EVENTS:
-			/* non-zero from the tool (either sign) stops here */
-			rc = deliver_events(c, tool, c->raw, ch.raw_len);
-			break;
-		default:
-			break; /* newer chunk types: skip */
-		}
-	}
-	if (!rc && got < 0)
-		rc = got;
-	if (rc == -EBADMSG) {
-		pr_warn("%s is damaged after %ld bytes; reporting what was readable\n", c->path,
-			ftell(c->f));
-		return rc;
-	}
-	if (!rc && !c->complete)
-		pr_warn("%s has no trailer (recording was killed?); reporting what was written\n",
-			c->path);
-	return rc;
-}
-
-/* Validates the record at p (n bytes left) like deliver_events; its size or -EBADMSG. */
+/*
+ * Validates the record at p (n bytes left) and stores definitions; its
+ * size or -EBADMSG.  *skip: a type this version does not know (warned once).
+ */
 static int next_record(struct gt_capture *c, const uint8_t *p, size_t n, bool *skip)
 {
 	const struct gt_event_hdr *h = (const void *)p;
@@ -614,6 +547,20 @@ done:
 		pr_warn("%s has no trailer (recording was killed?); reporting what was written\n",
 			c->path);
 	return got;
+}
+
+/* The push-style reader: every record through the tool, on the one pull path. */
+int capture__process(struct gt_capture *c, struct gt_tool *tool)
+{
+	const struct gt_event_hdr *ev;
+	int rc;
+
+	while ((rc = capture__next_event(c, &ev)) > 0) {
+		/* non-zero from the tool (either sign) stops here */
+		if (tool && tool->event && (rc = tool->event(tool, c, ev)))
+			return rc;
+	}
+	return rc;
 }
 
 const char *capture__meta(const struct gt_capture *c, const char *key)

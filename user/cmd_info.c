@@ -395,10 +395,8 @@ static int inspect(const struct info_opts *o, struct gt_elf *ef, const char *sho
 	if (err)
 		return GT_EXIT_ERROR;
 	/* an old Go gets one line about the version, not about its pclntab */
-	if (v.major != 1 || v.minor < 19) {
-		go_offsets__resolve(ef, NULL, &v, &rt); /* prints why */
+	if (go_offsets__check_version(&v))
 		return GT_EXIT_ERROR;
-	}
 	if (pclntab__open(&t, ef))
 		return GT_EXIT_ERROR;
 	if (go_offsets__resolve(ef, t, &v, &rt)) {

@@ -565,7 +565,7 @@ static void waitreasons_from_table(int major, int minor, struct gt_go_runtime *r
 
 /* ---- resolve ---- */
 
-static int check_version(const struct gt_go_version *v)
+int go_offsets__check_version(const struct gt_go_version *v)
 {
 	if (v->major == 1 && v->minor >= GT_GO_MIN_MINOR)
 		return 0;
@@ -624,7 +624,7 @@ int go_offsets__resolve(const struct gt_elf *ef, const struct gt_pclntab *t,
 	int labels_slice, err;
 
 	memset(rt, 0, sizeof(*rt));
-	err = check_version(v);
+	err = go_offsets__check_version(v);
 	if (err)
 		return err;
 	near = nearest_row(v->major, v->minor);

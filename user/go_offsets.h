@@ -37,6 +37,9 @@ struct gt_go_runtime {
 	char waitreason_source[32]; /* "binary", "table go1.25" */
 };
 
+/* 0 when gtrace supports Go version v; else -ENOTSUP after one line saying why. */
+int go_offsets__check_version(const struct gt_go_version *v);
+
 /* 0, or -ENOTSUP when nothing can give the offsets (message printed). */
 int go_offsets__resolve(const struct gt_elf *ef, const struct gt_pclntab *t,
 			const struct gt_go_version *v, struct gt_go_runtime *rt);

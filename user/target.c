@@ -83,6 +83,8 @@ int target__open(struct gt_target *t, pid_t pid, const char *path)
 	if (err)
 		return err;
 	err = buildinfo__read(&t->elf, &t->ver);
+	if (!err) /* an old Go gets one line about its version, not about its tables */
+		err = go_offsets__check_version(&t->ver);
 	if (err)
 		goto fail;
 	err = pclntab__open(&t->pcln, &t->elf);
