@@ -877,7 +877,11 @@ int az__resolve(const struct gt_az_opts *o, struct gt_az *out)
 		pr_debug("availability zone %s from %s\n", out->az, out->source);
 		return 0;
 	}
-	pr_warn("availability zone unknown: %s (set --az or GTRACE_AZ)\n", out->note);
+	/* Asked not to look on the network: say it only with -v, not on every run. */
+	if (o->no_network)
+		pr_debug("availability zone unknown: %s\n", out->note);
+	else
+		pr_warn("availability zone unknown: %s (set --az or GTRACE_AZ)\n", out->note);
 	return -ENOENT;
 }
 
