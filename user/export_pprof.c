@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "debug.h"
+#include "clock.h"
 #include "export.h"
 #include "gstate.h"
 #include "pprof_builder.h"
@@ -303,8 +304,15 @@ static void loss_comment(const char *k, const char *v, void *arg)
 		add_comment(arg, "%s=%s", k, v);
 }
 
+static const char *meta_lookup(const void *cap, const char *key)
+{
+	return capture__meta(cap, key);
+}
+
 static void header_comments(struct pp *p)
 {
+	struct gt_clock_map cm;
+	char line[128];
 	const char *err = capture__meta(p->cap, "clock.error_ns");
 	const char *sync = capture__meta(p->cap, "clock.sync");
 	const char *loss = capture__meta(p->cap, "loss.total");
@@ -312,6 +320,8 @@ static void header_comments(struct pp *p)
 	add_comment(p, "gtrace %s profile", kinds[p->o->profile].name);
 	add_comment(p, "clock.error_ns=%s clock.sync=%s", err ? err : "unknown",
 		    sync ? sync : "unknown");
+	if (!clock__from_meta(&cm, "clock", meta_lookup, p->cap))
+		add_comment(p, "%s", clock__describe(&cm, line, sizeof(line)));
 	if (p->az)
 		add_comment(p, "az=%s", p->az);
 	if (p->host)
