@@ -41,6 +41,9 @@
 #define G_PREEMPTED 9
 #define G_SCAN 0x1000
 
+/* g.stackguard0 follows g.stack {lo, hi} in every runtime since Go 1.0. */
+#define G_STACKGUARD0 16
+
 static __always_inline __u64 read_u64(__u64 addr)
 {
 	__u64 v = 0;

@@ -33,6 +33,9 @@ const volatile __u64 goyield_m_lo = 0, goyield_m_hi = 0;
 const volatile __u64 gosched_m_lo = 0, gosched_m_hi = 0;
 const volatile __u64 goschedimpl_lo = 0, goschedimpl_hi = 0;
 const volatile __u64 exitsyscallnop_lo = 0, exitsyscallnop_hi = 0;
+/* The probe sits at or before the function's stack check (SP not moved yet). */
+const volatile bool setproflabel_before_check = false;
+const volatile bool preemptpark_before_check = false;
 /*
  * Set by user space once every probe is attached, cleared before the first
  * is detached: probes go live and quiet together, so a capture never holds
@@ -771,6 +774,17 @@ int uprobe_runtime_newproc1_ret(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * At a split function's entry or at the JBE of its stack check: will this
+ * call go through morestack and start over?  (SP <= g.stackguard0: stack
+ * growth, or stackguard0 poisoned by a preemption request.)  The probe then
+ * fires again when the function restarts; count only that hit.
+ */
+static __always_inline bool will_restart(struct pt_regs *ctx)
+{
+	return GO_SP(ctx) <= read_u64(GO_G(ctx) + G_STACKGUARD0);
+}
+
 /* runtime_setProfLabel(labels): runs on the goroutine itself (R14). */
 SEC("uprobe")
 int uprobe_runtime_setproflabel(struct pt_regs *ctx)
@@ -778,7 +792,8 @@ int uprobe_runtime_setproflabel(struct pt_regs *ctx)
 	__u64 g = GO_G(ctx), id;
 	struct gt_ev_labels *e;
 
-	if (!is_target() || !wanted(GT_EV_LABELS))
+	if (!is_target() || !wanted(GT_EV_LABELS) ||
+	    (setproflabel_before_check && will_restart(ctx)))
 		return 0;
 	id = labelset_id(GO_ARG1(ctx), true);
 	e = reserve(GT_EV_LABELS, sizeof(*e), goid_of(g));
@@ -794,7 +809,7 @@ SEC("uprobe")
 int uprobe_runtime_preemptpark(struct pt_regs *ctx)
 {
 	__u64 gp = GO_ARG1(ctx), goid;
-	if (!is_target())
+	if (!is_target() || (preemptpark_before_check && will_restart(ctx)))
 		return 0;
 	goid = goid_fast(gp);
 	off_thread(gp);

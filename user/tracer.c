@@ -138,6 +138,19 @@ static void func_range(struct gt_target *t, const char *name, uint64_t *lo, uint
 	*hi = f ? f->end + t->load_bias : 0;
 }
 
+/*
+ * Whether f's probe site comes before its stack check has moved SP: there
+ * a call about to go through morestack (and start over) can be recognised.
+ */
+static bool site_before_check(struct gt_target *t, const char *name,
+			      const struct gt_tracer_opts *o)
+{
+	const struct gt_func *f = pclntab__lookup_name(t->pcln, name);
+	struct gt_probe_site site;
+
+	return f && !probe_sites__entry(&t->elf, f, o->probe_at_entry, &site) && !site.sp_delta;
+}
+
 /* Knobs that must be set between open and load. */
 static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_tracer_opts *o)
 {
@@ -172,6 +185,9 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
 		   (uint64_t *)&s->rodata->goschedimpl_hi);
 	func_range(t, "runtime.exitsyscallNoP", (uint64_t *)&s->rodata->exitsyscallnop_lo,
 		   (uint64_t *)&s->rodata->exitsyscallnop_hi);
+	s->rodata->setproflabel_before_check =
+		site_before_check(t, "runtime/pprof.runtime_setProfLabel", o);
+	s->rodata->preemptpark_before_check = site_before_check(t, "runtime.preemptPark", o);
 	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
 	return bpf_map__set_max_entries(s->maps.rb, o->buffer_bytes);
 }
