@@ -45,8 +45,11 @@ static void hdr(struct gt_event_hdr *h, unsigned type, size_t size, uint64_t ts,
 	h->cpu = goid % 4;
 }
 
+static int nput;
+
 static int put(struct gt_capture_writer *w, const void *rec)
 {
+	nput++;
 	return capture_writer__events(w, rec, ((const struct gt_event_hdr *)rec)->size);
 }
 
@@ -277,6 +280,8 @@ static int story(struct gt_capture_writer *w)
 	return err;
 }
 
+int synth_nrecords;
+
 int synth_write(const char *path)
 {
 	struct gt_capture_writer *w;
@@ -286,9 +291,11 @@ int synth_write(const char *path)
 		return err;
 	err = meta(w);
 	err = err ?: symbols(w);
+	nput = 0;
 	err = err ?: definitions(w);
 	err = err ?: capture_writer__flush(w);
 	err = err ?: story(w);
+	synth_nrecords = nput;
 	err = err ?: capture_writer__flush(w);
 	err = err ?: capture_writer__meta(w, "loss.total", "5");
 	err = err ?: capture_writer__meta(w, "loss.park", "5");

@@ -34,6 +34,9 @@
 #define SY_RTMAIN 0x400000  /* runtime.main entry */
 #define SY_BGSWEEP 0x406000 /* runtime.bgsweep entry */
 
+/* Records synth_write put in the event stream: definitions and the story. */
+extern int synth_nrecords;
+
 /* Writes the capture to path.  0 or -errno. */
 int synth_write(const char *path);
 /* A fresh /tmp path (unique per call). */

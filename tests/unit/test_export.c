@@ -16,37 +16,17 @@
 #include "export.h"
 #include "perfetto_trace.pb-c.h"
 #include "profile.pb-c.h"
+#include "helpers.h"
 #include "synth.h"
-#include "test.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__Sample Sample;
-
-static char cap_path[256];
-
-static void rm_synth(void)
-{
-	unlink(cap_path);
-}
-
-/* The synthetic capture, written once per run and removed at exit. */
-static struct gt_capture *open_synth(void)
-{
-	struct gt_capture *cap;
-
-	if (!cap_path[0]) {
-		atexit(rm_synth);
-		if (synth_write(synth_tmp(".gtrace", cap_path, sizeof(cap_path))))
-			return NULL;
-	}
-	return capture__open(&cap, cap_path) ? NULL : cap;
-}
 
 /* Runs one exporter into memory; the bytes (caller frees) or NULL. */
 static char *run_export(int (*fn)(struct gt_capture *, const struct gt_export_opts *, FILE *),
 			const struct gt_export_opts *o, size_t *len, int *err)
 {
-	struct gt_capture *cap = open_synth();
+	struct gt_capture *cap = t_synth_open();
 	char *buf = NULL;
 	FILE *f;
 
@@ -123,6 +103,14 @@ static int64_t goid_label(const Profile *p, const Sample *s)
 			return strcmp(str(p, l->num_unit), "goid") ? -2 : l->num;
 	}
 	return -1;
+}
+
+/* Whether s has the string label key=val. */
+static bool label_is(const Profile *p, const Sample *s, const char *key, const char *val)
+{
+	const char *v = label(p, s, key);
+
+	return v && !strcmp(v, val);
 }
 
 /* The sample of goid in state/reason, or NULL. */
@@ -207,10 +195,8 @@ TEST(pprof_offcpu)
 	s = find(p, 10, "chan receive");
 	T_ASSERT(s, "G10 chan receive sample");
 	T_CHECK(s->value[0] == 1 && s->value[1] == 10000, "G10 wait 10000 ns");
-	T_CHECK(label(p, s, "kind") && !strcmp(label(p, s, "kind"), "chanrecv") &&
-			!strcmp(label(p, s, "state"), "waiting") &&
-			!strcmp(label(p, s, "az"), "us-east-1a") &&
-			!strcmp(label(p, s, "host"), "testhost"),
+	T_CHECK(label_is(p, s, "kind", "chanrecv") && label_is(p, s, "state", "waiting") &&
+			label_is(p, s, "az", "us-east-1a") && label_is(p, s, "host", "testhost"),
 		"G10 labels kind/state/az/host");
 	T_ASSERT(s->n_location_id == 3, "G10 stack has %zu locations, want 3", s->n_location_id);
 	l = loc(p, s->location_id[0]);
@@ -224,10 +210,10 @@ TEST(pprof_offcpu)
 			l->line[1]->line == 40,
 		"inlined main.block expanded into its own Line before main.worker");
 	s = find(p, 11, "sync.Mutex.Lock");
-	T_CHECK(s && s->value[1] == 10000 && !strcmp(label(p, s, "idx"), "0"),
+	T_CHECK(s && s->value[1] == 10000 && label_is(p, s, "idx", "0"),
 		"G11 mutex wait with its label set {idx=0, kind=mutex}");
 	s = find(p, 11, NULL);
-	T_CHECK(s && s->value[1] == 1000 && !strcmp(label(p, s, "state"), "syscall") &&
+	T_CHECK(s && s->value[1] == 1000 && label_is(p, s, "state", "syscall") &&
 			s->n_location_id == 1 &&
 			!strcmp(func(p, loc(p, s->location_id[0])->line[0]->function_id),
 				"[syscall]"),
@@ -251,6 +237,7 @@ TEST(pprof_schedlat)
 {
 	Profile *p = pprof_of(GT_PROFILE_SCHEDLAT, 0);
 	int64_t count, total;
+	int seen = 0;
 
 	T_ASSERT(p, "decode");
 	T_CHECK(tables_valid(p), "tables");
@@ -259,14 +246,20 @@ TEST(pprof_schedlat)
 		(long long)count, (long long)total);
 	for (size_t i = 0; i < p->n_sample; i++) {
 		const Sample *s = p->sample[i];
-		const char *c = label(p, s, "cause");
 
-		if (goid_label(p, s) == 10 && c && !strcmp(c, "unpark"))
+		if (goid_label(p, s) == 10 && label_is(p, s, "cause", "unpark")) {
 			T_CHECK(s->value[1] == 1000 && s->n_location_id == 3,
 				"G10 after unpark: 1000 ns at its park stack");
-		if (goid_label(p, s) == 11 && c && !strcmp(c, "preempt"))
+			seen |= 1;
+		}
+		if (goid_label(p, s) == 11 && label_is(p, s, "cause", "preempt")) {
 			T_CHECK(s->value[1] == 500, "G11 after preempt: 500 ns");
+			seen |= 2;
+		}
 	}
+	/* without these the loop above checks nothing */
+	T_CHECK(seen == 3, "samples found: G10 after unpark %s, G11 after preempt %s",
+		seen & 1 ? "yes" : "no", seen & 2 ? "yes" : "no");
 	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
@@ -355,23 +348,14 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 	size_t off = 0;
 
 	memset(c, 0, sizeof(*c));
-	while (off < len) {
-		uint64_t plen = 0;
-		int shift = 0;
-		Perfetto__Protos__TracePacket *p;
+	for (;;) {
+		bool bad;
+		Perfetto__Protos__TracePacket *p = t_pf_next(b, len, &off, &bad);
 
-		if (b[off++] != 0x0a) {
-			c->unbalanced = 1000;
-			return;
-		}
-		do
-			plen |= (uint64_t)(b[off] & 0x7f) << shift, shift += 7;
-		while (b[off++] & 0x80);
-		p = perfetto__protos__trace_packet__unpack(NULL, plen, b + off);
-		off += plen;
 		if (!p) {
-			c->unbalanced = 1000;
-			return;
+			if (bad)
+				c->unbalanced = 1000;
+			break;
 		}
 		c->packets++;
 		if (p->clock_snapshot) {
@@ -538,37 +522,19 @@ static const char chrome_check_py[] =
 TEST(chrome_json)
 {
 	struct gt_export_opts o = { 0 };
-	char path[256], py[256], cmd[700], line[256] = "";
+	char line[256];
 	size_t len;
-	int err;
+	int err, st;
 	char *b = run_export(export_chrome, &o, &len, &err);
-	FILE *f;
 
 	T_ASSERT(b && !err, "export_chrome: %d", err);
 	T_CHECK(strstr(b, "\"ts\":1.000,") && strstr(b, "\"name\":\"waiting: chan receive\""),
 		"µs relative to the first event (G10 created at 1000 ns)");
-	synth_tmp(".json", path, sizeof(path));
-	synth_tmp(".py", py, sizeof(py));
-	f = fopen(path, "w");
-	T_ASSERT(f, "tmp");
-	fwrite(b, 1, len, f);
-	fclose(f);
+	st = t_python(chrome_check_py, b, len, SY_REAL0, line, sizeof(line));
 	free(b);
-	f = fopen(py, "w");
-	T_ASSERT(f, "tmp");
-	fputs(chrome_check_py, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "python3 %s %s %lld 2>&1", py, path, SY_REAL0);
-	f = popen(cmd, "r");
-	T_ASSERT(f, "popen python3");
-	while (fgets(line + strlen(line), sizeof(line) - strlen(line), f))
-		;
-	err = pclose(f);
-	unlink(path);
-	unlink(py);
-	if (err && strstr(line, "not found"))
+	if (st == T_PY_MISSING)
 		T_SKIP("python3 not available");
-	T_CHECK(!err && !strcmp(line, "32 7 7 G10 main.worker\n"),
+	T_CHECK(!st && !strcmp(line, "32 7 7 G10 main.worker\n"),
 		"JSON parses, B/E nest per tid, flows paired: got '%s'", line);
 }
 
@@ -608,7 +574,7 @@ TEST(export_write_errors)
 	struct gt_export_opts o = { 0 };
 
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		struct gt_capture *cap = open_synth();
+		struct gt_capture *cap = t_synth_open();
 		FILE *f = fopen("/dev/full", "w");
 		int err;
 

@@ -14,31 +14,12 @@
 #include <unistd.h>
 #include "merge.h"
 #include "perfetto_trace.pb-c.h"
+#include "helpers.h"
 #include "synth.h"
-#include "test.h"
 #include "timeline.h"
-
-static char cap_path[256];
 
 /* Adjacent records of the synth capture's jsonl whose wall times go backwards. */
 #define SYNTH_INVERSIONS 1
-
-static void rm_synth(void)
-{
-	unlink(cap_path);
-}
-
-static struct gt_capture *open_synth(void)
-{
-	struct gt_capture *cap;
-
-	if (!cap_path[0]) {
-		atexit(rm_synth);
-		if (synth_write(synth_tmp(".gtrace", cap_path, sizeof(cap_path))))
-			return NULL;
-	}
-	return capture__open(&cap, cap_path) ? NULL : cap;
-}
 
 struct counter {
 	struct gt_tool tool;
@@ -57,7 +38,7 @@ static int count_event(struct gt_tool *tool, struct gt_capture *cap, const struc
 
 TEST(merge_next_event)
 {
-	struct gt_capture *a = open_synth(), *b = open_synth();
+	struct gt_capture *a = t_synth_open(), *b = t_synth_open();
 	struct counter pushed = { .tool.event = count_event }, pulled = { 0 };
 	const struct gt_event_hdr *ev;
 	int got;
@@ -69,8 +50,10 @@ TEST(merge_next_event)
 		pulled.types |= 1u << ev->type;
 	}
 	T_CHECK(got == 0, "clean end: %d", got);
-	T_CHECK(pulled.n == pushed.n && pulled.types == pushed.types && pulled.n > 30,
-		"pulled %d records, pushed %d", pulled.n, pushed.n);
+	/* both paths deliver exactly the records synth wrote (definitions and story) */
+	T_CHECK(pulled.n == synth_nrecords && pushed.n == synth_nrecords &&
+			pulled.types == pushed.types && synth_nrecords > 30,
+		"pulled %d records, pushed %d, synth wrote %d", pulled.n, pushed.n, synth_nrecords);
 	T_CHECK(capture__stack(b, SY_S_CHAN) && capture__labelset(b, SY_L_MUTEX),
 		"definitions stored while pulling");
 	T_CHECK(capture__next_event(b, &ev) == 0, "stays at the end");
@@ -82,10 +65,10 @@ TEST(merge_next_event)
 static int two(struct merge_cap *c, struct gt_capture **caps)
 {
 	for (int i = 0; i < 2; i++) {
-		caps[i] = open_synth();
+		caps[i] = t_synth_open();
 		if (!caps[i])
 			return -EINVAL;
-		merge__describe(&c[i], caps[i], i, cap_path);
+		merge__describe(&c[i], caps[i], i, t_synth_path());
 	}
 	merge__unique_pids(c, 2);
 	return 0;
@@ -156,21 +139,14 @@ static void decode(const uint8_t *b, size_t len, struct mpf *m)
 
 	memset(m, 0, sizeof(*m));
 	m->min_ts = UINT64_MAX;
-	while (off < len) {
-		uint64_t plen = 0;
-		int shift = 0;
-		Perfetto__Protos__TracePacket *p;
+	for (;;) {
+		bool bad;
+		Perfetto__Protos__TracePacket *p = t_pf_next(b, len, &off, &bad);
 
-		if (b[off++] != 0x0a)
-			break;
-		do
-			plen |= (uint64_t)(b[off] & 0x7f) << shift, shift += 7;
-		while (b[off++] & 0x80);
-		p = perfetto__protos__trace_packet__unpack(NULL, plen, b + off);
-		off += plen;
 		if (!p) {
-			m->unbalanced = 1000;
-			return;
+			if (bad)
+				m->unbalanced = 1000;
+			break;
 		}
 		if (p->clock_snapshot)
 			m->primary_realtime = p->clock_snapshot->has_primary_trace_clock &&
@@ -271,35 +247,17 @@ static const char chrome_merge_py[] =
 
 TEST(merge_chrome_two_captures)
 {
-	char path[256], py[256], cmd[700], line[256] = "";
+	char line[256];
 	size_t len;
-	int err;
+	int err, st;
 	char *b = run_timeline(true, &len, &err);
-	FILE *f;
 
 	T_ASSERT(b && !err, "merged chrome: %d", err);
-	synth_tmp(".json", path, sizeof(path));
-	synth_tmp(".py", py, sizeof(py));
-	f = fopen(path, "w");
-	T_ASSERT(f, "tmp");
-	fwrite(b, 1, len, f);
-	fclose(f);
+	st = t_python(chrome_merge_py, b, len, SY_REAL0, line, sizeof(line));
 	free(b);
-	f = fopen(py, "w");
-	T_ASSERT(f, "tmp");
-	fputs(chrome_merge_py, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "python3 %s %s %lld 2>&1", py, path, SY_REAL0);
-	f = popen(cmd, "r");
-	T_ASSERT(f, "popen python3");
-	while (fgets(line + strlen(line), sizeof(line) - strlen(line), f))
-		;
-	err = pclose(f);
-	unlink(path);
-	unlink(py);
-	if (WEXITSTATUS(err) == 127)
+	if (st == T_PY_MISSING)
 		T_SKIP("python3 not available");
-	T_CHECK(!err && !strcmp(line, "64 3\n"), "python: %s", line);
+	T_CHECK(!st && !strcmp(line, "64 3\n"), "python: %s", line);
 }
 
 TEST(merge_jsonl_order)

@@ -8,10 +8,10 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include "test.h"
 #include "buildinfo.h"
 #include "elf_file.h"
 #include "go_offsets.h"
+#include "helpers.h"
 #include "pclntab.h"
 
 struct fx {
@@ -24,7 +24,7 @@ static int fx_open(struct fx *f, const char *ver, const char *variant)
 {
 	char path[512];
 
-	snprintf(path, sizeof(path), "%s/script-%s-%s", t_fixtures(), ver, variant);
+	t_fixture(path, sizeof(path), "script", ver, variant);
 	memset(f, 0, sizeof(*f));
 	if (elf_file__open(&f->ef, path))
 		return -ENOENT;
@@ -42,39 +42,52 @@ static void fx_close(struct fx *f)
 }
 
 
+/* Struct field offsets: what go_offsets__from_dwarf reads itself. */
 #define FIELDS(X)                                                                          \
 	X(g_goid) X(g_atomicstatus) X(g_waitreason) X(g_labels) X(g_gopc) X(g_startpc)     \
 	X(g_parent_goid) X(g_m) X(g_sched_sp) X(g_sched_pc) X(g_sched_bp) X(g_syscallsp)   \
-	X(g_syscallpc) X(g_syscallbp) X(m_curg) X(m_procid) X(m_id) X(labels_slice)
+	X(g_syscallpc) X(g_syscallbp) X(m_curg) X(m_procid) X(m_id)
 
 TEST(offsets_table_equals_dwarf)
 {
 	char vers[8][16];
-	int nv = t_versions(vers, 8);
+	int nv;
 
-	if (!nv)
-		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
+	T_NEED_FIXTURES(vers, nv, false);
 	for (int i = 0; i < nv; i++) {
 		struct gt_go_offsets dw;
 		const struct gt_go_offsets *tab;
 		struct gt_go_runtime rt;
 		struct fx f;
+		int dw_err;
 
 		T_ASSERT(!fx_open(&f, vers[i], "plain"), "%s: cannot open plain fixture", vers[i]);
 		tab = go_offsets__table(f.v.major, f.v.minor);
 		T_CHECK(tab, "%s: no table row", vers[i]);
-		T_CHECK(!go_offsets__from_dwarf(&f.ef, &dw), "%s: no DWARF offsets", vers[i]);
+		memset(&dw, 0xff, sizeof(dw));
+		dw_err = go_offsets__from_dwarf(&f.ef, &dw);
+		T_CHECK(!dw_err, "%s: no DWARF offsets", vers[i]);
 		/* resolve() also settles labels_slice from the DWARF's labelMap type */
 		T_CHECK(!go_offsets__resolve(&f.ef, f.t, &f.v, &rt), "%s: resolve", vers[i]);
 		T_CHECK(rt.source == GT_OFFSETS_DWARF, "%s: source %s", vers[i],
 			go_offsets__source_name(rt.source));
-		if (tab) {
+		/*
+		 * The generated table against the binary's own DWARF, read
+		 * directly (not through resolve(), which might fall back on the
+		 * table itself), and what resolve() settled on against both.
+		 */
+		if (tab && !dw_err) {
 #define CMP(fld)                                                                          \
-	T_CHECK(tab->fld == rt.off.fld, "%s: " #fld ": table %u, dwarf %u", vers[i], tab->fld, \
+	T_CHECK(tab->fld == dw.fld && rt.off.fld == dw.fld,                               \
+		"%s: " #fld ": table %u, dwarf %u, resolved %u", vers[i], tab->fld, dw.fld,   \
 		rt.off.fld);
 			FIELDS(CMP)
 #undef CMP
 		}
+		if (tab)
+			T_CHECK(tab->labels_slice == rt.off.labels_slice,
+				"%s: labels_slice: table %u, from DWARF %u", vers[i], tab->labels_slice,
+				rt.off.labels_slice);
 		fx_close(&f);
 	}
 }
@@ -109,10 +122,9 @@ TEST(offsets_too_old_is_refused)
 TEST(offsets_disasm_equals_dwarf)
 {
 	char vers[8][16];
-	int nv = t_versions(vers, 8);
+	int nv;
 
-	if (!nv)
-		T_SKIP("no fixtures");
+	T_NEED_FIXTURES(vers, nv, false);
 	for (int i = 0; i < nv; i++) {
 		struct gt_go_offsets dw, dis;
 		unsigned int found = 0;
@@ -144,10 +156,9 @@ TEST(offsets_disasm_equals_dwarf)
 TEST(offsets_waitreasons_stripped_equal_symtab)
 {
 	char vers[8][16];
-	int nv = t_versions(vers, 8);
+	int nv;
 
-	if (!nv)
-		T_SKIP("no fixtures");
+	T_NEED_FIXTURES(vers, nv, false);
 	for (int i = 0; i < nv; i++) {
 		static struct gt_go_runtime a, b;
 		struct fx f, s;
@@ -179,15 +190,17 @@ TEST(offsets_waitreasons_stripped_equal_symtab)
 TEST(offsets_newer_than_table_uses_disasm)
 {
 	char vers[8][16];
-	int nv = t_versions(vers, 8);
+	int nv;
 	const struct gt_go_offsets *want;
+	struct gt_go_offsets dw;
 	static struct gt_go_runtime rt;
-	struct fx f;
+	struct fx f, plain;
 
-	if (!nv)
-		T_SKIP("no fixtures");
-	if (fx_open(&f, vers[nv - 1], "stripped"))
-		T_SKIP("no stripped %s fixture", vers[nv - 1]);
+	T_NEED_FIXTURES(vers, nv, false);
+	T_ASSERT(!fx_open(&f, vers[nv - 1], "stripped"), "no stripped %s fixture", vers[nv - 1]);
+	T_ASSERT(!fx_open(&plain, vers[nv - 1], "plain"), "no plain %s fixture", vers[nv - 1]);
+	T_CHECK(!go_offsets__from_dwarf(&plain.ef, &dw), "%s: DWARF", vers[nv - 1]);
+	fx_close(&plain);
 	want = go_offsets__table(f.v.major, f.v.minor);
 	f.v.minor = 99;
 	T_CHECK(!go_offsets__resolve(&f.ef, f.t, &f.v, &rt), "resolve go1.99");
@@ -195,6 +208,12 @@ TEST(offsets_newer_than_table_uses_disasm)
 		rt.source_detail);
 	T_CHECK(want && !memcmp(&rt.off, want, sizeof(*want)), "go1.99 offsets differ from the %s row",
 		vers[nv - 1]);
+	/* and from the truth: the plain twin's DWARF */
+#define CMP(fld)                                                                          \
+	T_CHECK(rt.off.fld == dw.fld, "go1.99 " #fld ": %u, dwarf of the plain twin %u",      \
+		rt.off.fld, dw.fld);
+	FIELDS(CMP)
+#undef CMP
 	T_CHECK(!strcmp(rt.waitreason_source, "binary disasm"), "%s", rt.waitreason_source);
 	fx_close(&f);
 }

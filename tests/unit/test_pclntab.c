@@ -17,23 +17,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "buildinfo.h"
+#include "helpers.h"
 #include "pclntab.h"
-#include "test.h"
 
-#define GO "/usr/local/go/bin/go"
 #define FUNC_ALIGN_MAX 64 /* padding after a function is below its alignment */
 
-static const char *const variants[] = { "plain", "stripped", "pie" };
 
 struct nm_sym {
 	uint64_t addr, size;
 	char name[2048];
 };
 
-
 static void fixture(char *out, size_t len, const char *ver, const char *variant)
 {
-	snprintf(out, len, "%s/script-%s-%s", t_fixtures(), ver, variant);
+	t_fixture(out, len, "script", ver, variant);
 }
 
 /* Text symbols of `go tool nm -size -sort address`, in address order. */
@@ -45,7 +42,7 @@ static struct nm_sym *load_nm(const char *bin, size_t *n)
 	FILE *p;
 
 	*n = 0;
-	snprintf(cmd, sizeof(cmd), GO " tool nm -size -sort address '%s' 2>/dev/null", bin);
+	snprintf(cmd, sizeof(cmd), T_GO " tool nm -size -sort address '%s' 2>/dev/null", bin);
 	p = popen(cmd, "r");
 	if (!p)
 		return NULL;
@@ -173,22 +170,19 @@ static void check_against_nm(const char *path, const struct gt_pclntab *t, const
 TEST(pclntab_matches_go_tool_nm)
 {
 	char vers[8][16], path[512], twin[512];
-	int nv = t_versions(vers, 8);
+	int nv;
 
-	if (!nv)
-		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
-	if (access(GO, X_OK))
-		T_SKIP("%s not installed: cannot run go tool nm", GO);
+	T_NEED_FIXTURES(vers, nv, true);
 	for (int i = 0; i < nv; i++) {
-		for (int j = 0; j < 3; j++) {
+		for (int j = 0; j < T_NVARIANTS; j++) {
 			struct gt_pclntab *t;
 			struct gt_elf ef;
 			struct nm_sym *s;
 			size_t ns;
 			int err;
 
-			fixture(path, sizeof(path), vers[i], variants[j]);
-			fixture(twin, sizeof(twin), vers[i], j == 1 ? "plain" : variants[j]);
+			fixture(path, sizeof(path), vers[i], t_variants[j]);
+			fixture(twin, sizeof(twin), vers[i], j == T_STRIPPED ? "plain" : t_variants[j]);
 			s = load_nm(twin, &ns);
 			T_CHECK(s && ns > 1000, "go tool nm %s: %zu symbols", twin, ns);
 			err = open_both(path, &ef, &t);
@@ -211,16 +205,16 @@ static void check_addr2line(const char *path, const struct gt_pclntab *t, const 
 	char tmp[] = "/tmp/gtrace-pcs-XXXXXX", cmd[1024], fn[512], pos[1024];
 	FILE *f, *p;
 	int fd = mkstemp(tmp);
-	size_t bad = 0;
+	size_t bad = 0, i;
 
 	T_ASSERT(fd >= 0 && (f = fdopen(fd, "w")), "mkstemp");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%#lx\n", pcs[i]);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), GO " tool addr2line '%s' < %s", path, tmp);
+	snprintf(cmd, sizeof(cmd), T_GO " tool addr2line '%s' < %s", path, tmp);
 	p = popen(cmd, "r");
 	T_ASSERT(p, "popen addr2line");
-	for (size_t i = 0; i < n && fgets(fn, sizeof(fn), p) && fgets(pos, sizeof(pos), p); i++) {
+	for (i = 0; i < n && fgets(fn, sizeof(fn), p) && fgets(pos, sizeof(pos), p); i++) {
 		struct gt_frame fr[32];
 		char mine[1100];
 		int k = pclntab__frames(t, pcs[i], fr, 32);
@@ -239,29 +233,28 @@ static void check_addr2line(const char *path, const struct gt_pclntab *t, const 
 			T_CHECK(0, "%s: %#lx: %s at %s, addr2line: %s at %s", path, pcs[i],
 				fr[k - 1].func, mine, fn, pos);
 	}
+	/* addr2line failing or saying nothing must not look like agreement */
+	T_CHECK(n > 0 && i == n, "%s: addr2line answered for %zu of %zu pcs", path, i, n);
 	T_CHECK(!bad, "%s: %zu of %zu pcs differ from addr2line", path, bad, n);
-	pclose(p);
+	T_CHECK(pclose(p) == 0, "%s: go tool addr2line failed", path);
 	unlink(tmp);
 }
 
 TEST(pclntab_matches_go_tool_addr2line)
 {
 	char vers[8][16], path[512];
-	int nv = t_versions(vers, 8);
+	int nv;
 
-	if (!nv)
-		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
-	if (access(GO, X_OK))
-		T_SKIP("%s not installed: cannot run go tool addr2line", GO);
+	T_NEED_FIXTURES(vers, nv, true);
 	for (int i = 0; i < nv; i++) {
-		for (int j = 0; j < 3; j++) {
+		for (int j = 0; j < T_NVARIANTS; j++) {
 			struct gt_pclntab *t;
 			struct gt_elf ef;
 			uint64_t *pcs;
 			size_t n = 0, nf;
 			const struct gt_func *rel;
 
-			fixture(path, sizeof(path), vers[i], variants[j]);
+			fixture(path, sizeof(path), vers[i], t_variants[j]);
 			if (open_both(path, &ef, &t)) {
 				T_CHECK(0, "%s: open", path);
 				continue;
@@ -277,6 +270,7 @@ TEST(pclntab_matches_go_tool_addr2line)
 			}
 			/* every 4th byte of a function with inlined calls */
 			rel = pclntab__lookup_name(t, "main.(*worker).release");
+			T_CHECK(rel, "%s: no main.(*worker).release for the inlined pcs", path);
 			for (uint64_t pc = rel ? rel->entry : 0; rel && pc < rel->end && n < nf / 50 * 2 + 512;
 			     pc += 4)
 				pcs[n++] = pc;
@@ -308,20 +302,19 @@ TEST(pclntab_inline_frames)
 {
 	char vers[8][16], path[512];
 	unsigned char lines[4096] = { 0 };
-	int nv = t_versions(vers, 8);
+	int nv;
 
-	if (!nv)
-		T_SKIP("no fixtures in %s (run tests/fixtures/build.sh)", t_fixtures());
+	T_NEED_FIXTURES(vers, nv, false);
 	if (unlock_lines(lines, 4096))
 		T_SKIP("tests/fixtures/script/main.go has no w.mu.Unlock() (run from the repo root)");
 	for (int i = 0; i < nv; i++) {
-		for (int j = 0; j < 3; j++) {
+		for (int j = 0; j < T_NVARIANTS; j++) {
 			const struct gt_func *rel;
 			struct gt_pclntab *t;
 			struct gt_elf ef;
 			int hits = 0;
 
-			fixture(path, sizeof(path), vers[i], variants[j]);
+			fixture(path, sizeof(path), vers[i], t_variants[j]);
 			if (open_both(path, &ef, &t)) {
 				T_CHECK(0, "%s: open", path);
 				continue;
@@ -356,17 +349,6 @@ TEST(pclntab_inline_frames)
 	}
 }
 
-
-static int pc_write(const char *path, const uint8_t *buf, size_t len)
-{
-	FILE *f = fopen(path, "w");
-	size_t n;
-
-	if (!f)
-		return -1;
-	n = fwrite(buf, 1, len, f);
-	return (fclose(f) || n != len) ? -1 : 0;
-}
 
 /* Opens a patched copy and compares its function table with the original. */
 static void check_same_table(const char *what, const char *tmp, const struct gt_pclntab *orig)
@@ -408,15 +390,16 @@ TEST(pclntab_without_sections_and_old_magic)
 		T_SKIP("no fixtures in %s", t_fixtures());
 	}
 	for (int i = 0; i < nv; i++) {
-		for (int j = 0; j < 3; j++) {
+		for (int j = 0; j < T_NVARIANTS; j++) {
 			struct gt_pclntab *orig, *t;
 			struct gt_elf ef, ef2;
 			size_t len;
 			uint8_t *buf;
-			uint64_t hoff;
+			uint64_t hoff, magic;
+			int open_err;
 			char what[600];
 
-			fixture(path, sizeof(path), vers[i], variants[j]);
+			fixture(path, sizeof(path), vers[i], t_variants[j]);
 			buf = t_slurp(path, &len);
 			if (!buf || open_both(path, &ef, &orig)) {
 				T_CHECK(0, "%s: read/open", path);
@@ -429,22 +412,27 @@ TEST(pclntab_without_sections_and_old_magic)
 			((Elf64_Ehdr *)buf)->e_shnum = 0;
 			((Elf64_Ehdr *)buf)->e_shstrndx = 0;
 			snprintf(what, sizeof(what), "%s without section headers", path);
-			T_CHECK(!pc_write(tmp, buf, len), "write %s", tmp);
+			T_CHECK(!t_write_file(tmp, buf, len), "write %s", tmp);
 			check_same_table(what, tmp, orig);
 
 			/* a 1.16 magic on the real table: refused, clearly */
+			magic = 0;
 			for (uint64_t o = hoff & ~7ULL; o > 0; o -= 8) {
 				if (!memcmp(buf + o, "\xf0\xff\xff\xff", 4) ||
 				    !memcmp(buf + o, "\xf1\xff\xff\xff", 4)) {
 					buf[o] = 0xfa;
+					magic = o;
 					break;
 				}
 			}
+			T_CHECK(magic, "%s: no 1.18+ pclntab magic before the first name", path);
 			((Elf64_Ehdr *)buf)->e_shoff = ((const Elf64_Ehdr *)ef.data)->e_shoff;
 			((Elf64_Ehdr *)buf)->e_shnum = ((const Elf64_Ehdr *)ef.data)->e_shnum;
 			((Elf64_Ehdr *)buf)->e_shstrndx = ((const Elf64_Ehdr *)ef.data)->e_shstrndx;
-			T_CHECK(!pc_write(tmp, buf, len), "write %s", tmp);
-			if (!elf_file__open(&ef2, tmp)) {
+			T_CHECK(!t_write_file(tmp, buf, len), "write %s", tmp);
+			open_err = elf_file__open(&ef2, tmp);
+			T_CHECK(!open_err, "%s with a 1.16 magic: ELF open %d", path, open_err);
+			if (!open_err) {
 				int err = pclntab__open(&t, &ef2);
 
 				T_CHECK(err == -ENOTSUP, "%s with a 1.16 magic: err %d", path, err);
@@ -514,6 +502,7 @@ TEST(pclntab_corruption_never_crashes)
 			hoff = o;
 			break;
 		}
+	T_CHECK(hoff, "%s: no pclntab magic: the header mutations would miss it", path);
 	/* hundreds of "corrupt ..." lines would only bury real failures */
 	fflush(stderr);
 	saved = dup(2);
@@ -537,7 +526,7 @@ TEST(pclntab_corruption_never_crashes)
 					mut[at] ^= 1 << (rand_r(&seed) % 8);
 			}
 		}
-		if (pc_write(tmp, mut, mlen)) {
+		if (t_write_file(tmp, mut, mlen)) {
 			T_CHECK(0, "write %s", tmp);
 			break;
 		}
