@@ -41,6 +41,7 @@ sleep 0.3
 cycles() {
 	local t=$1 pid=$2 c n=0 g want stop
 	: > "$TMP/$t.bad"
+	: > "$TMP/$t.done"
 	for ((c = $3; n < $4; c += ${#pids[@]}, n++)); do
 		kill -0 "$pid" 2>/dev/null || { echo "target gone before cycle $c" >> "$TMP/$t.bad"; return; }
 		if ((c % 2 == 0)); then
@@ -53,7 +54,9 @@ cycles() {
 			want=interrupted
 		fi
 		g=$SPAWN_PID
+		echo "$g" > "$TMP/$t.gpid" # for the parent, should this loop time out
 		wait_exit "$g" 20
+		echo "$c" >> "$TMP/$t.done" # this cycle's gtrace has run and ended
 		if [ $EXIT_RC -ne 0 ]; then
 			echo "cycle $c: gtrace exited $EXIT_RC: $(grep -v warning "$TMP/$t.err" | head -2 | tr '\n' ' ')" >> "$TMP/$t.bad"
 			continue
@@ -77,7 +80,19 @@ for k in "${!pids[@]}"; do
 	cycles "${targets[k]}" "${pids[k]}" "$k" "$n" &
 	loops+=($!)
 done
-for l in "${loops[@]}"; do wait_exit "$l" 150; done
+# A loop that hangs is killed and reported (with its gtrace, which the
+# subshell's spawn did not add to our SPAWNED); each loop must have run
+# every one of its cycles, or the target would pass on fewer.
+for k in "${!loops[@]}"; do
+	t=${targets[k]}
+	if ! wait_exit "${loops[k]}" 150; then
+		echo "attach loop timed out after 150 s" >> "$TMP/$t.bad"
+		gp=$(cat "$TMP/$t.gpid" 2>/dev/null)
+		[ -n "$gp" ] && kill -KILL "$gp" 2>/dev/null
+	fi
+	ran=$(grep -c . "$TMP/$t.done" 2>/dev/null)
+	[ "${ran:-0}" -eq "${runs[k]}" ] || echo "ran ${ran:-0} of ${runs[k]} cycles" >> "$TMP/$t.bad"
+done
 
 for k in "${!pids[@]}"; do
 	t=${targets[k]} pid=${pids[k]} out=$TMP/${targets[k]}.out

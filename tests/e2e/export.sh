@@ -34,7 +34,7 @@ wait "$fix_pid" 2>/dev/null
 BG_PIDS=
 if [ $rec_rc -ne 0 ] || [ ! -s "$cap" ]; then
 	sed 's/^/  /' "$TMP/record.out" | tail -5
-	for t in record jsonl pprof-offcpu pprof-tagfocus perfetto chrome text; do fail "export/$t"; done
+	for t in record jsonl pprof-offcpu pprof-schedlat pprof-goroutine pprof-lifetime pprof-tagfocus perfetto chrome text; do fail "export/$t"; done
 	exit 0
 fi
 pass export/record
@@ -42,75 +42,15 @@ pass export/record
 check export/jsonl sh -c '"$0" report "$1" -f jsonl -o "$2"' "$GTRACE" "$cap" "$TMP/cap.jsonl"
 
 # ---- pprof ----
-if "$GTRACE" report "$cap" -f pprof -o "$TMP/offcpu.pb.gz" 2>"$TMP/err" &&
-   "$GO" tool pprof -raw "$TMP/offcpu.pb.gz" > "$TMP/offcpu.raw" 2>"$TMP/err"; then
-	check export/pprof-offcpu python3 - "$TMP/cap.jsonl" "$TMP/offcpu.raw" <<'PY'
-import json, re, sys
-# Replay the capture: what every goroutine did, from the events alone.
-evs = [json.loads(l) for l in open(sys.argv[1])][1:]
-prior = {'start': 'runnable', 'park': 'running', 'unpark': 'waiting', 'preempt': 'running',
-         'yield': 'running', 'syscall_enter': 'running', 'syscall_exit': 'syscall',
-         'exit': 'running', 'wait_end': 'waiting', 'labels': 'running'}
-first = min(e['mono'] for e in evs if 'mono' in e)
-last = max(e['mono'] for e in evs if 'mono' in e)
-g = {}
-want = {'waiting': [0, 0], 'syscall': [0, 0]}
-def close(st, t):
-    s, since, pseudo = st
-    if s in want and not pseudo:
-        want[s][0] += 1
-        want[s][1] += max(t, since) - since
-for e in evs:
-    ev, goid, t = e['ev'], e.get('goid', 0), e.get('mono', 0)
-    if not goid or ev in ('loss', 'stack', 'labelset'):
-        continue
-    if ev == 'create':
-        g[goid] = ['waiting' if e.get('parked') else 'runnable', t, False]
-        continue
-    if ev == 'snapshot':
-        s = {'runnable': 'runnable', 'preempted': 'runnable', 'running': 'running',
-             'copystack': 'running', 'syscall': 'syscall', 'waiting': 'waiting'}.get(e.get('status'))
-        if s and goid not in g:
-            g[goid] = [s, t, False]
-        continue
-    if ev not in prior:
-        continue
-    if goid not in g:
-        g[goid] = [prior[ev], first, ev == 'wait_end']
-    if ev == 'labels':
-        continue
-    st = g[goid]
-    close(st, t)
-    since = max(t, st[1])
-    nxt = {'start': 'running', 'wait_end': 'running', 'park': 'waiting', 'unpark': 'runnable',
-           'preempt': 'runnable', 'yield': 'runnable', 'syscall_enter': 'syscall',
-           'syscall_exit': 'runnable' if e.get('to_runnable') else 'running', 'exit': None}[ev]
-    if nxt is None:
-        del g[goid]
-    else:
-        g[goid] = [nxt, since, ev == 'park' and bool(e.get('pseudo'))]
-for st in g.values():
-    close(st, last)
-# Read the profile back as pprof itself decodes it.
-got = {'waiting': [0, 0], 'syscall': [0, 0]}
-cur = None
-for line in open(sys.argv[2]):
-    m = re.match(r'^\s+(\d+)\s+(\d+): ', line)
-    if m:
-        cur = [int(m.group(1)), int(m.group(2))]
-        continue
-    m = re.search(r'state:\[(\w+)\]', line)
-    if m and cur:
-        got[m.group(1)][0] += cur[0]
-        got[m.group(1)][1] += cur[1]
-        cur = None
-assert want['waiting'][0] > 0, 'no waits recorded'
-assert got == want, 'pprof %s != capture %s' % (got, want)
-print(want)
-PY
-else
-	sed 's/^/  /' "$TMP/err" | tail -3; fail export/pprof-offcpu
-fi
+# every profile against the replay of the capture's events (export_check.py)
+for kind in offcpu schedlat goroutine lifetime; do
+	if "$GTRACE" report "$cap" -f pprof --profile "$kind" -o "$TMP/$kind.pb.gz" 2>"$TMP/err" &&
+	   "$GO" tool pprof -raw "$TMP/$kind.pb.gz" > "$TMP/$kind.raw" 2>"$TMP/err"; then
+		check "export/pprof-$kind" python3 tests/e2e/export_check.py "$TMP/cap.jsonl" "$kind" "$TMP/$kind.raw"
+	else
+		sed 's/^/  /' "$TMP/err" | tail -3; fail "export/pprof-$kind"
+	fi
+done
 
 # -tagfocus on a label selects exactly the goroutines the fixture ran with it
 check export/pprof-tagfocus sh -c '
@@ -120,31 +60,26 @@ check export/pprof-tagfocus sh -c '
 	[ -n "$want" ] && [ "$want" = "$got" ] || { echo "fixture: $want pprof: $got"; exit 1; }' \
 	sh "$TMP/fixture.out" "$GO" "$TMP/offcpu.pb.gz"
 
-for kind in schedlat goroutine lifetime; do
-	check "export/pprof-$kind" sh -c '"$0" report "$1" -f pprof --profile "$2" -o "$3" &&
-		"$4" tool pprof -raw "$3" | grep -q "^Samples:"' \
-		"$GTRACE" "$cap" "$kind" "$TMP/$kind.pb.gz" "$GO"
-done
-
 # ---- Perfetto ----
-ngor=$(python3 -c '
-import json, sys
-evs = [json.loads(l) for l in open(sys.argv[1])][1:]
-print(len({e["goid"] for e in evs if e.get("goid") and e["ev"] not in ("loss",)}))' "$TMP/cap.jsonl")
+# expected from the replay of the capture: one track per goroutine, one
+# slice per state interval (export_check.py)
+ngor=$(python3 tests/e2e/export_check.py "$TMP/cap.jsonl" goroutines)
+nslices=$(python3 tests/e2e/export_check.py "$TMP/cap.jsonl" slices)
 if ! py=$(tools/py-venv.sh 2>"$TMP/venv.err"); then
 	sed 's/^/  /' "$TMP/venv.err" | tail -3; fail export/perfetto
 elif "$GTRACE" report "$cap" -f perfetto -o "$TMP/trace.pftrace" 2>"$TMP/err" &&
      out=$("$py" tests/e2e/perfetto_check.py "$TMP/trace.pftrace" 2>&1); then
 	pf_slices=$(printf '%s\n' "$out" | sed -n 's/.*slices=\([0-9]*\).*/\1/p')
 	pf_tracks=$(printf '%s\n' "$out" | sed -n 's/^tracks=\([0-9]*\).*/\1/p')
-	if [ "$pf_tracks" = "$ngor" ]; then pass export/perfetto
-	else echo "  $out (capture has $ngor goroutines)"; fail export/perfetto; fi
+	if [ -n "$ngor" ] && [ "$pf_tracks" = "$ngor" ] && [ -n "$nslices" ] && [ "$pf_slices" = "$nslices" ]; then
+		pass export/perfetto
+	else echo "  $out (capture has $ngor goroutines, $nslices state intervals)"; fail export/perfetto; fi
 else
 	printf '%s\n' "${out:-$(cat "$TMP/err")}" | tail -5 | sed 's/^/  /'; fail export/perfetto
 fi
 
 # ---- Chrome JSON ----
-check export/chrome sh -c '"$0" report "$1" -f chrome -o "$2" && python3 - "$2" "$3" <<"PY"
+check export/chrome sh -c '"$0" report "$1" -f chrome -o "$2" && python3 - "$2" "$3" "$4" <<"PY"
 import collections, json, sys
 d = json.load(open(sys.argv[1]))
 depth, names, s, f, nb = collections.Counter(), {}, {}, {}, 0
@@ -167,8 +102,9 @@ assert not any(depth.values()), "unbalanced"
 assert set(s) == set(f), "unpaired flows"
 assert all(s[i]["ts"] <= f[i]["ts"] for i in s), "flow goes back in time"
 assert "wall_start_ns" in d["otherData"]
-assert not sys.argv[2] or nb == int(sys.argv[2]), "chrome %d slices, perfetto %s" % (nb, sys.argv[2])
-PY' "$GTRACE" "$cap" "$TMP/trace.json" "${pf_slices:-}"
+assert nb == int(sys.argv[2]), "chrome %d slices, capture has %s state intervals" % (nb, sys.argv[2])
+assert len(names) == int(sys.argv[3]), "chrome %d threads, capture has %s goroutines" % (len(names), sys.argv[3])
+PY' "$GTRACE" "$cap" "$TMP/trace.json" "${nslices:--1}" "${ngor:--1}"
 
 # ---- text ----
 ncreated=$(grep -c '"ev":"create"' "$TMP/cap.jsonl")

@@ -77,7 +77,7 @@ bad passwd /etc/passwd
 [ -x /bin/ls ] && bad not-go /bin/ls
 bad truncated "$TMP/truncated"
 bad nonexistent "$TMP/does-not-exist"
-bad no-pid -p 999999
+bad no-pid -p $(( $(cat /proc/sys/kernel/pid_max) + 1 )) # can never exist
 bad empty /dev/null
 
 "$GTRACE" info --help > "$TMP/help" 2>&1; rc=$?
@@ -96,4 +96,4 @@ import json, sys
 a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
 assert a["offsets"] == b["offsets"] and a["go_version"] == b["go_version"], (a, b)
 ' "$TMP/live.json" "$TMP/$first-plain.json"
-kill -9 "$pid" 2>/dev/null
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null

@@ -58,14 +58,20 @@ fi
 check merge/chrome merged chrome python3 "$TMP/m.json"
 check merge/jsonl merged jsonl python3 "$TMP/m.jsonl"
 
-# the merged jsonl holds exactly each capture's own events; chrome the same slices as Perfetto
+# the merged jsonl holds exactly each capture's own events; the merged
+# chrome has one slice per state interval of the two captures, counted by
+# replaying each capture's own events (export_check.py), not by an exporter
 check merge/counts python3 - "$GTRACE" "$TMP" <<'PY'
 import json, subprocess, sys
 g, tmp = sys.argv[1:]
 merged = [json.loads(l) for l in open(tmp + '/m.jsonl')]
+intervals = 0
 for i, name in enumerate(('a', 'b')):
     own = subprocess.run([g, 'report', '%s/%s.gtr' % (tmp, name), '-f', 'jsonl', '-q'],
                          capture_output=True, text=True, check=True).stdout.splitlines()
+    open('%s/%s.jsonl' % (tmp, name), 'w').write('\n'.join(own) + '\n')
+    intervals += int(subprocess.run(['python3', 'tests/e2e/export_check.py', '%s/%s.jsonl' % (tmp, name), 'slices'],
+                                    capture_output=True, text=True, check=True).stdout)
     mine = [e for e in merged if e.get('capture') == i and e['ev'] != 'capture']
     assert len(mine) == len(own) - 1, 'capture %d: %d merged events, %d own' % (i, len(mine), len(own) - 1)
     strip = lambda e: {k: v for k, v in e.items() if k not in ('capture', 'order_uncertain')}
@@ -75,6 +81,8 @@ ch = json.load(open(tmp + '/m.json'))
 nb = sum(1 for e in ch['traceEvents'] if e['ph'] == 'B')
 ne = sum(1 for e in ch['traceEvents'] if e['ph'] == 'E')
 assert nb == ne and nb > 0, 'chrome B %d E %d' % (nb, ne)
+assert nb == intervals, 'merged chrome has %d slices, the two captures %d state intervals' % (nb, intervals)
+print('%d slices' % nb)
 PY
 
 check merge/errors sh -c '! "$0" merge "$1" /nonexistent.gtr -o "$2" 2>"$2.err" && [ $(wc -l < "$2.err") -ge 1 ] &&

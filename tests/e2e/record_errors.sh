@@ -29,12 +29,12 @@ expect() {
 	fi
 }
 
-expect no-pid 2 0 'pid' -d 1
+expect no-pid 2 0 'which process' -d 1
 expect bad-pid-text 2 0 'invalid PID' -p abc
 # a PID above pid_max can never exist
-expect nonexistent-pid 1 1 '' -p $(( $(cat /proc/sys/kernel/pid_max) + 1 )) -o "$TMP/x.gtr"
+expect nonexistent-pid 1 1 'no process' -p $(( $(cat /proc/sys/kernel/pid_max) + 1 )) -o "$TMP/x.gtr"
 spawn "$TMP/sleep.out" sleep 100
-expect not-go 1 1 'Go' -p "$SPAWN_PID" -o "$TMP/x.gtr"
+expect not-go 1 1 'not a Go' -p "$SPAWN_PID" -o "$TMP/x.gtr"
 kill -KILL "$SPAWN_PID" 2>/dev/null
 expect buffer-not-pow2 2 0 'buffer' -p 1 --buffer 1000
 expect buffer-too-small 2 0 'buffer' -p 1 --buffer 1024

@@ -33,17 +33,22 @@ for v in $vers; do
 	if [ $rc -ne 0 ]; then
 		indent "$d/rep.err"; fail "$name: gtrace report exited $rc on the killed capture"; continue
 	fi
-	check "$name" python3 - "$d/cap.jsonl" "$d/rep.err" <<'PY'
+	check "$name" python3 - "$d/cap.jsonl" "$d/rep.err" "$d/fix.out" <<'PY'
 import json, sys
 from collections import Counter
 lines = [json.loads(l) for l in open(sys.argv[1])]
 err = open(sys.argv[2]).read()
+# the workers the fixture printed (it prints each once it was created)
+workers = {int(l.split()[1]) for l in open(sys.argv[3]) if l.startswith("worker ")}
 assert lines and lines[0].get("ev") == "capture", "no capture line"
 assert "record.stop" not in lines[0], "a killed recording has a trailer?"
 c = Counter(e["ev"] for e in lines[1:])
 assert sum(c.values()) > 0, "no events; stderr: %r" % err
 for k in ("create", "start", "exit"):
     assert c[k] > 0, "no %s events: %r" % (k, dict(c))
+    # ...and of the fixture's own workers, not just of any goroutine
+    mine = {e.get("goid") for e in lines[1:] if e["ev"] == k} & workers
+    assert mine, "no %s event of any of the fixture's %d workers" % (k, len(workers))
 for l in err.splitlines():
     assert "warning" in l or not l.strip(), "unexpected stderr line %r" % l
 print("events %r; stderr %r" % (dict(c), err.strip()))

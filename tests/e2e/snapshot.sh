@@ -79,7 +79,7 @@ bad() {
 		echo "  exit $rc, stderr:"; sed 's/^/  /' "$TMP/err"; fail "snapshot/bad-$name"
 	fi
 }
-bad no-pid -p 999999
+bad no-pid -p $(( $(cat /proc/sys/kernel/pid_max) + 1 )) # can never exist
 sleep 30 & sp=$!; BG_PIDS="$BG_PIDS $sp"
 bad not-go -p $sp
 kill $sp
@@ -90,10 +90,14 @@ check snapshot/usage-exit-2 test $rc -eq 2
 
 # Not root: setpriv drops to nobody, whose ptrace of a root process is refused.
 first=$(echo "$vers" | head -1)
-if command -v setpriv >/dev/null && start_fixture "$FIX/parked-$first-plain" "$TMP/dump"; then
+if ! command -v setpriv >/dev/null; then
+	skip snapshot/not-root "no setpriv to drop root"
+elif start_fixture "$FIX/parked-$first-plain" "$TMP/dump"; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$GTRACE" snapshot -p "$pid" >/dev/null 2>"$TMP/err"; rc=$?
 	check snapshot/not-root sh -c "[ $rc -eq 1 ] && [ \$(wc -l < '$TMP/err') -eq 1 ] && grep -q 'root' '$TMP/err'"
 	kill "$pid"; wait "$pid" 2>/dev/null
+else
+	tail -3 "$TMP/fix.out" | sed 's/^/  /'; fail snapshot/not-root-start
 fi
 
 # The process exits mid-snapshot: what was read is printed, with a clear line.
@@ -113,6 +117,8 @@ if start_fixture "$FIX/parked-$last-plain" "$TMP/dump" -many 100000; then
 	else
 		sed 's/^/  /' "$TMP/many.err"; fail snapshot/target-exits
 	fi
+else
+	tail -3 "$TMP/fix.out" | sed 's/^/  /'; fail snapshot/target-exits-start
 fi
 
 # 100,000 parked goroutines: complete and counted right; the time is printed only.
