@@ -30,15 +30,7 @@
 #error "gtrace supports x86_64 and arm64"
 #endif
 
-/* Runtime goroutine states (runtime2.go, unchanged 1.19 -> 1.27). */
-#define G_IDLE 0
-#define G_RUNNABLE 1
-#define G_RUNNING 2
-#define G_SYSCALL 3
-#define G_WAITING 4
-#define G_DEAD 6
-#define G_COPYSTACK 8
-#define G_PREEMPTED 9
+/* The bit the GC ORs into a status (GT_G_*, gtrace_events.h) while it scans the stack. */
 #define G_SCAN 0x1000
 
 /* g.stackguard0 follows g.stack {lo, hi} in every runtime since Go 1.0. */

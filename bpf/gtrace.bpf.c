@@ -565,33 +565,34 @@ static __always_inline void emit_simple(__u32 type, __u64 goid, __u8 flags)
 	bpf_ringbuf_submit(h, rb_flags());
 }
 
+/* The M id of this thread, read from g0's m: execute runs on g0. */
+static __always_inline __u64 current_mid(struct pt_regs *ctx)
+{
+	__u64 m = read_u64(GO_G(ctx) + off.g_m);
+
+	return m ? read_u64(m + off.m_id) : 0;
+}
+
 static __always_inline void on_start(struct pt_regs *ctx, __u64 gp)
 {
 	struct thread_state *ts = thread_state(true);
-	__u64 goid = goid_of(gp), m;
+	__u64 goid = goid_of(gp);
 	struct gt_ev_start *e;
 
 	if (ts) {
 		ts->g = gp;
 		ts->goid = goid;
 		ts->seen = 1;
-		if (!ts->mid) {
-			/* execute runs on g0, whose m is the thread's M */
-			m = read_u64(GO_G(ctx) + off.g_m);
-			ts->mid = m ? read_u64(m + off.m_id) : 0;
-		}
+		/* An M stays on its thread: read its id once. */
+		if (!ts->mid)
+			ts->mid = current_mid(ctx);
 	}
 	if (!wanted(GT_EV_START))
 		return;
 	e = reserve(GT_EV_START, sizeof(*e), goid);
 	if (!e)
 		return;
-	if (ts) {
-		e->mid = ts->mid;
-	} else {
-		m = read_u64(GO_G(ctx) + off.g_m);
-		e->mid = m ? read_u64(m + off.m_id) : 0;
-	}
+	e->mid = ts ? ts->mid : current_mid(ctx);
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
@@ -603,13 +604,19 @@ static __always_inline __u64 goid_fast(__u64 gp)
 	return ts && ts->g == gp && gp ? ts->goid : goid_of(gp);
 }
 
-/* gp stops running on this thread (parks, is preempted, yields, exits). */
-static __always_inline void off_thread(__u64 gp)
+/*
+ * gp stops running on this thread (parks, is preempted, yields, exits);
+ * returns its goid, taken from the thread state before that forgets it.
+ */
+static __always_inline __u64 off_thread(__u64 gp)
 {
 	struct thread_state *ts = thread_state(false);
 
-	if (ts && ts->g == gp)
+	if (ts && ts->g == gp && gp) {
 		ts->g = 0;
+		return ts->goid;
+	}
+	return goid_of(gp);
 }
 
 static __always_inline __u64 caller_pc(struct pt_regs *ctx)
@@ -621,11 +628,9 @@ static __always_inline void on_park(struct pt_regs *ctx, __u64 gp)
 {
 	struct gt_ev_park *e;
 	bool pseudo = !in_range(caller_pc(ctx), park_m_lo, park_m_hi);
-	__u64 stack = 0, goid = goid_fast(gp);
-
 	/* A GC/STW pseudo-wait keeps running on its thread; a real park leaves it. */
-	if (!pseudo)
-		off_thread(gp);
+	__u64 stack = 0, goid = pseudo ? goid_fast(gp) : off_thread(gp);
+
 	if (!wanted(GT_EV_PARK))
 		return;
 	/* Only real parks have a saved context (mcall) worth walking. */
@@ -709,47 +714,42 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 	if (!is_target())
 		return 0;
 	switch (oldval << 8 | newval) {
-	case G_RUNNABLE << 8 | G_RUNNING:
+	case GT_G_RUNNABLE << 8 | GT_G_RUNNING:
 		on_start(ctx, gp);
 		break;
-	case G_RUNNING << 8 | G_WAITING:
+	case GT_G_RUNNING << 8 | GT_G_WAITING:
 		on_park(ctx, gp);
 		break;
-	case G_WAITING << 8 | G_RUNNABLE:
+	case GT_G_WAITING << 8 | GT_G_RUNNABLE:
 		on_unpark(ctx, gp);
 		break;
-	case G_WAITING << 8 | G_RUNNING:
+	case GT_G_WAITING << 8 | GT_G_RUNNING:
 		emit_simple(GT_EV_WAIT_END, goid_fast(gp), 0);
 		break;
-	case G_RUNNING << 8 | G_RUNNABLE:
-		goid = goid_fast(gp);
-		off_thread(gp);
-		on_to_runnable(ctx, gp, goid);
+	case GT_G_RUNNING << 8 | GT_G_RUNNABLE:
+		on_to_runnable(ctx, gp, off_thread(gp));
 		break;
-	case G_RUNNING << 8 | G_SYSCALL:
+	case GT_G_RUNNING << 8 | GT_G_SYSCALL:
 		if (!syscall_fastpath)
 			emit_simple(GT_EV_SYSCALL_ENTER, goid_fast(gp), 0);
 		break;
-	case G_SYSCALL << 8 | G_RUNNING:
+	case GT_G_SYSCALL << 8 | GT_G_RUNNING:
 		if (!syscall_fastpath)
 			emit_simple(GT_EV_SYSCALL_EXIT, goid_fast(gp), 0);
 		break;
-	case G_SYSCALL << 8 | G_RUNNABLE:
-		goid = goid_fast(gp);
-		off_thread(gp);
+	case GT_G_SYSCALL << 8 | GT_G_RUNNABLE:
+		goid = off_thread(gp);
 		if (!syscall_fastpath)
 			emit_simple(GT_EV_SYSCALL_EXIT, goid, GT_F_TO_RUNNABLE);
 		break;
-	case G_RUNNING << 8 | G_DEAD:
-		goid = goid_fast(gp);
-		off_thread(gp);
-		emit_simple(GT_EV_EXIT, goid, 0);
+	case GT_G_RUNNING << 8 | GT_G_DEAD:
+		emit_simple(GT_EV_EXIT, off_thread(gp), 0);
 		break;
-	case G_DEAD << 8 | G_RUNNABLE:
-	case G_DEAD << 8 | G_WAITING:
+	case GT_G_DEAD << 8 | GT_G_RUNNABLE:
+	case GT_G_DEAD << 8 | GT_G_WAITING:
 		/* only newproc1 revives a dead g; the status is still _Gdead here */
 		if (create_at_casg)
-			on_create(ctx, gp, newval == G_WAITING);
+			on_create(ctx, gp, newval == GT_G_WAITING);
 		break;
 	default:
 		/* stack copies, scan bits, extra Ms for cgo */
@@ -770,7 +770,7 @@ int uprobe_runtime_newproc1_ret(struct pt_regs *ctx)
 	__u64 newg = GO_RET1(ctx);
 
 	if (is_target())
-		on_create(ctx, newg, status_of(newg) == G_WAITING);
+		on_create(ctx, newg, status_of(newg) == GT_G_WAITING);
 	return 0;
 }
 
@@ -808,12 +808,11 @@ int uprobe_runtime_setproflabel(struct pt_regs *ctx)
 SEC("uprobe")
 int uprobe_runtime_preemptpark(struct pt_regs *ctx)
 {
-	__u64 gp = GO_ARG1(ctx), goid;
+	__u64 gp = GO_ARG1(ctx);
+
 	if (!is_target() || (preemptpark_before_check && will_restart(ctx)))
 		return 0;
-	goid = goid_fast(gp);
-	off_thread(gp);
-	emit_simple(GT_EV_PREEMPT, goid, GT_F_GC_SUSPEND);
+	emit_simple(GT_EV_PREEMPT, off_thread(gp), GT_F_GC_SUSPEND);
 	return 0;
 }
 

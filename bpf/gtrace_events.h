@@ -37,6 +37,24 @@ enum gt_event_type {
 	GT_EV_MAX,
 };
 
+/*
+ * Runtime goroutine states (runtime2.go's _G*, scan bit removed; the same
+ * from 1.19 to 1.27): what the probes decode from casgstatus and what
+ * gt_ev_snapshot.status carries.
+ */
+enum gt_g_status {
+	GT_G_IDLE = 0,
+	GT_G_RUNNABLE = 1,
+	GT_G_RUNNING = 2,
+	GT_G_SYSCALL = 3,
+	GT_G_WAITING = 4,
+	GT_G_DEAD = 6,
+	GT_G_COPYSTACK = 8,
+	GT_G_PREEMPTED = 9,
+	GT_G_LEAKED = 10,
+	GT_G_DEADEXTRA = 11,
+};
+
 /* Bits of gt_event_hdr.flags. */
 #define GT_F_PSEUDO_WAIT 0x01 /* park: a GC/STW wait on a running goroutine, not a real park */
 #define GT_F_TRUNCATED 0x02   /* stack or label set was cut at a limit */

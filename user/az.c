@@ -583,32 +583,19 @@ static void k8s_done(struct lookup *l, struct gt_az *out)
 	l->have[K_K8S] = true;
 }
 
+/* What reads each request's answer; AWS's three answers are read together. */
+static void (*const on_done[R_NR])(struct lookup *l, struct gt_az *out) = {
+	[R_K8S_NODE] = k8s_done, [R_AWS_TOKEN] = aws_token_done, [R_AWS_AZ] = aws_done,
+	[R_AWS_AZ_ID] = aws_done, [R_AWS_REGION] = aws_done, [R_GCP] = gcp_done,
+	[R_AZURE] = azure_done,
+};
+
 static void finished(struct lookup *l, struct req *r, CURLcode rc, struct gt_az *out)
 {
 	r->done = true;
 	r->rc = rc;
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &r->status);
-	switch ((enum req_kind)(r - l->r)) {
-	case R_K8S_NODE:
-		k8s_done(l, out);
-		break;
-	case R_AWS_TOKEN:
-		aws_token_done(l, out);
-		break;
-	case R_AWS_AZ:
-	case R_AWS_AZ_ID:
-	case R_AWS_REGION:
-		aws_done(l, out);
-		break;
-	case R_GCP:
-		gcp_done(l, out);
-		break;
-	case R_AZURE:
-		azure_done(l, out);
-		break;
-	case R_NR:
-		break;
-	}
+	on_done[r - l->r](l, out);
 }
 
 /* Best-ranked answer once all better-ranked providers finished; -1 while waiting. */

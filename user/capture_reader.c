@@ -206,6 +206,49 @@ static int parse_syms(struct gt_capture *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* *buf with at least need bytes; its contents need not survive.  0 or -ENOMEM. */
+static int ensure_size(uint8_t **buf, size_t *cap, size_t need)
+{
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	p = realloc(*buf, need);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = need;
+	return 0;
+}
+
+/* The CRC covers the header (with crc32 zeroed) and the stored bytes. */
+static bool crc_ok(const struct gt_chunk_header *ch, const uint8_t *stored)
+{
+	struct gt_chunk_header h0 = *ch;
+
+	h0.crc32 = 0;
+	return crc32(crc32(0, (const Bytef *)&h0, sizeof(h0)), stored, ch->len) == ch->crc32;
+}
+
+/* Stored bytes -> raw_len bytes of records, as the chunk's flags say.  0 or -EBADMSG. */
+static int unpack(const struct gt_chunk_header *ch, const uint8_t *stored, uint8_t *raw)
+{
+	if (ch->flags & GT_CHUNK_F_ZSTD) {
+		size_t n = ZSTD_decompress(raw, ch->raw_len, stored, ch->len);
+
+		return ZSTD_isError(n) || n != ch->raw_len ? -EBADMSG : 0;
+	}
+	if (ch->flags & GT_CHUNK_F_ZLIB) {
+		uLongf n = ch->raw_len;
+
+		return uncompress(raw, &n, stored, ch->len) != Z_OK || n != ch->raw_len ? -EBADMSG : 0;
+	}
+	if (ch->len != ch->raw_len)
+		return -EBADMSG;
+	memcpy(raw, stored, ch->len);
+	return 0;
+}
+
 /* Reads the next chunk into c->raw.  1 = got one, 0 = clean end, <0 = damage. */
 static int next_chunk(struct gt_capture *c, struct gt_chunk_header *ch)
 {
@@ -216,47 +259,15 @@ static int next_chunk(struct gt_capture *c, struct gt_chunk_header *ch)
 	if (k != sizeof(*ch) || ch->magic != GT_CHUNK_MAGIC || ch->len > GT_CHUNK_MAX ||
 	    ch->raw_len > GT_CHUNK_MAX)
 		return -EBADMSG;
-	if (ch->len > c->stored_cap) {
-		void *p = realloc(c->stored, ch->len);
-
-		if (!p)
-			return -ENOMEM;
-		c->stored = p;
-		c->stored_cap = ch->len;
-	}
+	if (ensure_size(&c->stored, &c->stored_cap, ch->len))
+		return -ENOMEM;
 	if (fread(c->stored, 1, ch->len, c->f) != ch->len)
 		return -EBADMSG;
-	{
-		struct gt_chunk_header h0 = *ch;
-
-		h0.crc32 = 0;
-		if (crc32(crc32(0, (const Bytef *)&h0, sizeof(h0)), c->stored, ch->len) != ch->crc32)
-			return -EBADMSG;
-	}
-	if (ch->raw_len > c->raw_cap) {
-		void *p = realloc(c->raw, ch->raw_len);
-
-		if (!p)
-			return -ENOMEM;
-		c->raw = p;
-		c->raw_cap = ch->raw_len;
-	}
-	if (ch->flags & GT_CHUNK_F_ZSTD) {
-		size_t n = ZSTD_decompress(c->raw, ch->raw_len, c->stored, ch->len);
-
-		if (ZSTD_isError(n) || n != ch->raw_len)
-			return -EBADMSG;
-	} else if (ch->flags & GT_CHUNK_F_ZLIB) {
-		uLongf n = ch->raw_len;
-
-		if (uncompress(c->raw, &n, c->stored, ch->len) != Z_OK || n != ch->raw_len)
-			return -EBADMSG;
-	} else {
-		if (ch->len != ch->raw_len)
-			return -EBADMSG;
-		memcpy(c->raw, c->stored, ch->len);
-	}
-	return 1;
+	if (!crc_ok(ch, c->stored))
+		return -EBADMSG;
+	if (ensure_size(&c->raw, &c->raw_cap, ch->raw_len))
+		return -ENOMEM;
+	return unpack(ch, c->stored, c->raw) ? -EBADMSG : 1;
 }
 
 /*

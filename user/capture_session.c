@@ -5,6 +5,8 @@
  * `gtrace record` has always written, so reports read every capture alike.
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,29 @@ uint64_t capture_session__now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+bool capture_session__loss(struct gt_tracer *tr, struct capture_loss *l, struct gt_ev_loss *e)
+{
+	uint64_t total = tracer__lost_total(tr), now = capture_session__now();
+	bool grew = total > l->seen;
+
+	if (grew)
+		*e = (struct gt_ev_loss){ .h = { .type = GT_EV_LOSS, .size = sizeof(*e),
+						 .ts = l->last_poll_ns },
+					  .end = now, .lost = total - l->seen };
+	l->seen = total;
+	l->last_poll_ns = now;
+	return grew;
+}
+
+bool capture_session__target_gone(int pidfd, pid_t pid)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
+	return kill(pid, 0) && errno == ESRCH;
 }
 
 int capture_session__check_privileges(const char *cmd)
@@ -54,26 +79,6 @@ int capture_session__check_kernel(void)
 		pr_err("this kernel has no uprobes (CONFIG_UPROBE_EVENTS)\n");
 		return -ENOTSUP;
 	}
-	return 0;
-}
-
-int capture_session__parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	}
-	if (*end || v < 4096 || (v & (v - 1)))
-		return -EINVAL;
-	*out = v;
 	return 0;
 }
 

@@ -21,9 +21,6 @@
 int capture_session__check_privileges(const char *cmd);
 int capture_session__check_kernel(void);
 
-/* Parses a power-of-two size such as 4M or 32M (>= 4096).  0 or -EINVAL. */
-int capture_session__parse_size(const char *s, uint64_t *out);
-
 /*
  * The header metadata `gtrace record` writes: gtrace/capture versions,
  * kernel, target, Go version, offsets, wait reason names, clock mapping
@@ -53,6 +50,27 @@ void capture_session__write_trailer(struct gt_capture_writer *w, struct gt_trace
 				    const uint64_t written[GT_EV_MAX],
 				    const uint64_t user_produced[GT_EV_MAX], uint64_t events,
 				    const char *why);
+
+/*
+ * Loss while a session runs: the kernel's counters only grow, so each poll
+ * turns the growth since the previous one into a LOSS record spanning the
+ * time between the two polls.  Start with seen = 0, last_poll_ns = start.
+ */
+struct capture_loss {
+	uint64_t seen;	       /* total lost when last looked */
+	uint64_t last_poll_ns; /* CLOCK_MONOTONIC of the last look */
+};
+/* True, with *e filled, when records were lost since the last call. */
+bool capture_session__loss(struct gt_tracer *tr, struct capture_loss *l, struct gt_ev_loss *e);
+
+/* The target has exited (pidfd readable, or without a pidfd, kill(pid, 0) says ESRCH). */
+bool capture_session__target_gone(int pidfd, pid_t pid);
+
+/* How often the progress line is redrawn, ns: each second on a terminal, every 10 s into a log. */
+static inline uint64_t capture_session__progress_every(bool tty)
+{
+	return tty ? 1000000000ull : 10000000000ull;
+}
 
 /* CLOCK_MONOTONIC now, ns: the clock of every record's ts. */
 uint64_t capture_session__now(void);

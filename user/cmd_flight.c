@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "debug.h"
 #include "goroutines.h"
+#include "gstate.h"
 #include "target.h"
 #include "tracer.h"
 #include "u64map.h"
@@ -88,7 +89,8 @@ struct flight {
 	struct u64map stacks, labelsets; /* id -> definition record (malloc'd) */
 	size_t defs_bytes, defs_dropped;
 	struct u64map live, base; /* goid -> struct fg: now, and at the window's start */
-	uint64_t events, lost_seen, last_poll_ns, start_ns, evicted;
+	uint64_t events, evicted;
+	struct capture_loss loss;
 	uint32_t mask;
 	struct gt_az az;
 	bool az_ok;
@@ -109,7 +111,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gtrace flight -p PID --window SECONDS [--window-mb N] [--trigger EXPR]...\n"
-		"                     [-o DIR] [--buffer SIZE] [--no-stacks] [--az ZONE] [-q] [-v]\n"
+		"                     [-o DIR] [--buffer SIZE] [--no-stacks] [--az ZONE] [--no-az-detect]\n"
+		"                     [-q] [-v]\n"
 		"\n"
 		"Keep the last SECONDS of goroutine events of a running Go process in memory\n"
 		"and write them to a capture in DIR on a trigger, on SIGUSR2, on Ctrl-C and\n"
@@ -130,6 +133,8 @@ static void usage(FILE *f)
 		"      --buffer SIZE     BPF ring buffer, a power of two (default 32M)\n"
 		"      --no-stacks       do not walk the stack at each park\n"
 		"      --az ZONE         availability zone to stamp (default: detect once)\n"
+		"      --az-file FILE    file holding the zone (default /etc/gtrace/az)\n"
+		"      --imds-endpoint URL  cloud metadata base URL (tests)\n"
 		"      --no-az-detect    do not ask cloud metadata services\n"
 		"  -q, --quiet           no progress line\n"
 		"  -v, --verbose         more detail\n"
@@ -252,11 +257,12 @@ static int resolve_triggers(struct flight *f)
 
 /* ---- goroutine state ---- */
 
+/* Runtime goroutines do not count towards goroutines> or waiting[] (as in reports). */
 static bool is_system(struct flight *f, uint64_t startpc)
 {
 	const struct gt_func *fn = pclntab__lookup_pc(f->target.pcln, startpc);
 
-	return fn && strncmp(fn->name, "runtime.", 8) == 0 && strcmp(fn->name, "runtime.main");
+	return fn && gs_is_system_func(fn->name);
 }
 
 static struct fg *get_g(struct u64map *m, uint64_t goid)
@@ -509,23 +515,13 @@ static int on_record(void *ctx, const void *rec, size_t len)
 	return f->err;
 }
 
-/* Growth of the kernel's loss counters becomes a LOSS record in the window. */
+/* A LOSS record goes into the window, like any event, so dumps of that span carry it. */
 static void note_loss(struct flight *f)
 {
-	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], total = 0, now = capture_session__now();
-	struct gt_ev_loss e = { .h = { .type = GT_EV_LOSS, .size = sizeof(e) } };
+	struct gt_ev_loss e;
 
-	tracer__counters(f->tr, produced, lost);
-	for (int i = 0; i < GT_EV_MAX; i++)
-		total += lost[i];
-	if (total > f->lost_seen) {
-		e.h.ts = f->last_poll_ns;
-		e.end = now;
-		e.lost = total - f->lost_seen;
-		f->lost_seen = total;
+	if (capture_session__loss(f->tr, &f->loss, &e))
 		append(f, &e, sizeof(e));
-	}
-	f->last_poll_ns = now;
 }
 
 /* ---- dumps ---- */
@@ -721,7 +717,7 @@ static void progress(struct flight *f, uint64_t now, bool tty)
 
 /* ---- command ---- */
 
-enum { OPT_WINDOW_MB = 256, OPT_BUFFER, OPT_NO_STACKS, OPT_AZ, OPT_NO_AZ };
+enum { OPT_WINDOW_MB = 256, OPT_BUFFER, OPT_NO_STACKS };
 
 static int parse_args(int argc, char **argv, struct flight_opts *o)
 {
@@ -733,8 +729,7 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "buffer", required_argument, NULL, OPT_BUFFER },
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
-		{ "az", required_argument, NULL, OPT_AZ },
-		{ "no-az-detect", no_argument, NULL, OPT_NO_AZ },
+		CLI_AZ_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -745,6 +740,8 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:w:t:o:qvh", longopts, NULL)) != -1) {
+		if (cli__az_opt(c, optarg, &o->az))
+			continue;
 		switch (c) {
 		case 'p':
 			if (cli__pid(optarg, &o->pid))
@@ -776,14 +773,10 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 			break;
 		case 'o': o->dir = optarg; break;
 		case OPT_BUFFER:
-			if (capture_session__parse_size(optarg, &o->buffer)) {
-				pr_err("invalid --buffer '%s' (a power of two, e.g. 4M, 32M)\n", optarg);
+			if (cli__buffer(optarg, &o->buffer))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case OPT_NO_STACKS: o->stacks = false; break;
-		case OPT_AZ: o->az.az = optarg; break;
-		case OPT_NO_AZ: o->az.no_network = true; break;
 		case 'q': gt_quiet = 1; break;
 		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
@@ -802,15 +795,6 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 	return -1;
 }
 
-static bool target_gone(int pidfd, pid_t pid)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	if (pidfd >= 0)
-		return poll(&p, 1, 0) > 0;
-	return kill(pid, 0) && errno == ESRCH;
-}
-
 static const char *flight_loop(struct flight *f)
 {
 	uint64_t last_check = 0, last_progress = capture_session__now();
@@ -818,7 +802,7 @@ static const char *flight_loop(struct flight *f)
 	bool tty = isatty(STDERR_FILENO);
 	const char *why = NULL;
 
-	f->last_poll_ns = f->start_ns = capture_session__now();
+	f->loss.last_poll_ns = capture_session__now();
 	while (!exiting && !why) {
 		int n = tracer__poll(f->tr, 100);
 		uint64_t now = capture_session__now();
@@ -837,9 +821,9 @@ static const char *flight_loop(struct flight *f)
 			check_triggers(f, now);
 			last_check = now;
 		}
-		if (target_gone(pidfd, f->o->pid))
+		if (capture_session__target_gone(pidfd, f->o->pid))
 			why = "target exited";
-		if (!gt_quiet && now - last_progress >= (tty ? 1000000000ull : 10000000000ull)) {
+		if (!gt_quiet && now - last_progress >= capture_session__progress_every(tty)) {
 			progress(f, now, tty);
 			last_progress = now;
 		}

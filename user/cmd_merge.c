@@ -82,10 +82,7 @@ static int run_timeline(struct merge_cap *c, int n, bool chrome, FILE *out)
 	}
 	if (!err)
 		err = timeline__finish(&t);
-	if (chrome)
-		chrome__close(&t);
-	else
-		perfetto__close(&t);
+	timeline__close(&t);
 	return err;
 }
 

@@ -41,7 +41,8 @@ struct record {
 	uint64_t user_produced[GT_EV_MAX]; /* records made here, not by the probes */
 	bool from_user;	/* on_record is fed by the snapshot, not the ring buffer */
 	uint64_t events;
-	uint64_t lost_seen, last_poll_ns, start_ns;
+	struct capture_loss loss;
+	uint64_t start_ns;
 	uint64_t created, exited;
 	int err;
 };
@@ -157,39 +158,26 @@ static void write_header(struct record *r, uint32_t mask, bool stacks, uint64_t 
 				      r->clock_ok ? &r->clock.cur : NULL, &az);
 }
 
-/* Turns growth of the kernel's loss counters into a LOSS record for this window. */
+/* A LOSS record for this poll window; made here, so counted as user-produced. */
 static void note_loss(struct record *r)
 {
-	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], total = 0, now = capture_session__now();
-	struct gt_ev_loss e = { .h = { .type = GT_EV_LOSS, .size = sizeof(e) } };
+	struct gt_ev_loss e;
 
-	tracer__counters(r->tr, produced, lost);
-	for (int i = 0; i < GT_EV_MAX; i++)
-		total += lost[i];
-	if (total > r->lost_seen) {
-		e.h.ts = r->last_poll_ns;
-		e.end = now;
-		e.lost = total - r->lost_seen;
-		r->lost_seen = total;
-		r->from_user = true;
-		on_record(r, &e, sizeof(e));
-		r->from_user = false;
-	}
-	r->last_poll_ns = now;
+	if (!capture_session__loss(r->tr, &r->loss, &e))
+		return;
+	r->from_user = true;
+	on_record(r, &e, sizeof(e));
+	r->from_user = false;
 }
 
 /* Loss totals and how the capture ended: read by every report. */
 static void write_trailer(struct record *r, const char *why)
 {
-	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX];
-
 	capture_session__write_trailer(r->w, r->tr, r->written, r->user_produced, r->events, why);
 	capture_writer__meta(r->w, "record.probe_hits", "%llu",
 			     (unsigned long long)tracer__hits(r->tr));
-	tracer__counters(r->tr, produced, lost);
-	r->lost_seen = 0;
-	for (int i = 0; i < GT_EV_MAX; i++)
-		r->lost_seen += lost[i];
+	/* The final progress line shows the same total as the trailer. */
+	r->loss.seen = tracer__lost_total(r->tr);
 }
 
 /*
@@ -240,15 +228,6 @@ static void take_snapshot(struct record *r)
 			     (unsigned long long)(capture_session__now() - t0));
 }
 
-static bool target_gone(int pidfd, pid_t pid)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	if (pidfd >= 0)
-		return poll(&p, 1, 0) > 0;
-	return kill(pid, 0) && errno == ESRCH;
-}
-
 static void progress(struct record *r, uint64_t *last_events, uint64_t interval_ns, bool final)
 {
 	double secs = (capture_session__now() - r->start_ns) / 1e9;
@@ -258,7 +237,7 @@ static void progress(struct record *r, uint64_t *last_events, uint64_t interval_
 		"\rgtrace: pid %d: %.0fs, %llu events (%.0f/s), goroutines +%llu -%llu, %llu lost%s",
 		r->target.pid, secs, (unsigned long long)r->events, rate,
 		(unsigned long long)r->created, (unsigned long long)r->exited,
-		(unsigned long long)r->lost_seen, final ? "\n" : "  ");
+		(unsigned long long)r->loss.seen, final ? "\n" : "  ");
 	*last_events = r->events;
 }
 
@@ -274,8 +253,7 @@ struct record_opts {
 	struct gt_az_opts az;
 };
 
-enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_AZ, OPT_AZ_FILE,
-       OPT_IMDS, OPT_NO_AZ, OPT_BARE };
+enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE };
 
 /* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
 static int parse_args(int argc, char **argv, struct record_opts *o)
@@ -289,10 +267,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "buffer", required_argument, NULL, OPT_BUFFER },
 		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
 		{ "bare-trap", no_argument, NULL, OPT_BARE },
-		{ "az", required_argument, NULL, OPT_AZ },
-		{ "az-file", required_argument, NULL, OPT_AZ_FILE },
-		{ "imds-endpoint", required_argument, NULL, OPT_IMDS },
-		{ "no-az-detect", no_argument, NULL, OPT_NO_AZ },
+		CLI_AZ_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -301,6 +276,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:d:o:qvh", longopts, NULL)) != -1) {
+		if (cli__az_opt(c, optarg, &o->az))
+			continue;
 		switch (c) {
 		case 'p':
 			if (cli__pid(optarg, &o->pid))
@@ -317,17 +294,11 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_NO_STACKS: o->stacks = false; break;
 		case OPT_BUFFER:
-			if (capture_session__parse_size(optarg, &o->buffer)) {
-				pr_err("invalid --buffer '%s' (a power of two, e.g. 4M, 32M)\n", optarg);
+			if (cli__buffer(optarg, &o->buffer))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case OPT_ENTRY: o->probe_at_entry = true; break;
 		case OPT_BARE: o->bare_trap = true; break;
-		case OPT_AZ: o->az.az = optarg; break;
-		case OPT_AZ_FILE: o->az.az_file = optarg; break;
-		case OPT_IMDS: o->az.imds_endpoint = optarg; break;
-		case OPT_NO_AZ: o->az.no_network = true; break;
 		case 'q': gt_quiet = 1; break;
 		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
@@ -351,7 +322,7 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 	const char *why = "interrupted";
 	bool tty = isatty(STDERR_FILENO);
 
-	r->last_poll_ns = r->start_ns = start;
+	r->loss.last_poll_ns = r->start_ns = start;
 	while (!exiting) {
 		int n = tracer__poll(r->tr, 100);
 		uint64_t now = capture_session__now();
@@ -370,11 +341,11 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 			why = "duration";
 			break;
 		}
-		if (target_gone(pidfd, o->pid)) {
+		if (capture_session__target_gone(pidfd, o->pid)) {
 			why = "target exited";
 			break;
 		}
-		if (!gt_quiet && now - last_progress >= (tty ? 1000000000ull : 10000000000ull)) {
+		if (!gt_quiet && now - last_progress >= capture_session__progress_every(tty)) {
 			progress(r, &last_events, now - last_progress, !tty);
 			last_progress = now;
 		}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "az.h"
+#include "cli.h"
 #include "commands.h"
 #include "debug.h"
 #include "profile.pb-c.h"
@@ -412,15 +413,10 @@ static int stamp(const char *input, const char *output, const struct gt_az_opts 
 	return err;
 }
 
-enum { OPT_AZ = 256, OPT_AZ_FILE, OPT_IMDS, OPT_NO_DETECT };
-
 int cmd_stamp(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "az", required_argument, NULL, OPT_AZ },
-		{ "az-file", required_argument, NULL, OPT_AZ_FILE },
-		{ "imds-endpoint", required_argument, NULL, OPT_IMDS },
-		{ "no-az-detect", no_argument, NULL, OPT_NO_DETECT },
+		CLI_AZ_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -432,11 +428,9 @@ int cmd_stamp(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
+		if (cli__az_opt(c, optarg, &ao))
+			continue;
 		switch (c) {
-		case OPT_AZ: ao.az = optarg; break;
-		case OPT_AZ_FILE: ao.az_file = optarg; break;
-		case OPT_IMDS: ao.imds_endpoint = optarg; break;
-		case OPT_NO_DETECT: ao.no_network = true; break;
 		case 'o': output = optarg; break;
 		case 'q': gt_quiet = 1; break;
 		case 'v': gt_verbose++; break;

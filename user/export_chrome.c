@@ -275,7 +275,7 @@ static int ch_end(struct tl *t)
 
 static const struct tl_ops ch_ops = {
 	.begin = ch_begin, .process = ch_process, .track = ch_track, .slice = ch_slice,
-	.instant = ch_instant, .end = ch_end, .window = ch_window,
+	.instant = ch_instant, .end = ch_end, .window = ch_window, .close = chrome__close,
 };
 
 int chrome__open(struct tl *t, const struct gt_export_opts *o, FILE *out)
@@ -304,13 +304,5 @@ void chrome__close(struct tl *t)
 
 int export_chrome(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out)
 {
-	struct tl t;
-	int err = chrome__open(&t, o, out);
-
-	if (err)
-		return err;
-	t.cap = cap;
-	err = timeline__run(&t);
-	chrome__close(&t);
-	return err;
+	return timeline__export(cap, o, out, chrome__open);
 }

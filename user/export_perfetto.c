@@ -343,7 +343,7 @@ static int pf_window(struct tl *t, const struct tl_window *w)
 
 static const struct tl_ops pf_ops = {
 	.begin = pf_begin, .process = pf_process, .track = pf_track, .slice = pf_slice,
-	.instant = pf_instant, .end = pf_end, .window = pf_window,
+	.instant = pf_instant, .end = pf_end, .window = pf_window, .close = perfetto__close,
 };
 
 int perfetto__open(struct tl *t, const struct gt_export_opts *o, FILE *out)
@@ -369,13 +369,5 @@ void perfetto__close(struct tl *t)
 
 int export_perfetto(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out)
 {
-	struct tl t;
-	int err = perfetto__open(&t, o, out);
-
-	if (err)
-		return err;
-	t.cap = cap;
-	err = timeline__run(&t);
-	perfetto__close(&t);
-	return err;
+	return timeline__export(cap, o, out, perfetto__open);
 }

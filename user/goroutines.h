@@ -22,19 +22,7 @@
 #define GT_G_LABEL_MAX 4096 /* bytes kept of a label key or value */
 #define GT_G_RETRIES 4	    /* re-reads of a goroutine that moved while read */
 
-/* runtime _G* status values (scan bit removed). */
-enum {
-	GT_G_IDLE = 0,
-	GT_G_RUNNABLE = 1,
-	GT_G_RUNNING = 2,
-	GT_G_SYSCALL = 3,
-	GT_G_WAITING = 4,
-	GT_G_DEAD = 6,
-	GT_G_COPYSTACK = 8,
-	GT_G_PREEMPTED = 9,
-	GT_G_LEAKED = 10,
-	GT_G_DEADEXTRA = 11,
-};
+/* Goroutine status values: enum gt_g_status (bpf/gtrace_events.h). */
 
 /* Bits of gt_goroutine.flags. */
 #define GT_G_TRUNCATED 0x01	  /* stack deeper than GT_G_MAX_FRAMES */

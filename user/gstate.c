@@ -5,8 +5,7 @@
  * a lost or reordered record costs one uncertain interval, never a stuck
  * goroutine.  A goroutine first seen mid-life gets the state its first
  * event implies (an unpark means it was waiting), clipped to the capture.
- * Also the small aggregation, string-table and filter helpers every
- * exporter shares.
+ * Also the goroutine filter the timeline exporters share (--goroutines).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -242,17 +241,17 @@ static int on_create(struct gstate *gs, const struct gt_event_hdr *ev)
 static int status_state(uint32_t st)
 {
 	switch (st) {
-	case 1: /* _Grunnable */
-	case 9: /* _Gpreempted */
+	case GT_G_RUNNABLE:
+	case GT_G_PREEMPTED:
 		return GS_RUNNABLE;
-	case 2: /* _Grunning */
-	case 8: /* _Gcopystack */
+	case GT_G_RUNNING:
+	case GT_G_COPYSTACK:
 		return GS_RUNNING;
-	case 3: /* _Gsyscall */
+	case GT_G_SYSCALL:
 		return GS_SYSCALL;
-	case 4: /* _Gwaiting */
+	case GT_G_WAITING:
 		return GS_WAITING;
-	default: /* _Gidle, _Gdead, _Genqueue_unused */
+	default: /* idle, dead, leaked: not a live goroutine */
 		return -1;
 	}
 }
@@ -509,162 +508,6 @@ int gstate__foreach(struct gstate *gs, int (*fn)(struct gstate *gs, struct gs_g 
 		if (gs->gs.keys[i] && (err = fn(gs, gs->gs.vals[i], arg)))
 			return err;
 	return 0;
-}
-
-/* ---- aggregation ---- */
-
-static uint64_t key_hash(const uint64_t *k)
-{
-	uint64_t h = 0;
-
-	for (int i = 0; i < GS_AGG_WORDS; i++)
-		h = gs_hash64(h, k[i]);
-	return h;
-}
-
-static int agg_grow(struct gs_agg *a)
-{
-	size_t ncap = a->idx_cap ? a->idx_cap * 2 : 1024;
-	uint32_t *idx = calloc(ncap, sizeof(*idx));
-
-	if (!idx)
-		return -ENOMEM;
-	for (size_t e = 0; e < a->len; e++) {
-		size_t i = key_hash(a->ents[e].k) & (ncap - 1);
-
-		while (idx[i])
-			i = (i + 1) & (ncap - 1);
-		idx[i] = e + 1;
-	}
-	free(a->idx);
-	a->idx = idx;
-	a->idx_cap = ncap;
-	return 0;
-}
-
-struct gs_agg_ent *gs_agg__add(struct gs_agg *a, const uint64_t *k, uint64_t v)
-{
-	struct gs_agg_ent *e;
-	size_t i;
-
-	if ((a->len + 1) * 2 > a->idx_cap && agg_grow(a))
-		return NULL;
-	i = key_hash(k) & (a->idx_cap - 1);
-	for (; a->idx[i]; i = (i + 1) & (a->idx_cap - 1)) {
-		e = &a->ents[a->idx[i] - 1];
-		if (!memcmp(e->k, k, sizeof(e->k)))
-			goto found;
-	}
-	if (a->len == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 512;
-		struct gs_agg_ent *p = realloc(a->ents, ncap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		a->ents = p;
-		a->cap = ncap;
-	}
-	e = &a->ents[a->len++];
-	memset(e, 0, sizeof(*e));
-	memcpy(e->k, k, sizeof(e->k));
-	a->idx[i] = a->len;
-found:
-	e->count++;
-	e->sum += v;
-	if (v > e->max)
-		e->max = v;
-	return e;
-}
-
-void gs_agg__free(struct gs_agg *a)
-{
-	free(a->ents);
-	free(a->idx);
-	memset(a, 0, sizeof(*a));
-}
-
-static int cmp_sum(const void *pa, const void *pb)
-{
-	const struct gs_agg_ent *a = pa, *b = pb;
-
-	if (a->sum != b->sum)
-		return a->sum > b->sum ? -1 : 1;
-	return a->count > b->count ? -1 : a->count < b->count;
-}
-
-void gs_agg__sort_by_sum(struct gs_agg *a)
-{
-	if (a->len)
-		qsort(a->ents, a->len, sizeof(*a->ents), cmp_sum);
-	free(a->idx);
-	a->idx = NULL;
-	a->idx_cap = 0;
-}
-
-/* ---- string table ---- */
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static int strtab_grow(struct gs_strtab *t)
-{
-	size_t ncap = t->idx_cap ? t->idx_cap * 2 : 256;
-	uint32_t *idx = calloc(ncap, sizeof(*idx));
-
-	if (!idx)
-		return -ENOMEM;
-	for (size_t e = 0; e < t->len; e++) {
-		size_t i = str_hash(t->strs[e]) & (ncap - 1);
-
-		while (idx[i])
-			i = (i + 1) & (ncap - 1);
-		idx[i] = e + 1;
-	}
-	free(t->idx);
-	t->idx = idx;
-	t->idx_cap = ncap;
-	return 0;
-}
-
-int64_t gs_strtab__intern(struct gs_strtab *t, const char *s)
-{
-	size_t i;
-
-	if ((t->len + 1) * 2 > t->idx_cap && strtab_grow(t))
-		return -ENOMEM;
-	i = str_hash(s) & (t->idx_cap - 1);
-	for (; t->idx[i]; i = (i + 1) & (t->idx_cap - 1))
-		if (!strcmp(t->strs[t->idx[i] - 1], s))
-			return t->idx[i] - 1;
-	if (t->len == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 256;
-		char **p = realloc(t->strs, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		t->strs = p;
-		t->cap = ncap;
-	}
-	t->strs[t->len] = strdup(s);
-	if (!t->strs[t->len])
-		return -ENOMEM;
-	t->idx[i] = ++t->len;
-	return t->len - 1;
-}
-
-void gs_strtab__free(struct gs_strtab *t)
-{
-	for (size_t i = 0; i < t->len; i++)
-		free(t->strs[i]);
-	free(t->strs);
-	free(t->idx);
-	memset(t, 0, sizeof(*t));
 }
 
 /* ---- goroutine filter ---- */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "capture.h"
+#include "gs_table.h" /* what the exporters fold gstate's intervals into */
 #include "u64map.h"
 
 enum gs_state {
@@ -145,54 +146,6 @@ const char *gs_state_name(enum gs_state s);
 const char *gs_func_name(struct gt_capture *cap, uint64_t pc);
 /* true when a start function makes a goroutine a runtime one. */
 bool gs_is_system_func(const char *name);
-
-/* ---- small shared helpers for the exporters ---- */
-
-/* A hash of 64-bit words, for aggregation keys. */
-static inline uint64_t gs_hash64(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 29;
-	return h;
-}
-
-/*
- * Aggregation: a key of up to 6 words -> count, sum, max.  Entries live in
- * one growing array (stable indexes, in insertion order); a side index
- * finds them.  Memory grows with distinct keys, never with events.
- */
-#define GS_AGG_WORDS 6
-struct gs_agg_ent {
-	uint64_t k[GS_AGG_WORDS];
-	uint64_t count, sum, max;
-};
-
-struct gs_agg {
-	struct gs_agg_ent *ents;
-	size_t len, cap;
-	uint32_t *idx; /* open addressing: entry index + 1, 0 = empty */
-	size_t idx_cap;
-};
-
-/* Adds (1, v) under key k (GS_AGG_WORDS words).  The entry or NULL (ENOMEM). */
-struct gs_agg_ent *gs_agg__add(struct gs_agg *a, const uint64_t *k, uint64_t v);
-void gs_agg__free(struct gs_agg *a);
-/* Sorts entries by sum, largest first (breaks the index: only before reporting). */
-void gs_agg__sort_by_sum(struct gs_agg *a);
-
-/* A string -> dense index table, for pprof string tables and name dedup. */
-struct gs_strtab {
-	char **strs;
-	size_t len, cap;
-	uint32_t *idx;
-	size_t idx_cap;
-};
-
-/* Index of s (added if new), or -ENOMEM. */
-int64_t gs_strtab__intern(struct gs_strtab *t, const char *s);
-void gs_strtab__free(struct gs_strtab *t);
 
 /* "label:k=v" or "1,2,3" (goids): a goroutine filter.  NULL spec = all. */
 struct gs_filter {

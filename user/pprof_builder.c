@@ -11,7 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "debug.h"
-#include "gstate.h"
+#include "gs_table.h"
 #include "pprof_builder.h"
 #include "profile.pb-c.h"
 #include "u64map.h"

@@ -311,9 +311,22 @@ int timeline__finish(struct tl *t)
 	return err;
 }
 
-int timeline__run(struct tl *t)
+void timeline__close(struct tl *t)
 {
-	int err = timeline__add(t, t->cap);
+	t->ops->close(t);
+}
 
-	return err ? err : timeline__finish(t);
+int timeline__export(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out,
+		     tl_open_fn open)
+{
+	struct tl t;
+	int err = open(&t, o, out);
+
+	if (err)
+		return err;
+	err = timeline__add(&t, cap);
+	if (!err)
+		err = timeline__finish(&t);
+	timeline__close(&t);
+	return err;
 }

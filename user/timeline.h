@@ -58,6 +58,8 @@ struct tl_ops {
 	int (*process)(struct tl *t);
 	/* Merged outputs: a window where order across two captures is uncertain. */
 	int (*window)(struct tl *t, const struct tl_window *w);
+	/* Frees what the backend's open allocated (t->priv). */
+	void (*close)(struct tl *t);
 };
 
 struct tl {
@@ -92,8 +94,14 @@ struct tl {
 	uint64_t dropped_short, dropped_goroutines, dropped_flows;
 };
 
-/* Runs the capture through the backend.  0 or -errno (printed). */
-int timeline__run(struct tl *t);
+typedef int (*tl_open_fn)(struct tl *t, const struct gt_export_opts *o, FILE *out);
+
+/*
+ * One capture through the backend that open sets up, then closed: what
+ * `gtrace report -f perfetto|chrome` does.  0 or -errno (printed).
+ */
+int timeline__export(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out,
+		     tl_open_fn open);
 
 /*
  * The same in steps, for several captures in one output: add each (with
@@ -104,6 +112,8 @@ int timeline__run(struct tl *t);
 int timeline__add(struct tl *t, struct gt_capture *cap);
 int timeline__window(struct tl *t, const struct tl_window *w);
 int timeline__finish(struct tl *t);
+/* Frees the backend (either open below). */
+void timeline__close(struct tl *t);
 
 /*
  * The two timeline backends as output objects, for several captures in

@@ -307,6 +307,16 @@ void tracer__counters(struct gt_tracer *tr, uint64_t produced[], uint64_t lost[]
 	sum_percpu(tr, tr->skel->maps.lost, lost);
 }
 
+uint64_t tracer__lost_total(struct gt_tracer *tr)
+{
+	uint64_t lost[GT_EV_MAX], total = 0;
+
+	sum_percpu(tr, tr->skel->maps.lost, lost);
+	for (int i = 0; i < GT_EV_MAX; i++)
+		total += lost[i];
+	return total;
+}
+
 uint64_t tracer__hits(struct gt_tracer *tr)
 {
 	uint64_t vals[tr->ncpus], sum = 0;

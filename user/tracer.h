@@ -35,6 +35,8 @@ void tracer__enable(struct gt_tracer *tr, bool on);
 int tracer__poll(struct gt_tracer *tr, int timeout_ms);
 /* Totals since attach: records produced and lost, per event type. */
 void tracer__counters(struct gt_tracer *tr, uint64_t produced[], uint64_t lost[]);
+/* Records lost since attach, all types together. */
+uint64_t tracer__lost_total(struct gt_tracer *tr);
 /* Hits of the counting-only program. */
 uint64_t tracer__hits(struct gt_tracer *tr);
 int tracer__nprobes(const struct gt_tracer *tr);
