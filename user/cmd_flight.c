@@ -93,7 +93,6 @@ struct flight {
 	struct capture_loss loss;
 	uint32_t mask;
 	struct gt_az az;
-	bool az_ok;
 	int dumps;
 	char last_dump[80];
 	int err;
@@ -597,7 +596,7 @@ static int dump(struct flight *f, const char *why, const char *name)
 		return err;
 	start = f->head ? f->head->first_ts : capture_session__now();
 	capture_session__write_header(w, &f->target, f->mask, f->o->stacks, f->o->buffer, NULL,
-				     f->az_ok ? &f->az : NULL);
+				     &f->az); /* host name and what was learned, zone or not */
 	capture_writer__meta(w, "flight.trigger", "%s", why);
 	capture_writer__meta(w, "flight.window_s", "%g", f->o->window_s);
 	capture_writer__meta(w, "flight.window_mb", "%llu",
@@ -869,7 +868,7 @@ static int start(struct flight *f)
 		f->gr = NULL;
 	to.events_mask &= ~(1u << GT_EV_NONE | 1u << GT_EV_LOSS | 1u << GT_EV_SNAPSHOT);
 	f->mask = to.events_mask;
-	f->az_ok = !az__resolve(&f->o->az, &f->az);
+	az__resolve(&f->o->az, &f->az); /* a missing zone is not an error: host etc. still go in */
 	if (tracer__open(&f->tr, &f->target, &to, on_record, f))
 		return -EINVAL;
 	tracer__enable(f->tr, true);

@@ -16,6 +16,7 @@
 #include <elf.h>
 #include <sys/stat.h>
 #include "buildinfo.h"
+#include "cli.h"
 #include "commands.h"
 #include "debug.h"
 #include "elf_file.h"
@@ -29,7 +30,7 @@
 
 struct info_opts {
 	const char *path;
-	long pid;
+	pid_t pid;
 	bool json;
 	bool funcs;
 	uint64_t addrs[MAX_ADDRS];
@@ -97,17 +98,11 @@ static int parse_args(int argc, char **argv, struct info_opts *o)
 	o->pid = -1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:h", lo, NULL)) != -1) {
-		char *end;
-
+	while ((c = getopt_long(argc, argv, "p:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			errno = 0;
-			o->pid = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || o->pid <= 0 || o->pid > INT_MAX) {
-				pr_err("info: '%s' is not a process ID\n", optarg);
+			if (cli__pid(optarg, &o->pid))
 				return GT_EXIT_USAGE;
-			}
 			break;
 		case 'j': o->json = true; break;
 		case 'f': o->funcs = true; break;

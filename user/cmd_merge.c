@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"  -f, --format FORMAT   perfetto (default), chrome, jsonl\n"
 		"  -o, --output OUT      write here ('-' = stdout)\n"
 		"  -q, --quiet           no warnings\n"
+		"  -v, --verbose         more detail\n"
 		"\n"
 		"example:\n"
 		"  gtrace merge vm-a.gtr vm-b.gtr -o both.pftrace   # open in ui.perfetto.dev\n");

@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"      --goroutines F    perfetto/chrome: keep only these (goid list or label:K=V)\n"
 		"  -o, --output OUT      write here (default stdout; binary formats need -o or a pipe)\n"
 		"  -q, --quiet           no warnings\n"
+		"  -v, --verbose         more detail\n"
 		"\n"
 		"examples:\n"
 		"  gtrace report gtrace.gtr\n"
@@ -153,6 +154,10 @@ int cmd_report(int argc, char **argv)
 	}
 	if (formats[fi].binary && !output && isatty(fileno(stdout))) {
 		pr_err("%s output is binary: give -o FILE or redirect stdout\n", format);
+		return GT_EXIT_USAGE;
+	}
+	if (at_s >= 0 && (strcmp(formats[fi].name, "pprof") || eo.profile != GT_PROFILE_GOROUTINE)) {
+		pr_err("--at goes with -f pprof --profile goroutine\n");
 		return GT_EXIT_USAGE;
 	}
 	if (capture__open(&cap, argv[optind]))

@@ -47,6 +47,7 @@ static void usage(FILE *f)
 		"  --no-az-detect        no network lookups (flag, env and files only)\n"
 		"  -o, --output OUT      write the stamped profile here (gzipped; '-' = stdout)\n"
 		"  -q, --quiet           no warnings\n"
+		"  -v, --verbose         more detail\n"
 		"\n"
 		"example:\n"
 		"  curl -so heap.pb.gz http://localhost:6060/debug/pprof/heap\n"

@@ -217,8 +217,9 @@ int greader__open(struct gt_greader **out, struct gt_target *t)
 	err = find_allgs(r);
 	if (!err && (err = rd64(r, r->allglen_va, &v))) {
 		if (err == -EPERM)
-			pr_err("cannot read the memory of PID %d: permission denied (run as root, "
-			       "or see kernel.yama.ptrace_scope)\n", r->pid);
+			pr_err("cannot read the memory of PID %d: permission denied (%s)\n", r->pid,
+			       geteuid() ? "run as root" :
+			       "a security module or kernel.yama.ptrace_scope forbids it, even to root");
 		else if (err == -ESRCH)
 			pr_err("PID %d exited\n", r->pid);
 		else
