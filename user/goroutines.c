@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "debug.h"
 #include "goroutines.h"
+#include "gstate.h"
 #include "u64map.h"
 
 #define STACK_WINDOW 1024 /* bytes of stack fetched per read while walking: most stacks fit */
@@ -47,7 +48,7 @@ struct gt_greader {
 	const char *allgs_source;
 	uint32_t gsize;	     /* bytes of g read: through the last field used */
 	uint32_t waitsince;  /* offset of g.waitsince: the i64 before waitreason */
-	uint64_t main_entry, runfinq_entry;
+	uint64_t runfinq_entry;
 };
 
 struct lset {
@@ -207,8 +208,6 @@ int greader__open(struct gt_greader **out, struct gt_target *t)
 	r->t = t;
 	r->pid = t->pid;
 	set_layout(r);
-	f = pclntab__lookup_name(t->pcln, "runtime.main");
-	r->main_entry = f ? f->entry : 0;
 	f = pclntab__lookup_name(t->pcln, "runtime.runfinq");
 	if (!f) /* renamed in 1.26 */
 		f = pclntab__lookup_name(t->pcln, "runtime.runFinalizers");
@@ -289,12 +288,12 @@ static bool is_system(const struct gt_greader *r, uint64_t startpc, uint32_t sta
 {
 	const struct gt_func *f = pclntab__lookup_pc(r->t->pcln, startpc);
 
-	if (!f || f->entry == r->main_entry)
+	if (!f)
 		return false;
 	/* The finalizer goroutine counts as the program's only while it runs finalizers. */
 	if (f->entry == r->runfinq_entry)
 		return status != GT_G_RUNNING && status != GT_G_RUNNABLE;
-	return !strncmp(f->name, "runtime.", 8);
+	return gs_is_system_func(f->name);
 }
 
 /*
