@@ -649,5 +649,7 @@ int go_offsets__resolve(const struct gt_elf *ef, const struct gt_pclntab *t,
 	}
 	if (go_offsets__waitreasons_from_binary(ef, t, rt) <= 0)
 		waitreasons_from_table(v->major, v->minor, rt);
+	/* waitsince (int64) sits right before waitreason in every runtime 1.19-1.27 (runtime2.go). */
+	rt->g_waitsince = rt->off.g_waitreason >= 8 ? rt->off.g_waitreason - 8 : 0;
 	return 0;
 }

@@ -35,6 +35,7 @@ struct gt_go_runtime {
 	struct gt_go_traits traits;
 	const char *waitreason[256]; /* names by waitReason value; NULL when unknown */
 	char waitreason_source[32]; /* "binary", "table go1.25" */
+	__u32 g_waitsince; /* g.waitsince (int64), for snapshots; 0 when unknown */
 };
 
 /* 0 when gtrace supports Go version v; else -ENOTSUP after one line saying why. */

@@ -192,8 +192,7 @@ static void set_layout(struct gt_greader *r)
 	for (size_t i = 0; i < sizeof(offs) / sizeof(*offs); i++)
 		if (offs[i] + 8 > r->gsize)
 			r->gsize = offs[i] + 8;
-	/* waitsince precedes waitreason in every g layout 1.19-1.27 (go-runtime.md §1.1). */
-	r->waitsince = o->g_waitreason >= 8 ? o->g_waitreason - 8 : 0;
+	r->waitsince = r->t->rt.g_waitsince;
 }
 
 int greader__open(struct gt_greader **out, struct gt_target *t)
