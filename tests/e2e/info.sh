@@ -96,4 +96,4 @@ import json, sys
 a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
 assert a["offsets"] == b["offsets"] and a["go_version"] == b["go_version"], (a, b)
 ' "$TMP/live.json" "$TMP/$first-plain.json"
-kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true  # its 137 is not the suite's
