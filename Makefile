@@ -14,7 +14,7 @@ PROTOC_C ?= protoc-c
 BPF_ARCH := $(subst x86_64,x86,$(ARCH))
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
-	    -D_GNU_SOURCE -I$(OBJ) -Iuser -MMD -MP
+	    -D_GNU_SOURCE -I$(OBJ) -Iuser -I. -MMD -MP
 LDLIBS   := -lbpf -lelf -ldw -lz -lzstd -lcapstone -lprotobuf-c -lcurl -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -23,7 +23,10 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OBJ)/%.skel.h,$(BPF_SRCS))
 PROTOS    := $(wildcard user/proto/*.proto)
 PROTO_C   := $(patsubst user/proto/%.proto,$(OBJ)/%.pb-c.c,$(PROTOS))
 PROTO_O   := $(PROTO_C:.c=.o)
-USER_SRCS := $(filter-out user/gtrace.c,$(wildcard user/*.c))
+# user/ is grouped by pipeline layer (README "Layout"); objects mirror it
+# under build/obj/<layer>/.
+LAYERS    := lib binary capture live export cmd
+USER_SRCS := $(filter-out user/cmd/gtrace.c,$(wildcard $(addprefix user/,$(addsuffix /*.c,$(LAYERS)))))
 USER_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(USER_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OBJ)/unit/%.o,$(UNIT_SRCS))
@@ -49,7 +52,8 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzst
 deps:
 	$(Q)./tools/install-deps.sh $(DEB_PKGS)
 
-$(OBJ) $(OBJ)/unit:
+OBJ_DIRS := $(OBJ) $(OBJ)/unit $(addprefix $(OBJ)/,$(LAYERS))
+$(OBJ_DIRS):
 	$(Q)mkdir -p $@
 
 $(OBJ)/vmlinux.h: vmlinux/$(ARCH)/vmlinux.h | $(OBJ)
@@ -72,15 +76,17 @@ $(OBJ)/%.pb-c.o: $(OBJ)/%.pb-c.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Wno-error -c $< -o $@
 
-$(OBJ)/%.o: user/%.c $(SKELS) $(PROTO_C) | $(OBJ)
+# Generated headers are order-only: the .d files name the objects that really
+# include them, so a BPF edit rebuilds the loader, not every object.
+$(OBJ)/%.o: user/%.c | $(SKELS) $(PROTO_C) $(OBJ_DIRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/gtrace: $(OBJ)/gtrace.o $(USER_OBJS) $(PROTO_O)
+$(OUT)/gtrace: $(OBJ)/cmd/gtrace.o $(USER_OBJS) $(PROTO_O)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OBJ)/unit/%.o: tests/unit/%.c $(SKELS) $(PROTO_C) | $(OBJ)/unit
+$(OBJ)/unit/%.o: tests/unit/%.c | $(SKELS) $(PROTO_C) $(OBJ_DIRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
 
@@ -109,4 +115,4 @@ fuzz: all
 clean:
 	rm -rf $(OUT)
 
--include $(wildcard $(OBJ)/*.d $(OBJ)/unit/*.d)
+-include $(wildcard $(OBJ)/*.d $(OBJ)/*/*.d)

@@ -2,7 +2,7 @@
 /*
  * gtrace's probes on the Go runtime.  Nearly every goroutine state change
  * goes through runtime.casgstatus(gp, old, new), so one probe there (on an
- * instruction the kernel emulates, chosen by user/probe_sites.c) sees
+ * instruction the kernel emulates, chosen by user/binary/probe_sites.c) sees
  * start, park, unpark, preempt, yield, syscalls and exit.  The few paths
  * that bypass it get their own probes: newproc1's RETs (the goid is final
  * only there before Go 1.24), preemptPark, the Go 1.26+ syscall fast

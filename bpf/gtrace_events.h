@@ -163,7 +163,7 @@ struct gt_ev_snapshot {
 
 /*
  * Runtime layout the probes need, filled per target from DWARF, the version
- * table or disassembly (user/go_offsets.c) and passed as rodata.
+ * table or disassembly (user/binary/go_offsets.c) and passed as rodata.
  */
 struct gt_go_offsets {
 	__u32 g_goid;

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "buildinfo.h"
-#include "elf_file.h"
-#include "pclntab.h"
+#include "binary/buildinfo.h"
+#include "binary/elf_file.h"
+#include "binary/pclntab.h"
 
 int gt_verbose;
 int gt_quiet = 1;

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "elf_file.h"
-#include "pclntab.h"
+#include "binary/elf_file.h"
+#include "binary/pclntab.h"
 
 int gt_verbose;
 int gt_quiet = 1;

@@ -23,8 +23,8 @@ status=0
 for target in fuzz_pclntab fuzz_buildinfo; do
 	bin=$out/$target
 	if ! $CLANG -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -Iuser tests/fuzz/$target.c \
-		user/elf_file.c user/buildinfo.c user/pclntab.c -lelf -lz -o "$bin"; then
+		-fno-sanitize-recover=undefined -Iuser -I. tests/fuzz/$target.c \
+		user/binary/elf_file.c user/binary/buildinfo.c user/binary/pclntab.c -lelf -lz -o "$bin"; then
 		echo "FAIL fuzz/$target: build failed"
 		status=1
 		continue

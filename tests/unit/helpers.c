@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "capture.h"
+#include "capture/capture.h"
 #include "helpers.h"
 #include "perfetto_trace.pb-c.h"
 #include "synth.h"

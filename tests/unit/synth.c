@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "capture.h"
+#include "capture/capture.h"
 #include "synth.h"
 
 #define STR_(x) #x

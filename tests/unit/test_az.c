@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "az.h"
+#include "live/az.h"
 #include "test.h"
 
 #define TOKEN "AQAEAF5r-test-token=="

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "buildinfo.h"
+#include "binary/buildinfo.h"
 #include "helpers.h"
 
 /* Writes buf to a temp file and reads its Go version; returns the error. */

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <linux/types.h>
 #include "test.h"
-#include "capture.h"
-#include "u64map.h"
+#include "capture/capture.h"
+#include "lib/u64map.h"
 
 struct counter {
 	struct gt_tool tool;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <sys/timex.h>
 #include <unistd.h>
-#include "clock.h"
+#include "lib/clock.h"
 #include "test.h"
 
 static int64_t now_ns(clockid_t clk)

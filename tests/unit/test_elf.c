@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "elf_file.h"
+#include "binary/elf_file.h"
 #include "helpers.h"
 
 TEST(elf_fixtures)

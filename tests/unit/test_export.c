@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "export.h"
+#include "export/export.h"
 #include "perfetto_trace.pb-c.h"
 #include "profile.pb-c.h"
 #include "helpers.h"

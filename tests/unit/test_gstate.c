@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "gstate.h"
+#include "capture/gstate.h"
 #include "synth.h"
 #include "test.h"
 

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "merge.h"
+#include "export/merge.h"
 #include "perfetto_trace.pb-c.h"
 #include "helpers.h"
 #include "synth.h"
-#include "timeline.h"
+#include "export/timeline.h"
 
 /* Adjacent records of the synth capture's jsonl whose wall times go backwards. */
 #define SYNTH_INVERSIONS 1

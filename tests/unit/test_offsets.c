@@ -8,11 +8,11 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include "buildinfo.h"
-#include "elf_file.h"
-#include "go_offsets.h"
+#include "binary/buildinfo.h"
+#include "binary/elf_file.h"
+#include "binary/go_offsets.h"
 #include "helpers.h"
-#include "pclntab.h"
+#include "binary/pclntab.h"
 
 struct fx {
 	struct gt_elf ef;

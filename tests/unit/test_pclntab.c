@@ -16,9 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "buildinfo.h"
+#include "binary/buildinfo.h"
 #include "helpers.h"
-#include "pclntab.h"
+#include "binary/pclntab.h"
 
 #define FUNC_ALIGN_MAX 64 /* padding after a function is below its alignment */
 

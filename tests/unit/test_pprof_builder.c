@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "pprof_builder.h"
+#include "export/pprof_builder.h"
 #include "profile.pb-c.h"
 #include "test.h"
 

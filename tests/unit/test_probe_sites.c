@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <capstone/capstone.h>
-#include "buildinfo.h"
-#include "elf_file.h"
-#include "go_offsets.h"
+#include "binary/buildinfo.h"
+#include "binary/elf_file.h"
+#include "binary/go_offsets.h"
 #include "helpers.h"
-#include "pclntab.h"
-#include "probe_plan.h"
-#include "probe_sites.h"
+#include "binary/pclntab.h"
+#include "binary/probe_plan.h"
+#include "binary/probe_sites.h"
 
 /* Argument registers (RAX RBX RCX RDI RSI R8-R11) and R14, any width. */
 static bool arg_or_g(unsigned int r)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Regenerates user/go_offsets_table.h.  Builds a tiny program with every Go
+# Regenerates user/binary/go_offsets_table.h.  Builds a tiny program with every Go
 # toolchain on this machine and reads the runtime layout from its DWARF; the
 # versions with no toolchain here come from the go/types reference data.
 # The syscall CAS fast path is checked on each real binary: a LOCK CMPXCHG
@@ -65,8 +65,8 @@ for f in "$ref"/waitreasons_1.*.tsv; do
 	args+=(-wr "$v=$f")
 done
 
-out=../../user/go_offsets_table.h
+out=../../user/binary/go_offsets_table.h
 GOTOOLCHAIN=local "$gen" build -o "$tmp/gen-offsets" .
 "$tmp/gen-offsets" -fastpath "${fast#,}" "${args[@]}" > "$out.tmp"
 mv "$out.tmp" "$out"
-echo "gen-offsets: wrote user/go_offsets_table.h" >&2
+echo "gen-offsets: wrote user/binary/go_offsets_table.h" >&2

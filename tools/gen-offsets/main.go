@@ -1,4 +1,4 @@
-// Command gen-offsets prints user/go_offsets_table.h: one row of runtime
+// Command gen-offsets prints user/binary/go_offsets_table.h: one row of runtime
 // layout (struct gt_go_offsets) and behaviour (struct gt_go_traits) per Go
 // minor version, plus the waitReason names per version.  Rows come from the
 // DWARF of real binaries (-bin, preferred) or, for toolchains the machine

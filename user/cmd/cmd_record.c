@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * gtrace record: attach to a running Go process and write every goroutine
+ * transition and label set to a capture file until the duration ends,
+ * Ctrl-C/SIGTERM, or the target exits.  The capture carries what reports
+ * need without the binary: metadata, symbols for every PC it mentions, and
+ * a trailer with exact loss counts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "live/az.h"
+#include "live/capture_session.h"
+#include "live/goroutines.h"
+#include "capture/capture.h"
+#include "lib/clock.h"
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+#include "lib/debug.h"
+#include "binary/target.h"
+#include "live/tracer.h"
+#include "lib/u64map.h"
+
+static volatile sig_atomic_t exiting;
+
+struct record {
+	struct gt_target target;
+	struct gt_capture_writer *w;
+	struct gt_tracer *tr;
+	struct u64map syms_done; /* PCs whose frames are in the capture */
+	struct gt_clock_tracker clock;
+	bool clock_ok;
+	uint64_t written[GT_EV_MAX];
+	uint64_t user_produced[GT_EV_MAX]; /* records made here, not by the probes */
+	bool from_user;	/* on_record is fed by the snapshot, not the ring buffer */
+	uint64_t events;
+	struct capture_loss loss;
+	uint64_t start_ns;
+	uint64_t created, exited;
+	int err;
+};
+
+static const char *const event_classes[] = {
+	[GT_EV_CREATE] = "create",   [GT_EV_START] = "start",
+	[GT_EV_PARK] = "park",	     [GT_EV_UNPARK] = "unpark",
+	[GT_EV_PREEMPT] = "preempt", [GT_EV_YIELD] = "yield",
+	[GT_EV_SYSCALL_ENTER] = "syscall", [GT_EV_EXIT] = "exit",
+	[GT_EV_LABELS] = "labels",
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gtrace record -p PID [-d SECONDS] [-o FILE] [--events LIST] [--no-stacks]\n"
+		"                     [--buffer SIZE] [--az ZONE] [--no-az-detect] [-q] [-v]\n"
+		"\n"
+		"Record every goroutine transition and pprof label set of a running Go process\n"
+		"into a capture file, until SECONDS pass, Ctrl-C, or the process exits.\n"
+		"\n"
+		"  -p, --pid PID        process to trace (Go 1.19 or newer)\n"
+		"  -d, --duration SEC   stop after SEC seconds (default: until Ctrl-C)\n"
+		"  -o, --output FILE    capture file (default gtrace.gtr; '-' for stdout)\n"
+		"      --events LIST    event classes, comma-separated (default all):\n"
+		"                       create,start,park,unpark,preempt,yield,syscall,exit,labels\n"
+		"      --no-stacks      do not walk the stack at each park\n"
+		"      --buffer SIZE    ring buffer size, e.g. 16M (default 32M; power of two)\n"
+		"      --probe-at-entry put probes on functions' first bytes (benchmarks only)\n"
+		"      --bare-trap      same probe sites, programs that only count hits (benchmarks)\n"
+		"      --az ZONE        availability zone to stamp (default: detect)\n"
+		"      --az-file FILE   file holding the zone (default /etc/gtrace/az)\n"
+		"      --imds-endpoint URL  cloud metadata base URL (tests)\n"
+		"      --no-az-detect   do not ask cloud metadata services\n"
+		"  -q, --quiet          no progress line\n"
+		"  -v, --verbose        more detail (twice: libbpf debug)\n"
+		"\n"
+		"examples:\n"
+		"  gtrace record -p $(pidof myserver) -d 10\n"
+		"  gtrace record -p 1234 --events create,exit -o lifecycle.gtr\n"
+		"then: gtrace report gtrace.gtr\n");
+}
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+static int parse_events(const char *list, uint32_t *mask)
+{
+	char *copy = strdup(list), *save = NULL;
+
+	*mask = 1u << GT_EV_LABELSET | 1u << GT_EV_STACK;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool found = false;
+
+		for (unsigned t = 0; t < sizeof(event_classes) / sizeof(*event_classes); t++) {
+			if (!event_classes[t] || strcmp(tok, event_classes[t]))
+				continue;
+			*mask |= 1u << t;
+			/* Classes that come in pairs share one name. */
+			if (t == GT_EV_SYSCALL_ENTER)
+				*mask |= 1u << GT_EV_SYSCALL_EXIT;
+			if (t == GT_EV_PARK)
+				*mask |= 1u << GT_EV_WAIT_END;
+			found = true;
+		}
+		if (!found) {
+			pr_err("unknown event class '%s' (see 'gtrace record --help')\n", tok);
+			free(copy);
+			return -EINVAL;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+
+static int on_record(void *ctx, const void *rec, size_t len)
+{
+	struct record *r = ctx;
+	const struct gt_event_hdr *h = rec;
+
+	if (len < sizeof(*h) || h->size > len || h->type >= GT_EV_MAX)
+		return 0;
+	capture_session__symbols(r->w, &r->target, &r->syms_done, h);
+	if (h->type == GT_EV_CREATE)
+		r->created++;
+	else if (h->type == GT_EV_EXIT)
+		r->exited++;
+	r->written[h->type]++;
+	if (r->from_user)
+		r->user_produced[h->type]++;
+	r->events++;
+	/* Pad to 8 so records stay aligned in the chunk. */
+	r->err = capture_writer__events(r->w, rec, (h->size + 7) & ~7u);
+	return r->err;
+}
+
+/*
+ * The header: target, clock mapping (kept by a tracker so steps and drift
+ * get new mappings later), zone and host.
+ */
+static void write_header(struct record *r, uint32_t mask, bool stacks, uint64_t buffer,
+			 const struct gt_az_opts *azo)
+{
+	struct gt_az az;
+
+	r->clock_ok = !clock__tracker_init(&r->clock, NULL);
+	/* Even without a zone, the host name and whatever was learned go in. */
+	az__resolve(azo, &az);
+	capture_session__write_header(r->w, &r->target, mask, stacks, buffer,
+				      r->clock_ok ? &r->clock.cur : NULL, &az);
+}
+
+/* A LOSS record for this poll window; made here, so counted as user-produced. */
+static void note_loss(struct record *r)
+{
+	struct gt_ev_loss e;
+
+	if (!capture_session__loss(r->tr, &r->loss, &e))
+		return;
+	r->from_user = true;
+	on_record(r, &e, sizeof(e));
+	r->from_user = false;
+}
+
+/* Loss totals and how the capture ended: read by every report. */
+static void write_trailer(struct record *r, const char *why)
+{
+	capture_session__write_trailer(r->w, r->tr, r->written, r->user_produced, r->events, why);
+	capture_writer__meta(r->w, "record.probe_hits", "%llu",
+			     (unsigned long long)tracer__hits(r->tr));
+	/* The final progress line shows the same total as the trailer. */
+	r->loss.seen = tracer__lost_total(r->tr);
+}
+
+/*
+ * A new clock mapping when the wall clock was stepped (the step fd fires)
+ * or every few seconds, so long captures follow drift; readers use the
+ * mapping in force at each event.
+ */
+static void resample_clock(struct record *r, uint64_t now, uint64_t *last)
+{
+	struct pollfd p = { .fd = r->clock.step_fd, .events = POLLIN };
+	struct gt_clock_map cm;
+	bool stepped;
+
+	if (!r->clock_ok)
+		return;
+	stepped = r->clock.step_fd >= 0 && poll(&p, 1, 0) > 0;
+
+	if (!stepped && now - *last < 5000000000ull)
+		return;
+	*last = now;
+	if (clock__tracker_poll(&r->clock, &cm) == 1) {
+		capture_session__write_clock(r->w, &cm);
+		capture_writer__meta(r->w, "clock.resample", "%s", stepped ? "step" : "drift");
+	}
+}
+
+/*
+ * Goroutines that existed before the probes went live, read from
+ * runtime.allgs once they are live (so none falls between the two); reports
+ * de-duplicate on goid.
+ */
+static void take_snapshot(struct record *r)
+{
+	uint64_t t0 = capture_session__now();
+	int n;
+
+	r->from_user = true;
+	n = goroutines__emit_snapshot(&r->target, on_record, r);
+	r->from_user = false;
+
+	if (n < 0) {
+		pr_warn("could not list the goroutines alive at attach (%s); reports will show "
+			"them from their first event\n", strerror(-n));
+		return;
+	}
+	capture_writer__meta(r->w, "record.snapshot_goroutines", "%d", n);
+	capture_writer__meta(r->w, "record.snapshot_ns", "%llu",
+			     (unsigned long long)(capture_session__now() - t0));
+}
+
+static void progress(struct record *r, uint64_t *last_events, uint64_t interval_ns, bool final)
+{
+	double secs = (capture_session__now() - r->start_ns) / 1e9;
+	double rate = interval_ns ? (r->events - *last_events) * 1e9 / interval_ns : 0;
+
+	fprintf(stderr,
+		"\rgtrace: pid %d: %.0fs, %llu events (%.0f/s), goroutines +%llu -%llu, %llu lost%s",
+		r->target.pid, secs, (unsigned long long)r->events, rate,
+		(unsigned long long)r->created, (unsigned long long)r->exited,
+		(unsigned long long)r->loss.seen, final ? "\n" : "  ");
+	*last_events = r->events;
+}
+
+struct record_opts {
+	pid_t pid;
+	double duration;
+	const char *output;
+	uint32_t mask;
+	bool stacks;
+	uint64_t buffer;
+	bool probe_at_entry;
+	bool bare_trap;
+	struct gt_az_opts az;
+};
+
+enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE };
+
+/* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
+static int parse_args(int argc, char **argv, struct record_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "events", required_argument, NULL, OPT_EVENTS },
+		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
+		{ "buffer", required_argument, NULL, OPT_BUFFER },
+		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
+		{ "bare-trap", no_argument, NULL, OPT_BARE },
+		CLI_AZ_LONGOPTS,
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:d:o:qvh", longopts, NULL)) != -1) {
+		if (cli__az_opt(c, optarg, &o->az))
+			continue;
+		switch (c) {
+		case 'p':
+			if (cli__pid(optarg, &o->pid))
+				return GT_EXIT_USAGE;
+			break;
+		case 'd':
+			if (cli__seconds(optarg, "duration", "10 or 0.5", &o->duration))
+				return GT_EXIT_USAGE;
+			break;
+		case 'o': o->output = optarg; break;
+		case OPT_EVENTS:
+			if (parse_events(optarg, &o->mask))
+				return GT_EXIT_USAGE;
+			break;
+		case OPT_NO_STACKS: o->stacks = false; break;
+		case OPT_BUFFER:
+			if (cli__buffer(optarg, &o->buffer))
+				return GT_EXIT_USAGE;
+			break;
+		case OPT_ENTRY: o->probe_at_entry = true; break;
+		case OPT_BARE: o->bare_trap = true; break;
+		case 'q': gt_quiet = 1; break;
+		case 'v': gt_verbose++; break;
+		case 'h': usage(stdout); return GT_EXIT_OK;
+		default: usage(stderr); return GT_EXIT_USAGE;
+		}
+	}
+	if (!o->pid || optind != argc) {
+		if (o->pid)
+			pr_err("unexpected argument '%s'\n", argv[optind]);
+		else
+			pr_err("which process? give -p PID (see 'gtrace record --help')\n");
+		return GT_EXIT_USAGE;
+	}
+	return -1;
+}
+
+static const char *record_loop(struct record *r, const struct record_opts *o)
+{
+	uint64_t start = capture_session__now(), last_progress = start, last_events = 0, last_clock = start;
+	int pidfd = syscall(SYS_pidfd_open, o->pid, 0);
+	const char *why = "interrupted";
+	bool tty = isatty(STDERR_FILENO);
+
+	r->loss.last_poll_ns = r->start_ns = start;
+	while (!exiting) {
+		int n = tracer__poll(r->tr, 100);
+		uint64_t now = capture_session__now();
+
+		if (n < 0 || r->err) {
+			why = "error";
+			break;
+		}
+		note_loss(r);
+		resample_clock(r, now, &last_clock);
+		if (capture_writer__flush(r->w)) {
+			why = "write error";
+			break;
+		}
+		if (o->duration && now - start >= o->duration * 1e9) {
+			why = "duration";
+			break;
+		}
+		if (capture_session__target_gone(pidfd, o->pid)) {
+			why = "target exited";
+			break;
+		}
+		if (!gt_quiet && now - last_progress >= capture_session__progress_every(tty)) {
+			progress(r, &last_events, now - last_progress, !tty);
+			last_progress = now;
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return exiting ? "interrupted" : why;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts o = { .output = "gtrace.gtr", .stacks = true, .buffer = 32 << 20 };
+	struct gt_tracer_opts to;
+	struct record r = { 0 };
+	uint64_t last_events = 0;
+	const char *why;
+	int rc, err;
+
+	parse_events("create,start,park,unpark,preempt,yield,syscall,exit,labels", &o.mask);
+	rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (capture_session__check_privileges("record") || capture_session__check_kernel())
+		return GT_EXIT_ERROR;
+	if (target__open(&r.target, o.pid, NULL))
+		return GT_EXIT_ERROR;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	err = capture_writer__open(&r.w, o.output);
+	if (err)
+		goto out;
+	write_header(&r, o.mask, o.stacks, o.buffer, &o.az);
+	err = capture_writer__flush(r.w);
+	if (err)
+		goto out;
+	to = (struct gt_tracer_opts){ .events_mask = o.mask, .stacks = o.stacks,
+				      .buffer_bytes = o.buffer, .probe_at_entry = o.probe_at_entry,
+				      .count_only = o.bare_trap };
+	err = tracer__open(&r.tr, &r.target, &to, on_record, &r);
+	if (err)
+		goto out;
+	tracer__enable(r.tr, true);
+	capture_writer__meta(r.w, "record.enabled_mono_ns", "%llu",
+			     (unsigned long long)capture_session__now());
+	take_snapshot(&r);
+	pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
+		r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
+	why = record_loop(&r, &o);
+	/* Quiet all probes at once, detach, then drain what they already wrote. */
+	tracer__enable(r.tr, false);
+	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)capture_session__now());
+	tracer__detach(r.tr);
+	tracer__poll(r.tr, 0);
+	note_loss(&r);
+	write_trailer(&r, why);
+	if (!gt_quiet)
+		progress(&r, &last_events, 0, true);
+	pr_info("gtrace: stopped (%s); wrote %s\n", why, o.output);
+	err = r.err;
+out:
+	tracer__close(r.tr);
+	if (r.w) {
+		int cerr = capture_writer__close(r.w);
+
+		err = err ? err : cerr;
+	}
+	u64map__free(&r.syms_done);
+	if (r.clock_ok)
+		clock__tracker_close(&r.clock);
+	target__close(&r.target);
+	return err ? GT_EXIT_ERROR : GT_EXIT_OK;
+}

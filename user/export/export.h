@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Exporters: each turns a capture into one output format, reading it only
+ * through the capture reader (user/capture/capture.h) as a struct gt_tool.  None
+ * touches BPF or the target, so they work on a capture copied anywhere.
+ */
+#ifndef GTRACE_EXPORT_H
+#define GTRACE_EXPORT_H
+
+#include <stdio.h>
+#include "capture/capture.h"
+
+enum gt_profile_kind {
+	GT_PROFILE_OFFCPU,
+	GT_PROFILE_SCHEDLAT,
+	GT_PROFILE_GOROUTINE,
+	GT_PROFILE_LIFETIME,
+};
+
+struct gt_export_opts {
+	enum gt_profile_kind profile; /* pprof only */
+	int64_t at_ns;		      /* goroutine profile: mono time, 0 = end of capture */
+	uint64_t min_duration_ns;     /* perfetto/chrome: drop shorter slices */
+	const char *goroutines;	      /* perfetto/chrome: filter expression, NULL = all */
+};
+
+/* Each returns 0, or -errno after printing what went wrong. */
+int export_jsonl(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+int export_text(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+int export_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+int export_perfetto(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+int export_chrome(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+
+#endif

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * pprof exporter: gzipped perftools.profiles.Profile (user/proto/
+ * profile.proto) for `go tool pprof`, Pyroscope and Parca.  Four profiles
+ * from the goroutine state machine: offcpu (time waiting or in syscalls
+ * per park stack), schedlat (time runnable), goroutine (who is alive at a
+ * time) and lifetime (goroutine lifetimes by creation site).  Samples are
+ * aggregated while streaming, so memory follows distinct (stack, labels,
+ * state, goroutine) keys, never the event count; the profile is built (by
+ * pprof_builder) and written once at the end, as every pprof writer must.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/debug.h"
+#include "lib/clock.h"
+#include "export/export.h"
+#include "capture/gstate.h"
+#include "export/pprof_builder.h"
+
+/* Aggregation key words. */
+enum { K_STACK, K_LABELS, K_STATE, K_GOID, K_GOPC, K_STARTPC };
+
+#define STATE_WORD(state, reason, cause) \
+	((uint64_t)(state) | (uint64_t)(reason) << 8 | (uint64_t)(cause) << 16)
+#define MAX_FRAMES 32
+/* a goroutine's own labels and at most 8 of gtrace's (see fill_labels) */
+#define MAX_LABELS (8 + GT_LABEL_MAX)
+
+struct pp {
+	struct gt_capture *cap;
+	const struct gt_export_opts *o;
+	struct gstate gs;
+	struct gs_agg agg;
+	uint64_t at_ts; /* goroutine profile: the time it describes */
+	bool at_taken;
+	struct pprof_builder *b; /* the profile, while emitting */
+	/* labels every sample carries */
+	const char *az, *host;
+};
+
+/* ---- collecting ---- */
+
+static int add(struct pp *p, uint64_t k0, uint64_t k1, uint64_t k2, uint64_t k3, uint64_t k4,
+	       uint64_t k5, uint64_t v)
+{
+	uint64_t k[GS_AGG_WORDS] = { k0, k1, k2, k3, k4, k5 };
+
+	return gs_agg__add(&p->agg, k, v) ? 0 : -ENOMEM;
+}
+
+static int on_interval(struct gstate *gs, const struct gs_interval *iv)
+{
+	struct pp *p = gs->arg;
+	uint64_t d = iv->end - iv->start;
+
+	switch (p->o->profile) {
+	case GT_PROFILE_OFFCPU:
+		/* pseudo-waits are the GC stopping a running goroutine: not blocking */
+		if ((iv->state == GS_WAITING && !iv->pseudo) || iv->state == GS_SYSCALL)
+			return add(p, iv->stack, iv->labels, STATE_WORD(iv->state, iv->reason, 0),
+				   iv->goid, 0, 0, d);
+		return 0;
+	case GT_PROFILE_SCHEDLAT:
+		if (iv->state == GS_RUNNABLE)
+			return add(p, iv->start_ev == GT_EV_UNPARK ? iv->stack : 0, iv->labels,
+				   STATE_WORD(iv->state, 0, iv->start_ev), iv->goid, 0, 0, d);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* One goroutine alive at the profile's time. */
+static int take_alive(struct gstate *gs, struct gs_g *g, void *arg)
+{
+	struct pp *p = arg;
+	bool waiting = g->state == GS_WAITING;
+
+	if (g->state == GS_DEAD || g->state == GS_UNKNOWN)
+		return 0;
+	return add(p, waiting ? g->stack : 0, g->labels,
+		   STATE_WORD(g->state, waiting ? g->reason : 0, 0), 0, g->gopc, g->startpc, 1);
+}
+
+static int on_event(struct gstate *gs, const struct gt_event_hdr *ev)
+{
+	struct pp *p = gs->arg;
+	int err;
+
+	if (p->o->profile != GT_PROFILE_GOROUTINE || !p->o->at_ns || p->at_taken ||
+	    ev->ts <= (uint64_t)p->o->at_ns || !ev->goid)
+		return 0;
+	p->at_taken = true;
+	p->at_ts = p->o->at_ns;
+	err = gstate__foreach(gs, take_alive, p);
+	return err ? err : -ECANCELED;
+}
+
+static int on_birth(struct gstate *gs, struct gs_g *g, const struct gt_event_hdr *ev)
+{
+	g->priv[0] = g->labels; /* lifetime: labels at creation */
+	return 0;
+}
+
+static int on_death(struct gstate *gs, struct gs_g *g, const struct gt_event_hdr *ev)
+{
+	struct pp *p = gs->arg;
+	uint64_t end = ev ? ev->ts : gs->last_ts;
+
+	if (p->o->profile == GT_PROFILE_GOROUTINE && !ev && !p->at_taken)
+		return take_alive(gs, g, p);
+	if (p->o->profile != GT_PROFILE_LIFETIME || !g->created)
+		return 0; /* a lifetime needs its start */
+	return add(p, 0, g->priv[0], STATE_WORD(ev ? GS_DEAD : g->state, 0, 0), 0, g->gopc,
+		   g->startpc, end > g->created_ts ? end - g->created_ts : 0);
+}
+
+/* ---- locations ---- */
+
+/*
+ * Location of a return address: symbolized at pc-1 (inside the call), each
+ * inlined frame its own Line.  A park stack's first PC is g.sched.pc,
+ * itself a return address: same rule.  Symbolizing is the costly part, so
+ * only addresses new to the profile are symbolized.
+ */
+static uint64_t pc_loc(struct pp *p, uint64_t ret)
+{
+	uint64_t pc = ret ? ret - 1 : 0, id = pprof_builder__find(p->b, pc);
+	struct gt_frame f[MAX_FRAMES];
+
+	if (id)
+		return id;
+	return pprof_builder__location(p->b, pc, f, capture__symbolize(p->cap, pc, f, MAX_FRAMES));
+}
+
+/* The function at an exact PC (a start PC): no return-address adjustment. */
+static uint64_t func_loc(struct pp *p, uint64_t pc)
+{
+	return pc ? pc_loc(p, pc + 1) : pprof_builder__pseudo(p->b, "[unknown function]");
+}
+
+static int stack_locs(struct pp *p, uint64_t stack, uint64_t *ids, int max)
+{
+	const struct gt_stack *st = stack ? capture__stack(p->cap, stack) : NULL;
+	int n = 0;
+
+	for (uint32_t i = 0; st && i < st->nr && n < max; i++)
+		if ((ids[n] = pc_loc(p, st->pcs[i])))
+			n++;
+	if (st && st->truncated && n < max)
+		ids[n++] = pprof_builder__pseudo(p->b, "[truncated]");
+	return n;
+}
+
+/* The locations of one sample, leaf first. */
+static int sample_locs(struct pp *p, const struct gs_agg_ent *e, uint64_t *ids)
+{
+	unsigned state = e->k[K_STATE] & 0xff, cause = e->k[K_STATE] >> 16 & 0xff;
+	char name[64];
+	int n;
+
+	if (p->o->profile == GT_PROFILE_LIFETIME) {
+		ids[0] = func_loc(p, e->k[K_STARTPC]);
+		ids[1] = e->k[K_GOPC] ? pc_loc(p, e->k[K_GOPC]) :
+					pprof_builder__pseudo(p->b, "[runtime]");
+		return 2;
+	}
+	n = stack_locs(p, e->k[K_STACK], ids, GT_STACK_MAX);
+	if (n)
+		return n;
+	/* no park stack (syscall, running, preempted): say what we know */
+	if (p->o->profile == GT_PROFILE_SCHEDLAT)
+		snprintf(name, sizeof(name), "[runnable after %s]", capture__event_name(cause));
+	else
+		snprintf(name, sizeof(name), "[%s]", gs_state_name(state));
+	ids[n++] = pprof_builder__pseudo(p->b, name);
+	if (p->o->profile == GT_PROFILE_GOROUTINE)
+		ids[n++] = func_loc(p, e->k[K_STARTPC]);
+	return n;
+}
+
+/* ---- labels ---- */
+
+struct labels {
+	struct pprof_label l[MAX_LABELS];
+	int n;
+};
+
+static void lab_str(struct labels *L, const char *k, const char *v)
+{
+	/* pprof drops empty strings anyway */
+	if (v && *v && L->n < MAX_LABELS)
+		L->l[L->n++] = (struct pprof_label){ .key = k, .value = v };
+}
+
+static void lab_num(struct labels *L, const char *k, int64_t v, const char *unit)
+{
+	/* with a unit pprof keeps even num 0 */
+	if (L->n < MAX_LABELS)
+		L->l[L->n++] = (struct pprof_label){ .key = k, .num = v, .unit = unit };
+}
+
+static void creation_site(struct pp *p, uint64_t gopc, char *buf, size_t len)
+{
+	struct gt_frame f[MAX_FRAMES];
+	int n = gopc ? capture__symbolize(p->cap, gopc - 1, f, MAX_FRAMES) : 0;
+
+	if (n > 0)
+		snprintf(buf, len, "%s %s:%d", f[0].func, f[0].file, f[0].line);
+	else
+		snprintf(buf, len, gopc ? "0x%" PRIx64 : "runtime", gopc);
+}
+
+/* The sample's labels; their strings (site among them) must outlive the sample's adding. */
+static void fill_labels(struct pp *p, const struct gs_agg_ent *e, struct labels *L, char *site,
+			size_t sitelen)
+{
+	uint64_t lid = e->k[K_LABELS];
+	const struct gt_labelset *ls = lid ? capture__labelset(p->cap, lid) : NULL;
+	unsigned state = e->k[K_STATE] & 0xff, reason = e->k[K_STATE] >> 8 & 0xff;
+	unsigned cause = e->k[K_STATE] >> 16 & 0xff;
+
+	if (p->o->profile != GT_PROFILE_LIFETIME)
+		lab_str(L, "state", gs_state_name(state));
+	if (state == GS_WAITING)
+		lab_str(L, "wait_reason", gs_reason_name(p->cap, reason));
+	if (p->o->profile == GT_PROFILE_SCHEDLAT)
+		lab_str(L, "cause", capture__event_name(cause));
+	if (p->o->profile == GT_PROFILE_LIFETIME)
+		lab_str(L, "exited", state == GS_DEAD ? "true" : "false");
+	if (e->k[K_GOPC] || p->o->profile >= GT_PROFILE_GOROUTINE) {
+		creation_site(p, e->k[K_GOPC], site, sitelen);
+		lab_str(L, "created_by", site);
+	}
+	for (uint32_t i = 0; ls && i < ls->count; i++)
+		lab_str(L, ls->keys[i], ls->values[i]);
+	lab_str(L, "az", p->az);
+	lab_str(L, "host", p->host);
+	if (e->k[K_GOID])
+		lab_num(L, "goid", e->k[K_GOID], "goid");
+}
+
+static int add_sample(struct pp *p, const struct gs_agg_ent *e)
+{
+	uint64_t ids[GT_STACK_MAX + 2];
+	int64_t values[2] = { e->count, e->sum }; /* the goroutine profile has count only */
+	struct labels L = { .n = 0 };
+	char site[512];
+	int n = sample_locs(p, e, ids);
+
+	fill_labels(p, e, &L, site, sizeof(site));
+	return pprof_builder__sample(p->b, ids, n, values, L.l, L.n);
+}
+
+/* ---- profile header ---- */
+
+static const struct kind {
+	const char *name;
+	const char *types[2]; /* sample types, their units in units[] */
+	const char *units[2];
+	const char *period; /* period type, in counts */
+	const char *dflt;   /* default sample type, NULL: the only one */
+} kinds[] = {
+	[GT_PROFILE_OFFCPU] = { "offcpu", { "events", "delay" }, { "count", "nanoseconds" },
+				"trace", "delay" },
+	[GT_PROFILE_SCHEDLAT] = { "schedlat", { "events", "delay" }, { "count", "nanoseconds" },
+				  "trace", "delay" },
+	[GT_PROFILE_GOROUTINE] = { "goroutine", { "goroutine" }, { "count" }, "goroutine", NULL },
+	[GT_PROFILE_LIFETIME] = { "lifetime", { "goroutines", "lifetime" },
+				  { "count", "nanoseconds" }, "goroutines", "lifetime" },
+};
+
+static int set_types(struct pp *p)
+{
+	const struct kind *k = &kinds[p->o->profile];
+	int err = 0;
+
+	for (int i = 0; i < 2 && k->types[i] && !err; i++)
+		err = pprof_builder__sample_type(p->b, k->types[i], k->units[i]);
+	pprof_builder__period(p->b, k->period, "count", 1);
+	if (k->dflt)
+		pprof_builder__default_type(p->b, k->dflt);
+	return err;
+}
+
+static void add_comment(struct pp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_comment(struct pp *p, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pprof_builder__comment(p->b, buf);
+}
+
+static void loss_comment(const char *k, const char *v, void *arg)
+{
+	if (!strncmp(k, "loss.", 5) && strcmp(k, "loss.total") && strcmp(v, "0"))
+		add_comment(arg, "%s=%s", k, v);
+}
+
+static const char *meta_lookup(const void *cap, const char *key)
+{
+	return capture__meta(cap, key);
+}
+
+static void header_comments(struct pp *p)
+{
+	struct gt_clock_map cm;
+	char line[128];
+	const char *err = capture__meta(p->cap, "clock.error_ns");
+	const char *sync = capture__meta(p->cap, "clock.sync");
+	const char *loss = capture__meta(p->cap, "loss.total");
+
+	add_comment(p, "gtrace %s profile", kinds[p->o->profile].name);
+	add_comment(p, "clock.error_ns=%s clock.sync=%s", err ? err : "unknown",
+		    sync ? sync : "unknown");
+	if (!clock__from_meta(&cm, "clock", meta_lookup, p->cap))
+		add_comment(p, "%s", clock__describe(&cm, line, sizeof(line)));
+	if (p->az)
+		add_comment(p, "az=%s", p->az);
+	if (p->host)
+		add_comment(p, "host=%s", p->host);
+	add_comment(p, "loss.total=%s", loss ? loss : "0");
+	capture__meta_foreach(p->cap, loss_comment, p);
+	if (p->gs.lost)
+		add_comment(p, "loss windows in events: %" PRIu64 " records", p->gs.lost);
+	if (!capture__complete(p->cap))
+		add_comment(p, "capture incomplete (no trailer): totals cover what was written");
+}
+
+/* ---- writing ---- */
+
+static int build(struct pp *p)
+{
+	uint64_t t0 = p->gs.first_ts, t1 = p->gs.last_ts;
+	int err = set_types(p);
+
+	header_comments(p);
+	/* the target binary, spanning the PCs seen; frames come symbolized */
+	pprof_builder__mapping(p->b, 0, 0,
+			       capture__meta(p->cap, "target.exe") ?:
+				       capture__meta(p->cap, "target.comm"),
+			       capture__meta(p->cap, "target.build_id"));
+	for (size_t i = 0; i < p->agg.len && !err; i++)
+		err = add_sample(p, &p->agg.ents[i]);
+	if (p->o->profile == GT_PROFILE_GOROUTINE && p->at_taken)
+		t0 = t1 = p->at_ts;
+	pprof_builder__time(p->b, t0 ? capture__wall_ns(p->cap, t0) : 0, t1 - t0);
+	return err;
+}
+
+static int emit(struct pp *p, FILE *out)
+{
+	int err;
+
+	p->b = pprof_builder__new();
+	if (!p->b)
+		return -ENOMEM;
+	err = build(p);
+	if (!err)
+		err = pprof_builder__write(p->b, out);
+	pprof_builder__free(p->b);
+	p->b = NULL;
+	return err;
+}
+
+int export_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out)
+{
+	static const struct gs_ops ops = {
+		.priv_size = sizeof(uint64_t),
+		.event = on_event,
+		.birth = on_birth,
+		.interval = on_interval,
+		.death = on_death,
+	};
+	struct pp p = { .cap = cap, .o = o };
+	int err;
+
+	p.az = capture__meta(cap, "az");
+	p.host = capture__meta(cap, "host.name");
+	gstate__init(&p.gs, cap, &ops, &p);
+	err = gstate__process(&p.gs);
+	if (!err)
+		err = emit(&p, out);
+	else
+		pr_err("pprof: reading the capture failed: %s\n", strerror(-err));
+	gstate__exit(&p.gs);
+	gs_agg__free(&p.agg);
+	return err;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The BPF side of a recording, as libbpf-tools' loaders do it: open the
+ * skeleton, set the target's knobs (offsets, callers, event classes) as
+ * rodata, load, attach every probe of the probe plan at the sites the site
+ * chooser picked, then hand ring-buffer records to the caller in batches.
+ * Nothing here knows the capture format.
+ */
+#ifndef GTRACE_TRACER_H
+#define GTRACE_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "binary/target.h"
+
+struct gt_tracer_opts {
+	uint32_t events_mask;	/* bit (1 << GT_EV_*) */
+	bool stacks;		/* walk stacks at parks */
+	uint64_t buffer_bytes;	/* ring buffer size, power of two */
+	bool probe_at_entry;	/* put entry probes on the first byte (benchmarks) */
+	bool count_only;	/* attach the counting-only program at the same sites (benchmarks) */
+};
+
+typedef int (*gt_record_fn)(void *ctx, const void *rec, size_t len);
+
+struct gt_tracer;
+
+/* Loads and attaches.  0 or -errno after one line saying what to do. */
+int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tracer_opts *o,
+		 gt_record_fn fn, void *ctx);
+/* Turns every probe on or off at once (attach and detach take time). */
+void tracer__enable(struct gt_tracer *tr, bool on);
+/* Waits up to timeout_ms, then delivers what the ring buffer holds.  >= 0 records, or -errno. */
+int tracer__poll(struct gt_tracer *tr, int timeout_ms);
+/* Totals since attach: records produced and lost, per event type. */
+void tracer__counters(struct gt_tracer *tr, uint64_t produced[], uint64_t lost[]);
+/* Records lost since attach, all types together. */
+uint64_t tracer__lost_total(struct gt_tracer *tr);
+/* Hits of the counting-only program. */
+uint64_t tracer__hits(struct gt_tracer *tr);
+int tracer__nprobes(const struct gt_tracer *tr);
+/* Removes every probe (records already in the ring buffer stay readable). */
+void tracer__detach(struct gt_tracer *tr);
+/* Detaches and frees; the target runs on untouched. */
+void tracer__close(struct gt_tracer *tr);
+
+#endif
