@@ -24,7 +24,8 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "lib/debug.h"
-#include "live/goroutines.h"
+#include "live/greader.h"
+#include "live/snapshot_records.h"
 #include "capture/gstate.h"
 #include "binary/target.h"
 #include "live/tracer.h"
@@ -873,7 +874,7 @@ static int start(struct flight *f)
 		return -EINVAL;
 	tracer__enable(f->tr, true);
 	/* Probes first, then the snapshot: nothing falls between the two (go-runtime.md §5). */
-	n = goroutines__emit_snapshot(&f->target, on_record, f);
+	n = snaprec__emit(&f->target, on_record, f);
 	if (n < 0)
 		pr_warn("no attach snapshot (%s): goroutines appear from their first event\n",
 			strerror(-n));

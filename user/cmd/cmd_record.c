@@ -18,7 +18,8 @@
 #include <unistd.h>
 #include "live/az.h"
 #include "live/capture_session.h"
-#include "live/goroutines.h"
+#include "live/greader.h"
+#include "live/snapshot_records.h"
 #include "capture/capture.h"
 #include "lib/clock.h"
 #include "cmd/cli.h"
@@ -215,7 +216,7 @@ static void take_snapshot(struct record *r)
 	int n;
 
 	r->from_user = true;
-	n = goroutines__emit_snapshot(&r->target, on_record, r);
+	n = snaprec__emit(&r->target, on_record, r);
 	r->from_user = false;
 
 	if (n < 0) {
