@@ -16,6 +16,9 @@
 //	           Undetermined -> X status events at the trace's start)
 //	last_state the goroutine's state when the trace ends (NotExist once
 //	           it exited; anything else: it outlived the trace)
+//	logs       its user log events (trace.Log), "category=message" each,
+//	           in trace order (gtrace's exports put pprof labels here)
+//	regions    user regions it began
 //
 //	tracecheck TRACE_FILE  >  counts.json
 //
@@ -46,6 +49,8 @@ type counts struct {
 	BlockReasons      []string       `json:"block_reasons"`
 	LastState         string         `json:"last_state"`
 	Other             map[string]int `json:"other,omitempty"`
+	Logs              []string       `json:"logs,omitempty"`
+	Regions           int            `json:"regions,omitempty"`
 }
 
 func main() {
@@ -84,6 +89,16 @@ func main() {
 			os.Exit(1)
 		}
 		events++
+		switch ev.Kind() {
+		case trace.EventLog:
+			c := get(ev.Goroutine())
+			l := ev.Log()
+			c.Logs = append(c.Logs, l.Category+"="+l.Message)
+			continue
+		case trace.EventRegionBegin:
+			get(ev.Goroutine()).Regions++
+			continue
+		}
 		if ev.Kind() != trace.EventStateTransition {
 			continue
 		}

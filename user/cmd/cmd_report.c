@@ -20,7 +20,7 @@ static const struct {
 } formats[] = {
 	{ "text", export_text, false },	      { "jsonl", export_jsonl, false },
 	{ "pprof", export_pprof, true },      { "perfetto", export_perfetto, true },
-	{ "chrome", export_chrome, false },
+	{ "chrome", export_chrome, false },   { "gotrace", export_gotrace, true },
 };
 
 static const char *const profiles[] = {
@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		"\n"
 		"Turn a capture written by 'gtrace record' into something to read or open.\n"
 		"\n"
-		"  -f, --format FORMAT   text (default), jsonl, pprof, perfetto, chrome\n"
+		"  -f, --format FORMAT   text (default), jsonl, pprof, perfetto, chrome, gotrace\n"
 		"      --profile KIND    pprof: offcpu (default), schedlat, goroutine, lifetime\n"
 		"      --at SECONDS      goroutine profile: at this time since capture start\n"
 		"      --min-duration D  perfetto/chrome: drop slices shorter than D (e.g. 50us)\n"
@@ -49,7 +49,8 @@ static void usage(FILE *f)
 		"examples:\n"
 		"  gtrace report gtrace.gtr\n"
 		"  gtrace report gtrace.gtr -f pprof -o offcpu.pb.gz && go tool pprof -top offcpu.pb.gz\n"
-		"  gtrace report gtrace.gtr -f perfetto -o trace.pftrace   # open in ui.perfetto.dev\n");
+		"  gtrace report gtrace.gtr -f perfetto -o trace.pftrace   # open in ui.perfetto.dev\n"
+		"  gtrace report gtrace.gtr -f gotrace -o trace.out && go tool trace trace.out\n");
 }
 
 /* "250us", "2ms", "1.5s", "100" (ns). */
@@ -149,7 +150,7 @@ int cmd_report(int argc, char **argv)
 		if (!strcmp(format, formats[i].name))
 			fi = i;
 	if (fi < 0) {
-		pr_err("unknown format '%s' (text, jsonl, pprof, perfetto, chrome)\n", format);
+		pr_err("unknown format '%s' (text, jsonl, pprof, perfetto, chrome, gotrace)\n", format);
 		return GT_EXIT_USAGE;
 	}
 	if (formats[fi].binary && !output && isatty(fileno(stdout))) {

@@ -30,5 +30,7 @@ int export_text(struct gt_capture *cap, const struct gt_export_opts *o, FILE *ou
 int export_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
 int export_perfetto(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
 int export_chrome(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+/* Go execution trace (go tool trace, golang.org/x/exp/trace): docs/formats/gotrace.md */
+int export_gotrace(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
 
 #endif
