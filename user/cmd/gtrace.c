@@ -23,6 +23,7 @@ static const struct {
 	{ "stamp", cmd_stamp, "add zone, region and host labels to a pprof profile" },
 	{ "snapshot", cmd_snapshot, "print every goroutine of a process: state, labels, stack" },
 	{ "flight", cmd_flight, "keep the last seconds of events, dump them on triggers" },
+	{ "profile", cmd_profile, "sampled goroutine profile of a process, no probes (pprof)" },
 };
 
 static void usage(FILE *f)
