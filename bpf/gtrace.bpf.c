@@ -35,6 +35,9 @@ const volatile __u64 goschedimpl_lo = 0, goschedimpl_hi = 0;
 const volatile __u64 exitsyscallnop_lo = 0, exitsyscallnop_hi = 0;
 /* The probe sits at or before the function's stack check (SP not moved yet). */
 const volatile bool setproflabel_before_check = false;
+/* Where runtime_setProfLabel's return address and caller's frame are at its site. */
+const volatile __u32 setproflabel_sp_delta = 0;
+const volatile bool setproflabel_frame_set = false;
 const volatile bool preemptpark_before_check = false;
 /*
  * Set by user space once every probe is attached, cleared before the first
@@ -285,10 +288,11 @@ static long walk_frame(__u32 i, void *arg)
 }
 
 /*
- * Walks a parked goroutine's frame pointers from g.sched (saved by mcall)
- * and sends the stack once; returns its id, 0 when unavailable.
+ * Walks frame pointers from a first return address pc0 and the frame
+ * pointer of the frame it returns into, and sends the stack once; returns
+ * its id, 0 when unavailable.
  */
-static __always_inline __u64 send_stack(__u64 g)
+static __always_inline __u64 send_stack_from(__u64 pc0, __u64 fp)
 {
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
@@ -299,9 +303,9 @@ static __always_inline __u64 send_stack(__u64 g)
 	if (!s)
 		return 0;
 	w.st = &s->stack;
-	w.st->pcs[0] = read_u64(g + off.g_sched_pc);
+	w.st->pcs[0] = pc0;
 	w.st->nr = 1;
-	w.fp = read_u64(g + off.g_sched_bp);
+	w.fp = fp;
 	w.hash = (0xcbf29ce484222325ull ^ w.st->pcs[0]) * 0x100000001b3ull;
 	if (!w.st->pcs[0])
 		return 0;
@@ -322,6 +326,12 @@ static __always_inline __u64 send_stack(__u64 g)
 	if (output(w.st, GT_EV_STACK, size))
 		bpf_map_update_elem(&stacks_sent, &w.hash, &one, BPF_ANY);
 	return w.hash;
+}
+
+/* A parked goroutine's stack, from g.sched (saved by mcall). */
+static __always_inline __u64 send_stack(__u64 g)
+{
+	return send_stack_from(read_u64(g + off.g_sched_pc), read_u64(g + off.g_sched_bp));
 }
 
 /* ---- label sets ---- */
@@ -789,17 +799,30 @@ static __always_inline bool will_restart(struct pt_regs *ctx)
 SEC("uprobe")
 int uprobe_runtime_setproflabel(struct pt_regs *ctx)
 {
-	__u64 g = GO_G(ctx), id;
+	__u64 g = GO_G(ctx), id, stack = 0;
 	struct gt_ev_labels *e;
 
 	if (!is_target() || !wanted(GT_EV_LABELS) ||
 	    (setproflabel_before_check && will_restart(ctx)))
 		return 0;
 	id = labelset_id(GO_ARG1(ctx), true);
+	/*
+	 * Where the change was made: the caller (SetGoroutineLabels, pprof.Do
+	 * and the code that called them), walked from this function's return
+	 * address.  Sent before the record that uses it, like label sets.
+	 */
+	if (want_stacks) {
+		__u64 fp = GO_FP(ctx);
+
+		if (setproflabel_frame_set)
+			fp = read_u64(fp);
+		stack = send_stack_from(read_u64(GO_SP(ctx) + setproflabel_sp_delta), fp);
+	}
 	e = reserve(GT_EV_LABELS, sizeof(*e), goid_of(g));
 	if (!e)
 		return 0;
 	e->labels = id;
+	e->stack = stack;
 	bpf_ringbuf_submit(e, rb_flags());
 	return 0;
 }

@@ -15,7 +15,7 @@
 #ifndef GTRACE_EVENTS_H
 #define GTRACE_EVENTS_H
 
-#define GT_CAPTURE_VERSION 1
+#define GT_CAPTURE_VERSION 2 /* 2: LABELS carries the stack of the change */
 
 enum gt_event_type {
 	GT_EV_NONE = 0,
@@ -110,6 +110,11 @@ struct gt_ev_unpark {
 struct gt_ev_labels {
 	struct gt_event_hdr h;
 	__u64 labels; /* label set id, 0 for none */
+	/*
+	 * Version 2: stack id of the change, from runtime_setProfLabel's caller
+	 * (0 = stacks off, or a version 1 capture, whose records end before it).
+	 */
+	__u64 stack;
 };
 
 #define GT_LABEL_MAX 64	      /* labels read per set */

@@ -116,6 +116,7 @@ static int labels(struct gt_capture_writer *w, uint64_t t, uint64_t goid, uint64
 
 	hdr(&l.h, GT_EV_LABELS, sizeof(l), SY_T(t), goid);
 	l.labels = id;
+	l.stack = 0;
 	return put(w, &l);
 }
 

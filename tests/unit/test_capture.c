@@ -182,3 +182,53 @@ TEST(u64map_insert_delete)
 	T_CHECK(m.len == 2500, "len %zu", m.len);
 	u64map__free(&m);
 }
+
+struct labels_seen {
+	struct gt_tool tool;
+	uint64_t stacks[2];
+	int n;
+};
+
+static int note_labels(struct gt_tool *tool, struct gt_capture *cap, const struct gt_event_hdr *h)
+{
+	struct labels_seen *s = (struct labels_seen *)tool;
+
+	if (h->type == GT_EV_LABELS && s->n < 2)
+		s->stacks[s->n++] = capture__labels_stack((const struct gt_ev_labels *)h);
+	return 0;
+}
+
+/*
+ * Version 2 added the stack to LABELS records: a version 1 record (which
+ * ends before it) still reads, with no stack, and the record after it is
+ * not mistaken for one.
+ */
+TEST(capture_labels_v1_record_reads)
+{
+	char path[] = "/tmp/gt-cap-XXXXXX";
+	struct gt_capture_writer *w;
+	struct gt_capture *cap;
+	struct labels_seen s = { .tool.event = note_labels };
+	struct gt_ev_labels v2 = { .h = { .type = GT_EV_LABELS, .size = sizeof(v2), .goid = 2 },
+				   .labels = 0, .stack = 0x77 };
+	uint8_t buf[64] = { 0 };
+	struct gt_ev_labels *v1 = (struct gt_ev_labels *)buf;
+	int fd = mkstemp(path);
+
+	close(fd);
+	v1->h = (struct gt_event_hdr){ .type = GT_EV_LABELS, .goid = 1,
+				       .size = offsetof(struct gt_ev_labels, stack) };
+	T_ASSERT(capture_writer__open(&w, path) == 0, "open writer");
+	capture_writer__meta(w, "target.pid", "%d", 42);
+	capture_writer__flush(w); /* header meta; what is added at close is the trailer */
+	capture_writer__events(w, v1, v1->h.size);
+	capture_writer__events(w, &v2, sizeof(v2));
+	T_ASSERT(capture_writer__close(w) == 0, "close writer");
+	T_ASSERT(capture__open(&cap, path) == 0, "open");
+	T_CHECK(capture__process(cap, &s.tool) == 0, "process");
+	T_CHECK(s.n == 2, "labels records %d", s.n);
+	T_CHECK(s.stacks[0] == 0 && s.stacks[1] == 0x77, "stacks %#lx %#lx",
+		(unsigned long)s.stacks[0], (unsigned long)s.stacks[1]);
+	capture__close(cap);
+	unlink(path);
+}

@@ -124,6 +124,11 @@ int capture__symbolize(const struct gt_capture *c, uint64_t pc, struct gt_frame 
 const char *capture__waitreason(const struct gt_capture *c, unsigned reason);
 /* CLOCK_MONOTONIC ns -> CLOCK_REALTIME ns, by the capture's clock mapping. */
 int64_t capture__wall_ns(const struct gt_capture *c, uint64_t mono_ns);
+/* The stack of a LABELS record (where the labels were set), 0 when it has none (version 1). */
+static inline uint64_t capture__labels_stack(const struct gt_ev_labels *e)
+{
+	return e->h.size >= sizeof(*e) ? e->stack : 0;
+}
 /* Capture's own name for an event type ("create", "park", ...). */
 const char *capture__event_name(unsigned type);
 

@@ -65,7 +65,8 @@ static const struct {
 	[GT_EV_SYSCALL_ENTER] = { "syscall_enter", sizeof(struct gt_event_hdr) },
 	[GT_EV_SYSCALL_EXIT] = { "syscall_exit", sizeof(struct gt_event_hdr) },
 	[GT_EV_EXIT] = { "exit", sizeof(struct gt_event_hdr) },
-	[GT_EV_LABELS] = { "labels", sizeof(struct gt_ev_labels) },
+	/* version 1 records end before .stack */
+	[GT_EV_LABELS] = { "labels", offsetof(struct gt_ev_labels, stack) },
 	[GT_EV_LABELSET] = { "labelset", offsetof(struct gt_ev_labelset, blob) },
 	[GT_EV_STACK] = { "stack", offsetof(struct gt_ev_stack, pcs) },
 	[GT_EV_WAIT_END] = { "wait_end", sizeof(struct gt_event_hdr) },

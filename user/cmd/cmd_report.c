@@ -28,17 +28,26 @@ static const char *const profiles[] = {
 	[GT_PROFILE_SCHEDLAT] = "schedlat",
 	[GT_PROFILE_GOROUTINE] = "goroutine",
 	[GT_PROFILE_LIFETIME] = "lifetime",
+	[GT_PROFILE_LABELS] = "labels",
+};
+
+/* --labels: the label-loss analysis in the format asked for (docs/labels.md). */
+static int (*const labels_fn[])(struct gt_capture *, const struct gt_export_opts *, FILE *) = {
+	export_labels_text, export_labels_jsonl, export_labels_pprof,
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gtrace report FILE [-f FORMAT] [--profile KIND] [-o OUT]\n"
+		"usage: gtrace report FILE [-f FORMAT] [--profile KIND] [--labels] [-o OUT]\n"
 		"\n"
 		"Turn a capture written by 'gtrace record' into something to read or open.\n"
 		"\n"
 		"  -f, --format FORMAT   text (default), jsonl, pprof, perfetto, chrome, gotrace\n"
-		"      --profile KIND    pprof: offcpu (default), schedlat, goroutine, lifetime\n"
+		"      --profile KIND    pprof: offcpu (default), schedlat, goroutine, lifetime, labels\n"
+		"      --labels          where labels get lost: per key shares, unlabelled time by\n"
+		"                        creation site and who woke it, label changes that drop keys\n"
+		"                        (text, jsonl; with pprof the 'labels' profile)\n"
 		"      --at SECONDS      goroutine profile: at this time since capture start\n"
 		"      --min-duration D  perfetto/chrome: drop slices shorter than D (e.g. 50us)\n"
 		"      --goroutines F    perfetto/chrome: keep only these (goid list or label:K=V)\n"
@@ -50,7 +59,8 @@ static void usage(FILE *f)
 		"  gtrace report gtrace.gtr\n"
 		"  gtrace report gtrace.gtr -f pprof -o offcpu.pb.gz && go tool pprof -top offcpu.pb.gz\n"
 		"  gtrace report gtrace.gtr -f perfetto -o trace.pftrace   # open in ui.perfetto.dev\n"
-		"  gtrace report gtrace.gtr -f gotrace -o trace.out && go tool trace trace.out\n");
+		"  gtrace report gtrace.gtr -f gotrace -o trace.out && go tool trace trace.out\n"
+		"  gtrace report gtrace.gtr --labels\n");
 }
 
 /* "250us", "2ms", "1.5s", "100" (ns). */
@@ -75,7 +85,7 @@ static int parse_duration_ns(const char *s, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_PROFILE = 256, OPT_AT, OPT_MIN_DURATION, OPT_GOROUTINES };
+enum { OPT_PROFILE = 256, OPT_AT, OPT_MIN_DURATION, OPT_GOROUTINES, OPT_LABELS };
 
 int cmd_report(int argc, char **argv)
 {
@@ -85,6 +95,7 @@ int cmd_report(int argc, char **argv)
 		{ "at", required_argument, NULL, OPT_AT },
 		{ "min-duration", required_argument, NULL, OPT_MIN_DURATION },
 		{ "goroutines", required_argument, NULL, OPT_GOROUTINES },
+		{ "labels", no_argument, NULL, OPT_LABELS },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -96,6 +107,8 @@ int cmd_report(int argc, char **argv)
 	double at_s = -1;
 	struct gt_capture *cap = NULL;
 	FILE *out = stdout;
+	int (*fn)(struct gt_capture *, const struct gt_export_opts *, FILE *);
+	bool labels = false;
 	int c, fi = -1, err;
 
 	while ((c = getopt_long(argc, argv, "f:o:qvh", longopts, NULL)) != -1) {
@@ -109,7 +122,7 @@ int cmd_report(int argc, char **argv)
 				if (!strcmp(optarg, profiles[i]))
 					k = i;
 			if (k < 0) {
-				pr_err("unknown profile '%s' (offcpu, schedlat, goroutine, lifetime)\n",
+				pr_err("unknown profile '%s' (offcpu, schedlat, goroutine, lifetime, labels)\n",
 				       optarg);
 				return GT_EXIT_USAGE;
 			}
@@ -133,6 +146,7 @@ int cmd_report(int argc, char **argv)
 			}
 			break;
 		case OPT_GOROUTINES: eo.goroutines = optarg; break;
+		case OPT_LABELS: labels = true; break;
 		case 'q': gt_quiet = 1; break;
 		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
@@ -161,6 +175,14 @@ int cmd_report(int argc, char **argv)
 		pr_err("--at goes with -f pprof --profile goroutine\n");
 		return GT_EXIT_USAGE;
 	}
+	fn = formats[fi].fn;
+	if (labels || eo.profile == GT_PROFILE_LABELS) {
+		if (fi > 2 || (eo.profile == GT_PROFILE_LABELS && fi != 2)) {
+			pr_err("--labels goes with -f text, jsonl or pprof (--profile labels with -f pprof)\n");
+			return GT_EXIT_USAGE;
+		}
+		fn = labels_fn[fi];
+	}
 	if (capture__open(&cap, argv[optind]))
 		return GT_EXIT_ERROR;
 	if (at_s >= 0) {
@@ -173,7 +195,7 @@ int cmd_report(int argc, char **argv)
 		capture__close(cap);
 		return GT_EXIT_ERROR;
 	}
-	err = formats[fi].fn(cap, &eo, out);
+	err = fn(cap, &eo, out);
 	if (fflush(out) || ferror(out)) {
 		pr_err("failed to write %s: %s\n", output ? output : "standard output",
 		       strerror(errno));

@@ -15,6 +15,7 @@ enum gt_profile_kind {
 	GT_PROFILE_SCHEDLAT,
 	GT_PROFILE_GOROUTINE,
 	GT_PROFILE_LIFETIME,
+	GT_PROFILE_LABELS, /* unlabelled time by site: export_labels_pprof */
 };
 
 struct gt_export_opts {
@@ -32,5 +33,9 @@ int export_perfetto(struct gt_capture *cap, const struct gt_export_opts *o, FILE
 int export_chrome(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
 /* Go execution trace (go tool trace, golang.org/x/exp/trace): docs/formats/gotrace.md */
 int export_gotrace(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+/* `report --labels` (labels_out.c): where labels get lost, as text, jsonl or a pprof profile. */
+int export_labels_text(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+int export_labels_jsonl(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
+int export_labels_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out);
 
 #endif

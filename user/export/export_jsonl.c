@@ -177,9 +177,13 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 			fprintf(out, ",\"by\":%llu", (unsigned long long)e->by);
 		break;
 	}
-	case GT_EV_LABELS:
-		print_labels(cap, ((const struct gt_ev_labels *)h)->labels, out);
+	case GT_EV_LABELS: {
+		const struct gt_ev_labels *e = (const void *)h;
+
+		print_labels(cap, e->labels, out);
+		print_stack(cap, capture__labels_stack(e), out);
 		break;
+	}
 	case GT_EV_PREEMPT:
 		if (h->flags & GT_F_GC_SUSPEND)
 			fputs(",\"gc_suspend\":true", out);

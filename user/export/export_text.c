@@ -14,6 +14,7 @@
 #include "lib/debug.h"
 #include "export/export.h"
 #include "capture/gstate.h"
+#include "export/labels.h"
 
 #define TOP 10
 #define R_SYSCALL 0x100 /* reason word for syscall time */
@@ -31,6 +32,7 @@ struct tx {
 	struct longest top[TOP];
 	int ntop;
 	uint64_t offcpu, nwaits, uncertain, nsystem, alive_end, pseudo_ns;
+	struct gt_labels labels; /* the labels section, from the same pass */
 };
 
 static const char *dur(uint64_t ns, char *buf, size_t len)
@@ -83,6 +85,10 @@ static int on_interval(struct gstate *gs, const struct gs_interval *iv)
 {
 	struct tx *x = gs->arg;
 	uint64_t d = iv->end - iv->start, reason, k[GS_AGG_WORDS] = { 0 };
+	int err = labels__interval(&x->labels, gs, iv);
+
+	if (err)
+		return err;
 
 	if (iv->state == GS_WAITING && iv->pseudo) {
 		x->pseudo_ns += d;
@@ -111,7 +117,22 @@ static int on_interval(struct gstate *gs, const struct gs_interval *iv)
 static int on_birth(struct gstate *gs, struct gs_g *g, const struct gt_event_hdr *ev)
 {
 	((struct tx *)gs->arg)->nsystem += g->system;
-	return 0;
+	return labels__birth(&((struct tx *)gs->arg)->labels, gs, g, ev);
+}
+
+static int on_event(struct gstate *gs, const struct gt_event_hdr *ev)
+{
+	return labels__event(&((struct tx *)gs->arg)->labels, gs, ev);
+}
+
+static int on_labels(struct gstate *gs, struct gs_g *g, uint64_t old, uint64_t ts)
+{
+	return labels__labels(&((struct tx *)gs->arg)->labels, gs, g, old, ts);
+}
+
+static int on_unpark(struct gstate *gs, struct gs_g *g, uint64_t by, uint64_t ts)
+{
+	return labels__unpark(&((struct tx *)gs->arg)->labels, gs, g, by, ts);
 }
 
 static int on_death(struct gstate *gs, struct gs_g *g, const struct gt_event_hdr *ev)
@@ -316,7 +337,9 @@ static void print_longest(struct tx *x)
 int export_text(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out)
 {
 	static const struct gs_ops ops = {
+		.priv_size = LABELS_PRIV_WORDS * sizeof(uint64_t),
 		.interval = on_interval, .birth = on_birth, .death = on_death,
+		.event = on_event, .labels = on_labels, .unpark = on_unpark,
 	};
 	struct tx *x = calloc(1, sizeof(*x));
 	int err;
@@ -325,8 +348,11 @@ int export_text(struct gt_capture *cap, const struct gt_export_opts *o, FILE *ou
 		return -ENOMEM;
 	x->cap = cap;
 	x->out = out;
+	labels__init(&x->labels, cap, 0);
 	gstate__init(&x->gs, cap, &ops, x);
 	err = gstate__process(&x->gs);
+	if (!err)
+		err = labels__end(&x->labels, &x->gs);
 	if (err) {
 		pr_err("text: reading the capture failed: %s\n", strerror(-err));
 		goto out;
@@ -337,12 +363,14 @@ int export_text(struct gt_capture *cap, const struct gt_export_opts *o, FILE *ou
 	print_stacks(x);
 	print_labels(x);
 	print_longest(x);
+	labels__print_text(&x->labels, out);
 	if (fflush(out) || ferror(out)) {
 		pr_err("text: writing the report failed: %s\n", strerror(errno));
 		err = -EIO;
 	}
 out:
 	gstate__exit(&x->gs);
+	labels__exit(&x->labels);
 	gs_agg__free(&x->by_reason);
 	gs_agg__free(&x->by_stack);
 	gs_agg__free(&x->by_labels);

@@ -151,6 +151,14 @@ static bool site_before_check(struct gt_target *t, const char *name,
 	return f && !probe_sites__entry(&t->elf, f, o->probe_at_entry, &site) && !site.sp_delta;
 }
 
+static bool setproflabel_site(struct gt_target *t, const struct gt_tracer_opts *o,
+			      struct gt_probe_site *site)
+{
+	const struct gt_func *f = pclntab__lookup_name(t->pcln, "runtime/pprof.runtime_setProfLabel");
+
+	return f && !probe_sites__entry(&t->elf, f, o->probe_at_entry, site);
+}
+
 /* Knobs that must be set between open and load. */
 static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_tracer_opts *o)
 {
@@ -187,6 +195,11 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
 		   (uint64_t *)&s->rodata->exitsyscallnop_hi);
 	s->rodata->setproflabel_before_check =
 		site_before_check(t, "runtime/pprof.runtime_setProfLabel", o);
+	/* Where the caller of a label change is, to walk its stack from there. */
+	if (setproflabel_site(t, o, &site)) {
+		s->rodata->setproflabel_sp_delta = site.sp_delta;
+		s->rodata->setproflabel_frame_set = site.frame_set;
+	}
 	s->rodata->preemptpark_before_check = site_before_check(t, "runtime.preemptPark", o);
 	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
 	return bpf_map__set_max_entries(s->maps.rb, o->buffer_bytes);
