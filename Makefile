@@ -25,7 +25,7 @@ PROTO_C   := $(patsubst user/proto/%.proto,$(OBJ)/%.pb-c.c,$(PROTOS))
 PROTO_O   := $(PROTO_C:.c=.o)
 # user/ is grouped by pipeline layer (README "Layout"); objects mirror it
 # under build/obj/<layer>/.
-LAYERS    := lib binary capture live export cmd
+LAYERS    := lib binary capture live export agent cmd
 USER_SRCS := $(filter-out user/cmd/gtrace.c,$(wildcard $(addprefix user/,$(addsuffix /*.c,$(LAYERS)))))
 USER_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(USER_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)

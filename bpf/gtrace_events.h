@@ -194,4 +194,17 @@ struct gt_go_offsets {
 /* Loss counters: one slot per event type, per CPU. */
 #define GT_LOSS_SLOTS GT_EV_MAX
 
+/*
+ * Process lifecycle for `gtrace agent` (bpf/proc_events.bpf.c): one record
+ * per exec and per process exit, from the sched tracepoints, so discovery
+ * does not wait for a /proc poll.  Not part of the capture format.
+ */
+enum gt_proc_event_kind { GT_PROC_EXEC = 1, GT_PROC_EXIT = 2 };
+
+struct gt_proc_event {
+	__u32 kind; /* enum gt_proc_event_kind */
+	__u32 pid;  /* thread-group id, in the initial PID namespace */
+	__u64 ts;   /* CLOCK_MONOTONIC ns */
+};
+
 #endif /* GTRACE_EVENTS_H */

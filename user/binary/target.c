@@ -111,3 +111,20 @@ void target__close(struct gt_target *t)
 		elf_file__close(&t->elf);
 	memset(&t->elf, 0, sizeof(t->elf));
 }
+
+int target__bind(struct gt_target *t, const struct gt_target *bin, pid_t pid)
+{
+	char link[64];
+	ssize_t n;
+
+	*t = *bin;
+	t->pid = pid;
+	t->load_bias = 0;
+	snprintf(t->exe, sizeof(t->exe), "/proc/%d/exe", pid);
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, t->exe_name, sizeof(t->exe_name) - 1);
+	if (n < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	t->exe_name[n] = 0;
+	return find_load_bias(t);
+}

@@ -34,4 +34,12 @@ struct gt_target {
 int target__open(struct gt_target *t, pid_t pid, const char *path);
 void target__close(struct gt_target *t);
 
+/*
+ * A process running a binary already opened as bin (pid 0): *t shares bin's
+ * ELF, pclntab and offsets (never target__close it; close bin once its last
+ * process is done) and gets its own pid, paths and load bias.  Lets one
+ * inspection serve every process of a binary.  0 or -errno (-ESRCH: gone).
+ */
+int target__bind(struct gt_target *t, const struct gt_target *bin, pid_t pid);
+
 #endif

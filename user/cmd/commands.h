@@ -12,6 +12,7 @@ int cmd_stamp(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_flight(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 #include "lib/version.h"
 

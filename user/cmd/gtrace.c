@@ -24,6 +24,7 @@ static const struct {
 	{ "snapshot", cmd_snapshot, "print every goroutine of a process: state, labels, stack" },
 	{ "flight", cmd_flight, "keep the last seconds of events, dump them on triggers" },
 	{ "profile", cmd_profile, "sampled goroutine profile of a process, no probes (pprof)" },
+	{ "agent", cmd_agent, "profile every Go process on the host, push to Pyroscope/OTLP" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,94 @@
+#!/bin/bash
+# gtrace agent end to end: three Go fixtures (two binaries; one started
+# after the agent, one exiting mid-window, one in its own PID+mount
+# namespace) profiled with a 2 s window and pushed to two real receivers
+# built from the stores' own Go code (tests/receivers: Pyroscope's
+# pushv1connect handler + google/pprof, the collector's pdata pprofile),
+# one of them killed for two windows and restarted.  agent_check.py judges
+# what arrived.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+W=2
+RCV=build/receivers
+A_BIN=$FIX/agentsvc-go1.26-plain
+B_BIN=$FIX/agentsvc-go1.19-stripped
+[ -x "$B_BIN" ] || B_BIN=$FIX/agentsvc-go1.26-pie
+if [ ! -x "$A_BIN" ]; then
+	skip agent "fixture $A_BIN missing (tests/fixtures/build.sh)"
+	exit 0
+fi
+if ! command -v unshare >/dev/null; then
+	skip agent "unshare (util-linux) missing"
+	exit 0
+fi
+if [ ! -x $RCV/pyroscope ] || [ ! -x $RCV/otlp ] || [ -n "$(find tests/receivers -newer $RCV/otlp -type f 2>/dev/null)" ]; then
+	mkdir -p $RCV
+	if ! (cd tests/receivers && GOWORK=off GOFLAGS=-mod=mod /usr/local/go/bin/go build -o ../../$RCV/pyroscope ./pyroscope &&
+		GOWORK=off GOFLAGS=-mod=mod /usr/local/go/bin/go build -o ../../$RCV/otlp ./otlp) >"$TMP/rcvbuild.log" 2>&1; then
+		tail -5 "$TMP/rcvbuild.log"
+		fail "agent: receivers build (tests/receivers)"
+		exit 0
+	fi
+fi
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+PP=$(port); OP=$(port); MP=$(port)
+now() { date +%s%N; }
+
+$RCV/pyroscope -addr 127.0.0.1:$PP -out "$TMP/pyro.jsonl" 2>"$TMP/rpyro.log" & RP=$!
+$RCV/otlp -addr 127.0.0.1:$OP -out "$TMP/otlp.jsonl" 2>"$TMP/rotlp.log" & RO=$!
+BG_PIDS="$RP $RO"
+# A: runs throughout; B: its own PID and mount namespace, another binary
+OTEL_SERVICE_NAME=e2e-svc-a $A_BIN >"$TMP/a.out" & A=$!
+PYROSCOPE_APPLICATION_NAME=e2e-svc-ns unshare -pfm --mount-proc $B_BIN >"$TMP/b.out" & BU=$!
+BG_PIDS="$BG_PIDS $A $BU"
+for i in $(seq 50); do grep -q ready "$TMP/a.out" && grep -q ready "$TMP/b.out" && break; sleep 0.1; done
+B=$(pgrep -P $BU | head -1)
+cat > "$TMP/agent.conf" <<CONF
+# flags win over this file: --window is given on the command line too
+window = 9s
+include = e2e-svc|agentsvc
+labels = env=e2e,team=gtrace
+pyroscope-tenant = e2e-tenant
+CONF
+$GTRACE agent --config "$TMP/agent.conf" --window ${W}s --pyroscope http://127.0.0.1:$PP \
+	--otlp http://127.0.0.1:$OP --dir "$TMP/dir" --spool "$TMP/spool" --metrics 127.0.0.1:$MP \
+	--no-az-detect --az e2e-zone-1a >"$TMP/agent.out" 2>"$TMP/agent.log" & AG=$!
+BG_PIDS="$BG_PIDS $AG"
+sleep 3
+# C: the late one (same binary as A), exits 3.1 s after it starts: mid-window
+C_START=$(now)
+OTEL_SERVICE_NAME=e2e-svc-late $A_BIN -exit-after 3100ms >"$TMP/c.out" & C=$!
+wait $C; C_EXIT=$(now)
+curl -s --max-time 2 http://127.0.0.1:$MP/metrics >"$TMP/metrics.txt"
+# the store goes away for two windows, then comes back on the same port
+kill $RP; wait $RP 2>/dev/null
+DOWN=$(now)
+sleep $((2 * W + 1))
+UP=$(now)
+$RCV/pyroscope -addr 127.0.0.1:$PP -out "$TMP/pyro.jsonl" 2>>"$TMP/rpyro.log" & RP=$!
+BG_PIDS="$BG_PIDS $RP"
+sleep $((2 * W + 2))
+curl -s --max-time 2 http://127.0.0.1:$MP/metrics >"$TMP/metrics2.txt"
+kill -TERM $AG; wait $AG; AG_RC=$?
+STOP=$(now)
+# unshare waits for its child: end the child (host pid $B), then unshare
+kill $A $B $RP $RO 2>/dev/null
+wait 2>/dev/null
+
+check "agent: exits 0 on SIGTERM" test $AG_RC -eq 0
+python3 tests/e2e/agent_check.py --pyro "$TMP/pyro.jsonl" --otlp "$TMP/otlp.jsonl" --dir "$TMP/dir" \
+	--metrics "$TMP/metrics.txt" --metrics2 "$TMP/metrics2.txt" --log "$TMP/agent.log" --window $W \
+	--a-pid $A --b-pid "$B" --c-pid $C --c-start $C_START --c-exit $C_EXIT --down $DOWN --up $UP --stop $STOP
+rc=$?
+if [ $rc -ne 0 ]; then
+	grep -E "agent:|warning" "$TMP/agent.log" | sed 's/^/  agent log: /' | tail -15
+	grep -E "^gtrace_(events|lost|processes|windows)" "$TMP/metrics.txt" | sed 's/^/  metrics: /'
+	echo "  late pid $C"
+fi
+
+# usage errors: exit 2, one line
+"$GTRACE" agent >/dev/null 2>"$TMP/e1"; rc1=$?
+"$GTRACE" agent --dir "$TMP/x" --budget 200% >/dev/null 2>"$TMP/e2"; rc2=$?
+"$GTRACE" agent --dir "$TMP/x" --pyroscope-token secret >/dev/null 2>"$TMP/e3"; rc3=$?
+check "agent: no sink, bad budget, secret on argv are usage errors (2)" test "$rc1$rc2$rc3" = 222

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Judges what the e2e receivers got from `gtrace agent` (tests/e2e/agent.sh).
+
+Inputs are the receivers' JSON lines (one per decoded profile: Pyroscope's
+handler + google/pprof, and the collector's pdata), the --dir tree, two
+/metrics scrapes and the agent's log.  Prints PASS/FAIL lines; exit 1 when
+any check failed."""
+import argparse, glob, json, os, re, sys
+
+ap = argparse.ArgumentParser()
+for k in ("pyro", "otlp", "dir", "metrics", "metrics2", "log"):
+    ap.add_argument("--" + k)
+for k in ("window", "a-pid", "b-pid", "c-pid", "c-start", "c-exit", "down", "up", "stop"):
+    ap.add_argument("--" + k, type=int)
+a = ap.parse_args()
+W = a.window * 10**9
+failed = 0
+
+
+def check(name, ok, detail=""):
+    global failed
+    if ok:
+        print("PASS agent: " + name)
+    else:
+        failed += 1
+        if detail:
+            print("  " + str(detail)[:600])
+        print("FAIL agent: " + name)
+
+
+def load(path):
+    try:
+        return [json.loads(l) for l in open(path) if l.strip()]
+    except OSError:
+        return []
+
+
+pyro = load(a.pyro)
+otlp = load(a.otlp)
+TYPES = {"wall", "offcpu", "runnable", "goroutines"}
+check("pyroscope receiver decoded profiles (google/pprof)", len(pyro) > 0, "nothing arrived")
+by = {}
+for r in pyro:
+    by.setdefault(r["service"], []).append(r)
+check("services named from OTEL_SERVICE_NAME / PYROSCOPE_APPLICATION_NAME",
+      {"e2e-svc-a", "e2e-svc-ns", "e2e-svc-late"} <= set(by), sorted(by))
+
+
+def windows(recs):
+    w = {}
+    for r in recs:
+        w.setdefault((r["start_ns"], r["start_ns"] + r["duration_ns"]), set()).add(r["type"])
+    return sorted(w.items())
+
+
+def contiguous(ws):
+    gaps = [(ws[i][0][1], ws[i + 1][0][0]) for i in range(len(ws) - 1) if ws[i][0][1] != ws[i + 1][0][0]]
+    return gaps
+
+
+# A and B: every window, no gap (across the receiver outage too), all types
+for svc, pid in (("e2e-svc-a", a.a_pid), ("e2e-svc-ns", a.b_pid)):
+    recs = by.get(svc, [])
+    ws = windows(recs)
+    span = (a.stop - ws[0][0][0]) if ws else 0
+    check(f"{svc}: a window every {a.window}s ({len(ws)} windows over {span/1e9:.1f}s)",
+          ws and len(ws) >= span // W, [w[0] for w in ws])
+    check(f"{svc}: windows contiguous, none lost (receiver down {(a.up-a.down)/1e9:.1f}s)",
+          ws and not contiguous(ws), contiguous(ws))
+    full = [w for w in ws[1:-1]]
+    check(f"{svc}: wall, offcpu, runnable, goroutines in every full window",
+          full and all(TYPES <= t for _, t in full), [(w, sorted(t)) for w, t in full if not TYPES <= t])
+    check(f"{svc}: windows end on multiples of --window",
+          all(w[0][1] % W == 0 for w in ws[:-1]), [w[0] for w in ws[:3]])
+    r = recs[0] if recs else {"labels": {}}
+    L = r["labels"]
+    want = {"service_name": svc, "process.pid": str(pid), "env": "e2e", "team": "gtrace",
+            "cloud.availability_zone": "e2e-zone-1a", "process.runtime.name": "go"}
+    check(f"{svc}: series labels (host pid, zone, --labels from the config file)",
+          all(L.get(k) == v for k, v in want.items()) and L.get("process.runtime.version", "").startswith("go1.")
+          and L.get("process.executable.build_id.go") and L.get("host.name") and L.get("gtrace.duty_cycle") == "1",
+          {k: L.get(k) for k in list(want) + ["process.runtime.version", "host.name"]})
+    off = [x for x in recs if x["type"] == "offcpu" and x["samples"]]
+    check(f"{svc}: offcpu has the chan receive under its pprof labels",
+          any("wait_reason=chan receive" in x["sample_labels"] and "worker=queue" in x["sample_labels"]
+              and "main.waitOnChan" in x["functions"] for x in off),
+          off[-1]["sample_labels"] if off else "no offcpu samples")
+    gr = [x for x in recs if x["type"] == "goroutines"]
+    check(f"{svc}: goroutines profile counts the fixture's goroutines (>= 6)",
+          gr and all(x["totals"][-1] >= 6 for x in gr), [x["totals"] for x in gr[:3]])
+    check(f"{svc}: duty cycle stated in the comments",
+          recs and all(any("duty cycle 1" in c for c in x["comments"]) for x in recs))
+
+# the namespaced one: in its own PID namespace it is pid 1, the label is the host pid
+nsr = by.get("e2e-svc-ns", [])
+check("e2e-svc-ns: profiled through /proc/PID/exe from another mount namespace, host pid",
+      nsr and nsr[0]["labels"].get("process.pid") == str(a.b_pid) and a.b_pid != 1)
+ar = by.get("e2e-svc-a", [])
+if ar and nsr:
+    check("two binaries: different build ids",
+          ar[0]["labels"]["process.executable.build_id.go"] != nsr[0]["labels"]["process.executable.build_id.go"])
+
+# C: late, picked up within 2 s of exec, its last partial window flushed at exit
+cr = by.get("e2e-svc-late", [])
+cws = windows(cr)
+if cws:
+    first_start = cws[0][0][0]
+    check(f"e2e-svc-late: profiled {(first_start - a.c_start)/1e9:.2f}s after exec (<= 2s), first window arrived",
+          first_start - a.c_start <= 2 * 10**9 and TYPES - {"goroutines"} <= cws[0][1], cws[0])
+    last_end = cws[-1][0][1]
+    check(f"e2e-svc-late: last window ends at its exit ({(last_end - a.c_exit)/1e9:+.2f}s), not on a boundary",
+          abs(last_end - a.c_exit) < 10**9 and last_end % W != 0, cws[-1][0])
+    check("e2e-svc-late: windows contiguous from start to exit", not contiguous(cws), contiguous(cws))
+    check("e2e-svc-late: shares A's binary (same build id)",
+          ar and cr[0]["labels"]["process.executable.build_id.go"] == ar[0]["labels"]["process.executable.build_id.go"])
+else:
+    check("e2e-svc-late: profiled at all", False)
+
+# OTLP: the collector's pdata decodes it all, resource attributes by OTel names
+osvc = {}
+for r in otlp:
+    osvc.setdefault(r["resource"].get("service.name"), []).append(r)
+check("otlp receiver decoded profiles (collector pdata)", len(otlp) > 0)
+oa = osvc.get("e2e-svc-a", [])
+check("otlp: resource attributes service.name, process.pid, cloud.availability_zone",
+      oa and oa[0]["resource"].get("process.pid") == str(a.a_pid)
+      and oa[0]["resource"].get("cloud.availability_zone") == "e2e-zone-1a" and oa[0]["scope"] == "gtrace")
+check("otlp: every profile type, with samples and stacks",
+      {x["attributes"].get("gtrace.profile.type") for x in oa} >= TYPES and any(x["frames"] > 0 for x in oa))
+ows = sorted({(x["start_ns"], x["start_ns"] + x["duration_ns"]) for x in oa})
+check(f"otlp: e2e-svc-a windows contiguous ({len(ows)})",
+      ows and all(ows[i][1] == ows[i + 1][0] for i in range(len(ows) - 1)), ows[:4])
+
+# --dir
+files = glob.glob(os.path.join(a.dir, "e2e-svc-a", "*", "*.pb.gz"))
+types = {os.path.basename(os.path.dirname(f)) for f in files}
+check(f"--dir: <service>/<type>/<start>.pb.gz ({len(files)} files)", TYPES <= types, sorted(types))
+
+# metrics and log
+m1 = open(a.metrics).read() if os.path.exists(a.metrics) else ""
+m2 = open(a.metrics2).read() if os.path.exists(a.metrics2) else ""
+
+
+def metric(text, name):
+    mm = re.search(r"^" + re.escape(name) + r" ([0-9.e+-]+)$", text, re.M)
+    return float(mm.group(1)) if mm else None
+
+
+check("metrics: processes profiled, windows pushed, agent CPU and RSS",
+      (metric(m1, "gtrace_processes_profiled") or 0) >= 2
+      and (metric(m1, 'gtrace_windows_pushed_total{sink="pyroscope"}') or 0) >= 1
+      and metric(m1, "gtrace_agent_rss_bytes") and metric(m1, "gtrace_agent_cpu_seconds_total") is not None
+      and "gtrace_budget_spent_ratio{pid=" in m1,
+      [l for l in m1.splitlines() if l.startswith(("gtrace_processes_profiled", "gtrace_windows_pushed", "gtrace_agent"))])
+check("metrics: push errors counted while the receiver was down",
+      (metric(m2, 'gtrace_push_errors_total{sink="pyroscope"}') or 0) >= 1, m2[-400:])
+log = open(a.log).read() if os.path.exists(a.log) else ""
+check("log: one line per lifecycle change (start, down, up, exit), none per window",
+      "profiling pid %d" % a.c_pid in log and "exited" in log and "reachable again" in log
+      and len(log.splitlines()) < 30, log[-600:])
+sys.exit(1 if failed else 0)
