@@ -19,7 +19,8 @@
 #include <unistd.h>
 #include "lib/debug.h"
 #include "lib/u64map.h"
-#include "live/goroutines.h"
+#include "live/goroutine.h"
+#include "live/greader.h"
 #include "export/pprof_builder.h"
 #include "agent/window_profiles.h"
 
@@ -268,7 +269,7 @@ static int read_once(struct wprof *w, uint64_t now)
 	int err = greader__read_all(w->r, &s, NULL);
 
 	if (err && err != -ESRCH) {
-		snapshot__free(&s);
+		greader__free_snapshot(&s);
 		return err;
 	}
 	w->prev_read = now;
@@ -286,7 +287,7 @@ static int read_once(struct wprof *w, uint64_t now)
 	w->st.reads++;
 	w->st.goroutines += s.n;
 	if (w->have_last)
-		snapshot__free(&w->last);
+		greader__free_snapshot(&w->last);
 	w->last = s;
 	w->have_last = true;
 	w->st.cost_ns += thread_cpu_ns() - c0;
@@ -412,7 +413,7 @@ void wprof__close(struct wprof *w)
 	for (int k = 0; k < K_N; k++)
 		agg_free(&w->agg[k]);
 	if (w->have_last)
-		snapshot__free(&w->last);
+		greader__free_snapshot(&w->last);
 	if (w->r)
 		greader__close(w->r);
 	free(w);
