@@ -162,7 +162,10 @@ struct {
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
 
-/* Counting-only probes for `make bench` (the bare cost of a trap). */
+/*
+ * Every probe hit, by every program (the counting-only ones of --bare-trap
+ * too): hits per recorded event says how many traps record nothing.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -230,6 +233,7 @@ static __always_inline bool output(void *rec, __u32 type, __u32 size)
 
 static __always_inline bool is_target(void)
 {
+	count(&hits, 0);
 	return gt_enabled && (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
 }
 
@@ -721,8 +725,6 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 	__u32 newval = (__u32)GO_ARG3(ctx) & ~G_SCAN;
 	__u64 goid;
 
-	if (!is_target())
-		return 0;
 	switch (oldval << 8 | newval) {
 	case GT_G_RUNNABLE << 8 | GT_G_RUNNING:
 		on_start(ctx, gp);
@@ -768,19 +770,11 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uprobe")
-int uprobe_runtime_casgstatus(struct pt_regs *ctx)
-{
-	return handle_casgstatus(ctx);
-}
-
-SEC("uprobe")
-int uprobe_runtime_newproc1_ret(struct pt_regs *ctx)
+static __always_inline int on_newproc1_ret(struct pt_regs *ctx)
 {
 	__u64 newg = GO_RET1(ctx);
 
-	if (is_target())
-		on_create(ctx, newg, status_of(newg) == GT_G_WAITING);
+	on_create(ctx, newg, status_of(newg) == GT_G_WAITING);
 	return 0;
 }
 
@@ -796,13 +790,12 @@ static __always_inline bool will_restart(struct pt_regs *ctx)
 }
 
 /* runtime_setProfLabel(labels): runs on the goroutine itself (R14). */
-SEC("uprobe")
-int uprobe_runtime_setproflabel(struct pt_regs *ctx)
+static __always_inline int on_setproflabel(struct pt_regs *ctx)
 {
 	__u64 g = GO_G(ctx), id, stack = 0;
 	struct gt_ev_labels *e;
 
-	if (!is_target() || !wanted(GT_EV_LABELS) ||
+	if (!wanted(GT_EV_LABELS) ||
 	    (setproflabel_before_check && will_restart(ctx)))
 		return 0;
 	id = labelset_id(GO_ARG1(ctx), true);
@@ -828,32 +821,43 @@ int uprobe_runtime_setproflabel(struct pt_regs *ctx)
 }
 
 /* preemptPark(gp): the GC suspends a running goroutine without casgstatus. */
-SEC("uprobe")
-int uprobe_runtime_preemptpark(struct pt_regs *ctx)
+static __always_inline int on_preemptpark(struct pt_regs *ctx)
 {
 	__u64 gp = GO_ARG1(ctx);
 
-	if (!is_target() || (preemptpark_before_check && will_restart(ctx)))
+	if ((preemptpark_before_check && will_restart(ctx)))
 		return 0;
 	emit_simple(GT_EV_PREEMPT, off_thread(gp), GT_F_GC_SUSPEND);
 	return 0;
 }
 
-/* Go 1.26+ enters and leaves syscalls with a CAS of their own: probe them. */
-
+/*
+ * The one program on every site; the site's cookie (enum gt_site_kind,
+ * set by user/live/tracer.c) says which runtime function it is in.  Go
+ * 1.26+ enters and leaves syscalls with a CAS of their own: the
+ * SYSCALL_* sites are on those functions.
+ */
 SEC("uprobe")
-int uprobe_runtime_syscall_enter(struct pt_regs *ctx)
+int uprobe_gtrace(struct pt_regs *ctx)
 {
-	if (is_target())
+	if (!is_target())
+		return 0;
+	switch (bpf_get_attach_cookie(ctx)) {
+	case GT_SITE_CASGSTATUS:
+		return handle_casgstatus(ctx);
+	case GT_SITE_NEWPROC1_RET:
+		return on_newproc1_ret(ctx);
+	case GT_SITE_SETPROFLABEL:
+		return on_setproflabel(ctx);
+	case GT_SITE_PREEMPTPARK:
+		return on_preemptpark(ctx);
+	case GT_SITE_SYSCALL_ENTER:
 		emit_simple(GT_EV_SYSCALL_ENTER, goid_fast(GO_G(ctx)), 0);
-	return 0;
-}
-
-SEC("uprobe")
-int uprobe_runtime_syscall_exit(struct pt_regs *ctx)
-{
-	if (is_target())
+		return 0;
+	case GT_SITE_SYSCALL_EXIT:
 		emit_simple(GT_EV_SYSCALL_EXIT, goid_fast(GO_G(ctx)), 0);
+		return 0;
+	}
 	return 0;
 }
 

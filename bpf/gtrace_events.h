@@ -15,7 +15,7 @@
 #ifndef GTRACE_EVENTS_H
 #define GTRACE_EVENTS_H
 
-#define GT_CAPTURE_VERSION 2 /* 2: LABELS carries the stack of the change */
+#define GT_CAPTURE_VERSION 3 /* 2: LABELS carries the stack of the change; 3: GT_EV_GAP (record --budget) */
 
 enum gt_event_type {
 	GT_EV_NONE = 0,
@@ -34,6 +34,7 @@ enum gt_event_type {
 	GT_EV_WAIT_END = 13,	 /* waiting -> running without a scheduler hop (GC/STW pseudo-wait ends) */
 	GT_EV_LOSS = 14,	 /* user space: records were dropped in this window */
 	GT_EV_SNAPSHOT = 15,	 /* user space: a goroutine that existed at attach */
+	GT_EV_GAP = 16,		 /* user space: probes were detached in this window (slices) */
 	GT_EV_MAX,
 };
 
@@ -153,6 +154,20 @@ struct gt_ev_loss {
 	__u64 lost;
 };
 
+/*
+ * User space: [h.ts, end) the probes were off between two capture slices
+ * (`record --budget`): nothing was recorded, by design.  est_events is what
+ * the slices' event rate predicts for the window (an estimate, not a
+ * count); duty_ppm the share of time the probes were on, in millionths.
+ */
+struct gt_ev_gap {
+	struct gt_event_hdr h;
+	__u64 end;
+	__u64 est_events;
+	__u32 duty_ppm;
+	__u32 pad;
+};
+
 /* User space: a goroutine found alive at attach (from runtime.allgs). */
 struct gt_ev_snapshot {
 	struct gt_event_hdr h;
@@ -189,6 +204,20 @@ struct gt_go_offsets {
 	__u32 m_procid;
 	__u32 m_id;
 	__u32 labels_slice; /* 1: labels are a sorted slice (1.24+); 0: a map[string]string */
+};
+
+/*
+ * What a probe site is, as its BPF cookie: one program serves every site,
+ * so the whole probe set is one multi-uprobe link (attached and detached in
+ * one step), and the cookie picks the handler.
+ */
+enum gt_site_kind {
+	GT_SITE_CASGSTATUS = 1,
+	GT_SITE_NEWPROC1_RET = 2,
+	GT_SITE_SETPROFLABEL = 3,
+	GT_SITE_PREEMPTPARK = 4,
+	GT_SITE_SYSCALL_ENTER = 5,
+	GT_SITE_SYSCALL_EXIT = 6,
 };
 
 /* Loss counters: one slot per event type, per CPU. */

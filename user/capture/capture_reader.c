@@ -72,6 +72,7 @@ static const struct {
 	[GT_EV_WAIT_END] = { "wait_end", sizeof(struct gt_event_hdr) },
 	[GT_EV_LOSS] = { "loss", sizeof(struct gt_ev_loss) },
 	[GT_EV_SNAPSHOT] = { "snapshot", sizeof(struct gt_ev_snapshot) },
+	[GT_EV_GAP] = { "gap", sizeof(struct gt_ev_gap) },
 };
 
 const char *capture__event_name(unsigned type)

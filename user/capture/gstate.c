@@ -303,6 +303,16 @@ static int on_loss(struct gstate *gs, const struct gt_event_hdr *ev)
 		gs->loss = p;
 		gs->caploss = n;
 	}
+	if (ev->type == GT_EV_GAP) {
+		const struct gt_ev_gap *g = (const void *)ev;
+
+		/* An interval across a gap is as unsure as one across a loss. */
+		gs->loss[gs->nloss++] = (struct gs_loss){ ev->ts, g->end, 0 };
+		gs->ngaps++;
+		gs->gap_ns += g->end > ev->ts ? g->end - ev->ts : 0;
+		gs->gap_est_events += g->est_events;
+		return 0;
+	}
 	gs->loss[gs->nloss++] = (struct gs_loss){ ev->ts, l->end, l->lost };
 	gs->lost += l->lost;
 	return 0;
@@ -433,6 +443,10 @@ int gstate__event(struct gstate *gs, const struct gt_event_hdr *ev)
 	case GT_EV_LOSS:
 		if (((const struct gt_ev_loss *)ev)->end > gs->last_ts)
 			gs->last_ts = ((const struct gt_ev_loss *)ev)->end;
+		return on_loss(gs, ev);
+	case GT_EV_GAP:
+		if (((const struct gt_ev_gap *)ev)->end > gs->last_ts)
+			gs->last_ts = ((const struct gt_ev_gap *)ev)->end;
 		return on_loss(gs, ev);
 	case GT_EV_START ... GT_EV_LABELS:
 	case GT_EV_WAIT_END:

@@ -111,6 +111,8 @@ struct gstate {
 	size_t nloss, caploss;
 	uint64_t first_ts, last_ts;
 	uint64_t lost;	       /* records lost, summed over LOSS events */
+	/* GAP windows (record --budget): also loss windows above, but by design */
+	uint64_t ngaps, gap_ns, gap_est_events;
 	/* counters for summaries */
 	uint64_t nr_events, nr_created, nr_exited, nr_snapshot, nr_guessed, nr_bad;
 };

@@ -27,6 +27,7 @@
 #include "lib/debug.h"
 #include "binary/target.h"
 #include "live/tracer.h"
+#include "live/slicer.h"
 #include "lib/u64map.h"
 
 static volatile sig_atomic_t exiting;
@@ -35,6 +36,7 @@ struct record {
 	struct gt_target target;
 	struct gt_capture_writer *w;
 	struct gt_tracer *tr;
+	struct gt_slicer *slicer; /* --budget: probes on for slices of each second */
 	struct u64map syms_done; /* PCs whose frames are in the capture */
 	struct gt_clock_tracker clock;
 	bool clock_ok;
@@ -60,7 +62,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gtrace record -p PID [-d SECONDS] [-o FILE] [--events LIST] [--no-stacks]\n"
-		"                     [--buffer SIZE] [--az ZONE] [--no-az-detect] [-q] [-v]\n"
+		"                     [--buffer SIZE] [--budget PCT] [--az ZONE] [--no-az-detect] [-q] [-v]\n"
 		"\n"
 		"Record every goroutine transition and pprof label set of a running Go process\n"
 		"into a capture file, until SECONDS pass, Ctrl-C, or the process exits.\n"
@@ -72,6 +74,9 @@ static void usage(FILE *f)
 		"                       create,start,park,unpark,preempt,yield,syscall,exit,labels\n"
 		"      --no-stacks      do not walk the stack at each park\n"
 		"      --buffer SIZE    ring buffer size, e.g. 16M (default 32M; power of two)\n"
+		"      --budget PCT     keep the target's added CPU under PCT%% of its own: probes\n"
+		"                       attached for a slice of each second only; the gaps are\n"
+		"                       marked in the capture and every report (e.g. 2)\n"
 		"      --probe-at-entry put probes on functions' first bytes (benchmarks only)\n"
 		"      --bare-trap      same probe sites, programs that only count hits (benchmarks)\n"
 		"      --az ZONE        availability zone to stamp (default: detect)\n"
@@ -171,12 +176,63 @@ static void note_loss(struct record *r)
 	r->from_user = false;
 }
 
+/* --budget: switch the probes when due; a gap that ended becomes a GAP record. */
+static int note_slice(struct record *r, uint64_t now)
+{
+	struct gt_ev_gap gap;
+	int rc = slicer__tick(r->slicer, now, &gap);
+
+	if (rc < 0) {
+		pr_err("could not attach the probes again for the next slice: %s\n", strerror(-rc));
+		return rc;
+	}
+	if (rc == 1) {
+		r->from_user = true;
+		on_record(r, &gap, sizeof(gap));
+		r->from_user = false;
+	}
+	return 0;
+}
+
+/* --budget: the slicing, in the trailer (docs/capture-format.md, record.slice.*). */
+static void write_slices(struct record *r, double budget)
+{
+	struct gt_slicer_stats st;
+	uint64_t total;
+
+	slicer__stats(r->slicer, &st);
+	total = st.on_ns + st.off_ns;
+	capture_writer__meta(r->w, "record.budget_pct", "%g", budget);
+	capture_writer__meta(r->w, "record.slice.period_ns", "%llu", 1000000000ull);
+	capture_writer__meta(r->w, "record.slice.count", "%llu", (unsigned long long)st.slices);
+	capture_writer__meta(r->w, "record.slice.on_ns", "%llu", (unsigned long long)st.on_ns);
+	capture_writer__meta(r->w, "record.slice.off_ns", "%llu", (unsigned long long)st.off_ns);
+	capture_writer__meta(r->w, "record.slice.duty", "%.6f",
+			     total ? (double)st.on_ns / total : 1.0);
+	capture_writer__meta(r->w, "record.slice.duty_min", "%.6f", st.duty_min);
+	capture_writer__meta(r->w, "record.slice.duty_max", "%.6f", st.duty_max);
+	capture_writer__meta(r->w, "record.slice.gaps", "%llu", (unsigned long long)st.gaps);
+	capture_writer__meta(r->w, "record.slice.gap_est_events", "%llu",
+			     (unsigned long long)st.gap_est_events);
+	capture_writer__meta(r->w, "record.slice.hits", "%llu", (unsigned long long)st.hits);
+	capture_writer__meta(r->w, "record.slice.cost_per_hit_ns", "%.0f", st.cost_per_hit_ns);
+	capture_writer__meta(r->w, "record.slice.added_pct", "%.3f", st.added_pct);
+	capture_writer__meta(r->w, "record.slice.attach_ns_max", "%llu",
+			     (unsigned long long)st.attach_ns_max);
+	capture_writer__meta(r->w, "record.slice.detach_ns_max", "%llu",
+			     (unsigned long long)st.detach_ns_max);
+}
+
 /* Loss totals and how the capture ended: read by every report. */
 static void write_trailer(struct record *r, const char *why)
 {
 	capture_session__write_trailer(r->w, r->tr, r->written, r->user_produced, r->events, why);
+	uint64_t att, det;
+
 	capture_writer__meta(r->w, "record.probe_hits", "%llu",
 			     (unsigned long long)tracer__hits(r->tr));
+	tracer__timings(r->tr, &att, &det);
+	capture_writer__meta(r->w, "record.detach_ns", "%llu", (unsigned long long)det);
 	/* The final progress line shows the same total as the trailer. */
 	r->loss.seen = tracer__lost_total(r->tr);
 }
@@ -234,11 +290,15 @@ static void progress(struct record *r, uint64_t *last_events, uint64_t interval_
 	double secs = (capture_session__now() - r->start_ns) / 1e9;
 	double rate = interval_ns ? (r->events - *last_events) * 1e9 / interval_ns : 0;
 
+	char duty[48] = "";
+
+	if (r->slicer)
+		snprintf(duty, sizeof(duty), ", duty %.1f%%", 100 * slicer__duty(r->slicer));
 	fprintf(stderr,
-		"\rgtrace: pid %d: %.0fs, %llu events (%.0f/s), goroutines +%llu -%llu, %llu lost%s",
+		"\rgtrace: pid %d: %.0fs, %llu events (%.0f/s), goroutines +%llu -%llu, %llu lost%s%s",
 		r->target.pid, secs, (unsigned long long)r->events, rate,
 		(unsigned long long)r->created, (unsigned long long)r->exited,
-		(unsigned long long)r->loss.seen, final ? "\n" : "  ");
+		(unsigned long long)r->loss.seen, duty, final ? "\n" : "  ");
 	*last_events = r->events;
 }
 
@@ -251,10 +311,12 @@ struct record_opts {
 	uint64_t buffer;
 	bool probe_at_entry;
 	bool bare_trap;
+	bool per_site;
+	double budget; /* %, 0: no slicing */
 	struct gt_az_opts az;
 };
 
-enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE };
+enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE, OPT_BUDGET, OPT_PER_SITE };
 
 /* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
 static int parse_args(int argc, char **argv, struct record_opts *o)
@@ -268,6 +330,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "buffer", required_argument, NULL, OPT_BUFFER },
 		{ "probe-at-entry", no_argument, NULL, OPT_ENTRY },
 		{ "bare-trap", no_argument, NULL, OPT_BARE },
+		{ "budget", required_argument, NULL, OPT_BUDGET },
+		{ "per-site-links", no_argument, NULL, OPT_PER_SITE },
 		CLI_AZ_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -300,6 +364,19 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_ENTRY: o->probe_at_entry = true; break;
 		case OPT_BARE: o->bare_trap = true; break;
+		case OPT_PER_SITE: o->per_site = true; break;
+		case OPT_BUDGET: {
+			char *end;
+
+			o->budget = strtod(optarg, &end);
+			if (end == optarg || (*end && strcmp(end, "%")) || !(o->budget > 0) ||
+			    o->budget > 100) {
+				pr_err("invalid --budget '%s' (a share of the target's CPU in %%, "
+				       "above 0 and at most 100, e.g. 2)\n", optarg);
+				return GT_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'q': gt_quiet = 1; break;
 		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
@@ -325,10 +402,21 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 
 	r->loss.last_poll_ns = r->start_ns = start;
 	while (!exiting) {
-		int n = tracer__poll(r->tr, 100);
-		uint64_t now = capture_session__now();
+		int timeout = 100, n;
+		uint64_t now;
 
+		if (r->slicer) {
+			uint64_t due = slicer__next_switch(r->slicer), t = capture_session__now();
+
+			timeout = due <= t ? 0 : due - t >= 100000000ull ? 100 : (int)((due - t) / 1000000);
+		}
+		n = tracer__poll(r->tr, timeout);
+		now = capture_session__now();
 		if (n < 0 || r->err) {
+			why = "error";
+			break;
+		}
+		if (r->slicer && note_slice(r, now)) {
 			why = "error";
 			break;
 		}
@@ -385,29 +473,66 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	to = (struct gt_tracer_opts){ .events_mask = o.mask, .stacks = o.stacks,
 				      .buffer_bytes = o.buffer, .probe_at_entry = o.probe_at_entry,
-				      .count_only = o.bare_trap };
+				      .count_only = o.bare_trap, .per_site_links = o.per_site };
 	err = tracer__open(&r.tr, &r.target, &to, on_record, &r);
 	if (err)
 		goto out;
-	tracer__enable(r.tr, true);
+	{
+		uint64_t att, det;
+
+		tracer__timings(r.tr, &att, &det);
+		capture_writer__meta(r.w, "record.links", "%s",
+				     tracer__multi(r.tr) ? "multi-uprobe" : "perf-per-site");
+		capture_writer__meta(r.w, "record.attach_ns", "%llu", (unsigned long long)att);
+	}
+	if (o.budget) {
+		struct gt_slicer_opts so = { .budget_pct = o.budget };
+
+		err = slicer__open(&r.slicer, r.tr, o.pid, &so);
+		if (!err)
+			err = slicer__attach(r.slicer, capture_session__now());
+		if (err)
+			goto out;
+	} else {
+		tracer__enable(r.tr, true);
+	}
 	capture_writer__meta(r.w, "record.enabled_mono_ns", "%llu",
 			     (unsigned long long)capture_session__now());
 	take_snapshot(&r);
+	{
+		uint64_t att, det;
+
+		tracer__timings(r.tr, &att, &det);
+		pr_debug("attached %d probes with %d %s links in %.1f ms\n", tracer__nprobes(r.tr),
+			 tracer__nlinks(r.tr), tracer__multi(r.tr) ? "multi-uprobe" : "perf", att / 1e6);
+	}
 	pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
 		r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
 	why = record_loop(&r, &o);
 	/* Quiet all probes at once, detach, then drain what they already wrote. */
+	if (r.slicer) {
+		struct gt_ev_gap gap;
+
+		if (slicer__finish(r.slicer, capture_session__now(), &gap) == 1) {
+			r.from_user = true;
+			on_record(&r, &gap, sizeof(gap));
+			r.from_user = false;
+		}
+	}
 	tracer__enable(r.tr, false);
 	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)capture_session__now());
 	tracer__detach(r.tr);
 	tracer__poll(r.tr, 0);
 	note_loss(&r);
+	if (r.slicer)
+		write_slices(&r, o.budget);
 	write_trailer(&r, why);
 	if (!gt_quiet)
 		progress(&r, &last_events, 0, true);
 	pr_info("gtrace: stopped (%s); wrote %s\n", why, o.output);
 	err = r.err;
 out:
+	slicer__close(r.slicer);
 	tracer__close(r.tr);
 	if (r.w) {
 		int cerr = capture_writer__close(r.w);

@@ -201,6 +201,14 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 			(unsigned long long)e->lost);
 		break;
 	}
+	case GT_EV_GAP: {
+		const struct gt_ev_gap *e = (const void *)h;
+
+		fprintf(out, ",\"end\":%" PRId64 ",\"est_events\":%llu,\"duty\":%.6f",
+			capture__wall_ns(cap, e->end), (unsigned long long)e->est_events,
+			e->duty_ppm / 1e6);
+		break;
+	}
 	default:
 		break;
 	}
@@ -214,7 +222,7 @@ int jsonl__event(struct gt_capture *cap, const struct gt_event_hdr *h, const cha
 	fprintf(out, "{%s\"ev\":\"%s\",\"t\":%" PRId64 ",\"mono\":%" PRIu64 ",\"goid\":%" PRIu64,
 		prefix ? prefix : "", capture__event_name(h->type), capture__wall_ns(cap, h->ts),
 		(uint64_t)h->ts, (uint64_t)h->goid);
-	if (h->type != GT_EV_LOSS)
+	if (h->type != GT_EV_LOSS && h->type != GT_EV_GAP)
 		fprintf(out, ",\"tid\":%u,\"cpu\":%u", h->tid, h->cpu);
 	print_fields(cap, h, out);
 	fputs("}\n", out);

@@ -39,6 +39,7 @@ struct pp {
 	struct pprof_builder *b; /* the profile, while emitting */
 	/* labels every sample carries */
 	const char *az, *host;
+	double scale; /* record --budget: span / time the probes were on (1: not sliced) */
 };
 
 /* ---- collecting ---- */
@@ -246,7 +247,9 @@ static void fill_labels(struct pp *p, const struct gs_agg_ent *e, struct labels 
 static int add_sample(struct pp *p, const struct gs_agg_ent *e)
 {
 	uint64_t ids[GT_STACK_MAX + 2];
-	int64_t values[2] = { e->count, e->sum }; /* the goroutine profile has count only */
+	/* the goroutine profile has count only; a sliced capture's delays are scaled up */
+	int64_t values[2] = { (int64_t)(e->count * p->scale + 0.5),
+			      (int64_t)(e->sum * p->scale + 0.5) };
 	struct labels L = { .n = 0 };
 	char site[512];
 	int n = sample_locs(p, e, ids);
@@ -332,6 +335,12 @@ static void header_comments(struct pp *p)
 		add_comment(p, "loss windows in events: %" PRIu64 " records", p->gs.lost);
 	if (!capture__complete(p->cap))
 		add_comment(p, "capture incomplete (no trailer): totals cover what was written");
+	if (p->gs.ngaps)
+		add_comment(p, "sliced capture (record --budget): probes off in %" PRIu64
+			       " gaps, %.3f s of %.3f s; values scaled x%.2f to the whole span "
+			       "(waits longer than a slice are under-counted)",
+			    p->gs.ngaps, p->gs.gap_ns / 1e9,
+			    (p->gs.last_ts - p->gs.first_ts) / 1e9, p->scale);
 }
 
 /* ---- writing ---- */
@@ -340,6 +349,12 @@ static int build(struct pp *p)
 {
 	uint64_t t0 = p->gs.first_ts, t1 = p->gs.last_ts;
 	int err = set_types(p);
+
+	p->scale = 1;
+	/* Only the profiles of delays over time are scaled; a goroutine profile is an instant. */
+	if (p->gs.ngaps && t1 > t0 + p->gs.gap_ns &&
+	    (p->o->profile == GT_PROFILE_OFFCPU || p->o->profile == GT_PROFILE_SCHEDLAT))
+		p->scale = (double)(t1 - t0) / (t1 - t0 - p->gs.gap_ns);
 
 	header_comments(p);
 	/* the target binary, spanning the PCs seen; frames come symbolized */

@@ -229,7 +229,7 @@ static void print_header(struct tx *x)
 	int64_t wall = capture__wall_ns(x->cap, x->gs.first_ts);
 	time_t sec = wall / 1000000000;
 	struct tm tm;
-	char when[64] = "?", b[32];
+	char when[64] = "?", b[32], b2[32];
 
 	if (gmtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
@@ -250,8 +250,18 @@ static void print_header(struct tx *x)
 	fprintf(x->out, "  %-24s %s records", "lost", loss ? loss : "0");
 	capture__meta_foreach(x->cap, loss_line, x->out);
 	if (x->uncertain)
-		fprintf(x->out, " (%" PRIu64 " waits overlap a loss window)", x->uncertain);
+		fprintf(x->out, " (%" PRIu64 " waits overlap a loss or gap window)", x->uncertain);
 	fputc('\n', x->out);
+	if (x->gs.ngaps) {
+		const char *budget = capture__meta(x->cap, "record.budget_pct");
+		uint64_t span = x->gs.last_ts - x->gs.first_ts;
+
+		fprintf(x->out, "  %-24s %s%s%sprobes on %.1f%% of %s; %" PRIu64 " gaps of %s in all "
+			"(not recorded: ~%" PRIu64 " events, estimated)\n", "sliced",
+			budget ? "budget " : "", budget ? budget : "", budget ? "%: " : "",
+			span ? 100.0 * (span - x->gs.gap_ns) / span : 0, dur(span, b, sizeof(b)),
+			x->gs.ngaps, dur(x->gs.gap_ns, b2, sizeof(b2)), x->gs.gap_est_events);
+	}
 }
 
 static void print_goroutines(struct tx *x)

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lib/debug.h"
@@ -18,20 +20,47 @@
 #include "binary/probe_plan.h"
 #include "binary/probe_sites.h"
 #include "live/tracer.h"
+#include "live/uprobe_multi.h"
 
-#define MAX_LINKS 256
+#define MAX_SITES 256
+#define MAX_PROGS 16
+
+/* One probe site: the program that serves it and where it goes in the file. */
+struct site {
+	struct bpf_program *prog;
+	const char *sym;
+	uint64_t file_offset;
+	uint64_t cookie; /* enum gt_site_kind */
+};
 
 struct gt_tracer {
 	struct gtrace_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[MAX_LINKS];
+	struct gt_target *t;
+	/* The probe set, kept so it can be attached and detached again (slices). */
+	struct site sites[MAX_SITES];
+	int nsites;
+	bool multi;	    /* one multi-uprobe link per program; else one perf link per site */
+	bool attached;
+	struct bpf_link *links[MAX_SITES]; /* per-site mode */
+	int multi_fds[MAX_PROGS];	   /* multi mode: one link fd per program */
 	int nlinks;
+	uint64_t attach_ns, detach_ns;	   /* how long the last attach / detach took */
 	gt_record_fn fn;
 	void *ctx;
 	int ncpus;
 	uint64_t bias;		    /* the target's load bias (PIE) */
 	struct gt_ev_stack scratch; /* the largest record whose PCs need unbiasing */
+	int stats_fd;		    /* BPF_ENABLE_STATS while held, -1 without */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -42,63 +71,144 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* The program serving each hooked runtime function. */
-static struct bpf_program *prog_for(struct gtrace_bpf *s, const char *sym, bool count_only)
+/* The site kind (the program's cookie) of each hooked runtime function; 0: none. */
+static uint64_t kind_for(const char *sym)
 {
 	static const struct {
 		const char *sym;
-		size_t off; /* offset of the program pointer in skel->progs */
+		enum gt_site_kind kind;
 	} map[] = {
-		{ "runtime.casgstatus", offsetof(typeof(s->progs), uprobe_runtime_casgstatus) },
-		{ "runtime.newproc1", offsetof(typeof(s->progs), uprobe_runtime_newproc1_ret) },
-		{ "runtime/pprof.runtime_setProfLabel",
-		  offsetof(typeof(s->progs), uprobe_runtime_setproflabel) },
-		{ "runtime.preemptPark", offsetof(typeof(s->progs), uprobe_runtime_preemptpark) },
-		{ "runtime.reentersyscall", offsetof(typeof(s->progs), uprobe_runtime_syscall_enter) },
-		{ "runtime.entersyscallblock",
-		  offsetof(typeof(s->progs), uprobe_runtime_syscall_enter) },
-		{ "runtime.exitsyscall", offsetof(typeof(s->progs), uprobe_runtime_syscall_exit) },
+		{ "runtime.casgstatus", GT_SITE_CASGSTATUS },
+		{ "runtime.newproc1", GT_SITE_NEWPROC1_RET },
+		{ "runtime/pprof.runtime_setProfLabel", GT_SITE_SETPROFLABEL },
+		{ "runtime.preemptPark", GT_SITE_PREEMPTPARK },
+		{ "runtime.reentersyscall", GT_SITE_SYSCALL_ENTER },
+		{ "runtime.entersyscallblock", GT_SITE_SYSCALL_ENTER },
+		{ "runtime.exitsyscall", GT_SITE_SYSCALL_EXIT },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(map[i].sym, sym))
-			return count_only ? s->progs.uprobe_count
-					  : *(struct bpf_program **)((char *)&s->progs + map[i].off);
-	return NULL;
-}
-
-static int attach_at(struct gt_tracer *tr, struct bpf_program *p, struct gt_target *t,
-		     const char *sym, uint64_t file_offset)
-{
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
-	struct bpf_link *l;
-
-	if (tr->nlinks >= MAX_LINKS) {
-		pr_err("too many probe sites in %s\n", sym);
-		return -E2BIG;
-	}
-	l = bpf_program__attach_uprobe_opts(p, t->pid, t->exe, file_offset, &uo);
-	if (!l) {
-		int err = -errno;
-
-		pr_err("failed to attach a uprobe to %s in %s at offset %#lx: %s\n", sym,
-		       t->exe_name, (unsigned long)file_offset, strerror(-err));
-		return err;
-	}
-	pr_debug("attached %s at %s+%#lx\n", bpf_program__name(p), sym, (unsigned long)file_offset);
-	tr->links[tr->nlinks++] = l;
+			return map[i].kind;
 	return 0;
 }
 
-static int attach_one(struct gt_tracer *tr, struct gt_target *t,
+static int add_site(struct gt_tracer *tr, struct bpf_program *p, const char *sym,
+		    uint64_t file_offset, uint64_t cookie)
+{
+	if (tr->nsites >= MAX_SITES) {
+		pr_err("too many probe sites in %s\n", sym);
+		return -E2BIG;
+	}
+	tr->sites[tr->nsites++] = (struct site){ p, sym, file_offset, cookie };
+	return 0;
+}
+
+/* Per-site mode: one perf-event uprobe link per site (~0.1 s each to attach and detach here). */
+static int attach_per_site(struct gt_tracer *tr)
+{
+	for (int i = 0; i < tr->nsites; i++) {
+		const struct site *s = &tr->sites[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = s->cookie);
+		struct bpf_link *l;
+
+		l = bpf_program__attach_uprobe_opts(s->prog, tr->t->pid, tr->t->exe,
+						    s->file_offset, &uo);
+		if (!l) {
+			int err = -errno;
+
+			pr_err("failed to attach a uprobe to %s in %s at offset %#lx: %s\n", s->sym,
+			       tr->t->exe_name, (unsigned long)s->file_offset, strerror(-err));
+			return err;
+		}
+		pr_debug("attached %s at %s+%#lx\n", bpf_program__name(s->prog), s->sym,
+			 (unsigned long)s->file_offset);
+		tr->links[tr->nlinks++] = l;
+	}
+	return 0;
+}
+
+/*
+ * Multi mode: one BPF_TRACE_UPROBE_MULTI link per program (one program
+ * serves every site, told apart by the cookie), so the whole probe set goes
+ * on in one syscall and off with one close: one RCU wait, not one per site.
+ */
+static int attach_multi(struct gt_tracer *tr)
+{
+	struct bpf_program *done[MAX_PROGS];
+	uint64_t offs[MAX_SITES], cookies[MAX_SITES];
+	int ndone = 0;
+
+	for (int i = 0; i < tr->nsites; i++) {
+		struct bpf_program *p = tr->sites[i].prog;
+		bool seen = false;
+		size_t n = 0;
+		int fd;
+
+		for (int j = 0; j < ndone; j++)
+			seen |= done[j] == p;
+		if (seen)
+			continue;
+		if (ndone >= MAX_PROGS)
+			return -E2BIG;
+		done[ndone++] = p;
+		for (int j = i; j < tr->nsites; j++)
+			if (tr->sites[j].prog == p) {
+				cookies[n] = tr->sites[j].cookie;
+				offs[n++] = tr->sites[j].file_offset;
+			}
+		fd = uprobe_multi__attach(bpf_program__fd(p), tr->t->exe, offs, cookies, n,
+					  tr->t->pid);
+		if (fd < 0)
+			return fd;
+		pr_debug("attached %s at %zu sites (multi-uprobe link)\n", bpf_program__name(p), n);
+		tr->multi_fds[tr->nlinks++] = fd;
+	}
+	return 0;
+}
+
+static void detach_links(struct gt_tracer *tr)
+{
+	for (int i = 0; i < tr->nlinks; i++) {
+		uint64_t t0 = mono_ns();
+
+		if (tr->multi)
+			close(tr->multi_fds[i]);
+		else
+			bpf_link__destroy(tr->links[i]);
+		pr_debug("link %d detached in %.1f ms\n", i, (mono_ns() - t0) / 1e6);
+	}
+	tr->nlinks = 0;
+}
+
+int tracer__attach(struct gt_tracer *tr)
+{
+	uint64_t t0 = mono_ns();
+	int err;
+
+	if (tr->attached)
+		return 0;
+	err = tr->multi ? attach_multi(tr) : attach_per_site(tr);
+	if (err) {
+		detach_links(tr);
+		return err;
+	}
+	tr->attached = true;
+	tr->attach_ns = mono_ns() - t0;
+	return 0;
+}
+
+static int plan_one(struct gt_tracer *tr, struct gt_target *t,
 		      const struct gt_probe_plan_entry *e, const struct gt_tracer_opts *o)
 {
 	const struct gt_func *f = pclntab__lookup_name(t->pcln, e->symbol);
-	struct bpf_program *p = prog_for(tr->skel, e->symbol, o->count_only);
+	uint64_t kind = kind_for(e->symbol);
+	struct bpf_program *p = o->count_only ? tr->skel->progs.uprobe_count
+					      : tr->skel->progs.uprobe_gtrace;
 	struct gt_probe_site sites[64];
 	int n, err;
 
-	if (!p)
+	if (!kind)
 		return 0; /* planned for `info` only */
 	if (!f) {
 		if (!e->required)
@@ -122,7 +232,7 @@ static int attach_one(struct gt_tracer *tr, struct gt_target *t,
 				 (unsigned long)sites[0].addr, sites[0].insn);
 	}
 	for (int i = 0; i < n; i++) {
-		err = attach_at(tr, p, t, e->symbol, sites[i].file_offset);
+		err = add_site(tr, p, e->symbol, sites[i].file_offset, kind);
 		if (err)
 			return err;
 	}
@@ -241,6 +351,45 @@ static const char *load_hint(int err)
 	return " (rerun with -v to learn more)";
 }
 
+/*
+ * Opens, configures and loads the skeleton; multi: every program typed for
+ * multi-uprobe links (what SEC("uprobe.multi") means to libbpf >= 1.3).
+ */
+static int load(struct gt_tracer *tr, struct gt_target *t, const struct gt_tracer_opts *o,
+		bool multi)
+{
+	struct bpf_program *p;
+	int err;
+
+	tr->skel = gtrace_bpf__open();
+	if (!tr->skel) {
+		err = -errno;
+		pr_err("failed to open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	err = configure(tr, t, o);
+	if (err)
+		return err;
+	if (multi)
+		bpf_object__for_each_program(p, tr->skel->obj)
+			bpf_program__set_expected_attach_type(p, GT_BPF_TRACE_UPROBE_MULTI);
+	err = gtrace_bpf__load(tr->skel);
+	if (err) {
+		pr_err("failed to load the BPF programs: %s%s\n", strerror(-err), load_hint(err));
+		return err;
+	}
+	tr->nsites = 0;
+	for (size_t i = 0; i < gt_probe_plan_len; i++) {
+		if (!probe_plan__needed(&gt_probe_plan[i], &t->rt.traits))
+			continue;
+		err = plan_one(tr, t, &gt_probe_plan[i], o);
+		if (err)
+			return err;
+	}
+	tr->multi = multi;
+	return 0;
+}
+
 int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tracer_opts *o,
 		 gt_record_fn fn, void *ctx)
 {
@@ -251,30 +400,27 @@ int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tr
 		return -ENOMEM;
 	tr->fn = fn;
 	tr->ctx = ctx;
+	tr->t = t;
+	tr->stats_fd = -1;
 	tr->bias = t->load_bias;
 	tr->ncpus = libbpf_num_possible_cpus();
 	libbpf_set_print(libbpf_print);
-	tr->skel = gtrace_bpf__open();
-	if (!tr->skel) {
-		err = -errno;
-		pr_err("failed to open the BPF object: %s\n", strerror(-err));
-		goto fail;
+	err = load(tr, t, o, !o->per_site_links);
+	if (!err)
+		err = tracer__attach(tr);
+	if (err && tr->multi && uprobe_multi__unsupported(err)) {
+		/* A program typed for multi links cannot take perf links: reload. */
+		pr_warn("gtrace: the kernel refused a multi-uprobe link (%s); attaching the %d "
+			"probes one by one instead (slower to attach and detach)\n",
+			strerror(-err), tr->nsites);
+		gtrace_bpf__destroy(tr->skel);
+		tr->skel = NULL;
+		err = load(tr, t, o, false);
+		if (!err)
+			err = tracer__attach(tr);
 	}
-	err = configure(tr, t, o);
 	if (err)
 		goto fail;
-	err = gtrace_bpf__load(tr->skel);
-	if (err) {
-		pr_err("failed to load the BPF programs: %s%s\n", strerror(-err), load_hint(err));
-		goto fail;
-	}
-	for (size_t i = 0; i < gt_probe_plan_len; i++) {
-		if (!probe_plan__needed(&gt_probe_plan[i], &t->rt.traits))
-			continue;
-		err = attach_one(tr, t, &gt_probe_plan[i], o);
-		if (err)
-			goto fail;
-	}
 	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.rb), on_record, tr, NULL);
 	if (!tr->rb) {
 		err = -errno;
@@ -343,7 +489,28 @@ uint64_t tracer__hits(struct gt_tracer *tr)
 
 int tracer__nprobes(const struct gt_tracer *tr)
 {
+	return tr->nsites;
+}
+
+int tracer__nlinks(const struct gt_tracer *tr)
+{
 	return tr->nlinks;
+}
+
+bool tracer__multi(const struct gt_tracer *tr)
+{
+	return tr->multi;
+}
+
+bool tracer__attached(const struct gt_tracer *tr)
+{
+	return tr->attached;
+}
+
+void tracer__timings(const struct gt_tracer *tr, uint64_t *attach_ns, uint64_t *detach_ns)
+{
+	*attach_ns = tr->attach_ns;
+	*detach_ns = tr->detach_ns;
 }
 
 void tracer__enable(struct gt_tracer *tr, bool on)
@@ -353,11 +520,15 @@ void tracer__enable(struct gt_tracer *tr, bool on)
 
 void tracer__detach(struct gt_tracer *tr)
 {
+	uint64_t t0 = mono_ns();
+
 	if (tr->skel && tr->skel->bss)
 		tracer__enable(tr, false);
-	for (int i = 0; i < tr->nlinks; i++)
-		bpf_link__destroy(tr->links[i]);
-	tr->nlinks = 0;
+	if (!tr->attached)
+		return;
+	detach_links(tr);
+	tr->attached = false;
+	tr->detach_ns = mono_ns() - t0;
 }
 
 void tracer__close(struct gt_tracer *tr)
@@ -366,7 +537,34 @@ void tracer__close(struct gt_tracer *tr)
 		return;
 	/* Detach first so no probe fires into a half-torn-down object. */
 	tracer__detach(tr);
+	if (tr->stats_fd >= 0)
+		close(tr->stats_fd);
 	ring_buffer__free(tr->rb);
 	gtrace_bpf__destroy(tr->skel);
 	free(tr);
+}
+
+int tracer__enable_stats(struct gt_tracer *tr)
+{
+	if (tr->stats_fd >= 0)
+		return 0;
+	tr->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return tr->stats_fd < 0 ? -errno : 0;
+}
+
+void tracer__prog_stats(struct gt_tracer *tr, uint64_t *run_cnt, uint64_t *run_time_ns)
+{
+	struct bpf_program *p;
+
+	*run_cnt = *run_time_ns = 0;
+	bpf_object__for_each_program(p, tr->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		*run_cnt += info.run_cnt;
+		*run_time_ns += info.run_time_ns;
+	}
 }

@@ -20,6 +20,7 @@ struct gt_tracer_opts {
 	uint64_t buffer_bytes;	/* ring buffer size, power of two */
 	bool probe_at_entry;	/* put entry probes on the first byte (benchmarks) */
 	bool count_only;	/* attach the counting-only program at the same sites (benchmarks) */
+	bool per_site_links;	/* one perf link per site, not multi-uprobe links (measuring) */
 };
 
 typedef int (*gt_record_fn)(void *ctx, const void *rec, size_t len);
@@ -29,6 +30,12 @@ struct gt_tracer;
 /* Loads and attaches.  0 or -errno after one line saying what to do. */
 int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tracer_opts *o,
 		 gt_record_fn fn, void *ctx);
+/*
+ * (Re)attaches the whole probe set: with multi-uprobe links (Linux 6.6+) one
+ * link per program, else one perf link per site.  tracer__open attaches
+ * already; after tracer__detach this puts the probes back (slices).
+ */
+int tracer__attach(struct gt_tracer *tr);
 /* Turns every probe on or off at once (attach and detach take time). */
 void tracer__enable(struct gt_tracer *tr, bool on);
 /* Waits up to timeout_ms, then delivers what the ring buffer holds.  >= 0 records, or -errno. */
@@ -37,10 +44,24 @@ int tracer__poll(struct gt_tracer *tr, int timeout_ms);
 void tracer__counters(struct gt_tracer *tr, uint64_t produced[], uint64_t lost[]);
 /* Records lost since attach, all types together. */
 uint64_t tracer__lost_total(struct gt_tracer *tr);
-/* Hits of the counting-only program. */
+/* Probe hits since load, every program (the target's or not, enabled or not). */
 uint64_t tracer__hits(struct gt_tracer *tr);
 int tracer__nprobes(const struct gt_tracer *tr);
-/* Removes every probe (records already in the ring buffer stay readable). */
+/* Kernel links holding them now (0 while detached). */
+int tracer__nlinks(const struct gt_tracer *tr);
+/* Whether the probes go on as multi-uprobe links (else one perf link per site). */
+bool tracer__multi(const struct gt_tracer *tr);
+bool tracer__attached(const struct gt_tracer *tr);
+/* How long the last tracer__attach / tracer__detach took, ns. */
+void tracer__timings(const struct gt_tracer *tr, uint64_t *attach_ns, uint64_t *detach_ns);
+/*
+ * Run counts and run time of the BPF programs, summed (bpf_prog_info).
+ * Run time counts only while tracer__enable_stats holds the kernel's
+ * BPF_ENABLE_STATS (a system-wide switch, released by tracer__close).
+ */
+int tracer__enable_stats(struct gt_tracer *tr);
+void tracer__prog_stats(struct gt_tracer *tr, uint64_t *run_cnt, uint64_t *run_time_ns);
+/* Removes every probe (records already in the ring buffer stay readable); attach again with tracer__attach. */
 void tracer__detach(struct gt_tracer *tr);
 /* Detaches and frees; the target runs on untouched. */
 void tracer__close(struct gt_tracer *tr);

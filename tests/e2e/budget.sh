@@ -1,0 +1,87 @@
+#!/bin/bash
+# record --budget on a busy target (the flood fixture: goroutine pairs doing
+# channel ping-pong flat out), for the oldest and the default Go:
+#  - the target runs to the end correctly (exit 0, "done", its round count);
+#  - the capture has slices and gaps: >= 2 gap events, in time order, not
+#    overlapping, and no recorded event lies inside a gap (the probes were
+#    really off); the trailer's duty cycle is between 0 and 50% and agrees
+#    with the gaps; the traps really stopped between slices (every probe hit
+#    of the run falls inside the slices' accounting, not ~4 s of attached
+#    probes);
+#  - every report says so: `report` prints the sliced line, pprof's comments
+#    say the values are scaled (read back with `go tool pprof -raw`).
+cd "$(dirname "$0")/../.."
+. tests/e2e/lib.sh
+. tests/e2e/proc_lib.bash
+
+[ -x "$GTRACE" ] || { skip budget "no $GTRACE (run make)"; exit 0; }
+GO=/usr/local/go/bin/go
+for v in go1.19 go1.26; do
+	name=budget/$v
+	bin=$FIX/flood-$v-plain
+	[ -x "$bin" ] || { skip "$name" "no $bin (tests/fixtures/build.sh)"; continue; }
+	d=$TMP/$v
+	mkdir -p "$d"
+	spawn "$d/fix.out" "$bin" -wait -pairs 8 -d 5; fpid=$SPAWN_PID
+	if ! wait_line "$d/fix.out" '^ready ' 10; then
+		indent "$d/fix.out"; fail "$name: fixture not ready in 10 s"; continue
+	fi
+	spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect --budget 2 -d 4
+	gpid=$SPAWN_PID
+	if ! wait_line "$d/rec.err" 'recording' 15; then
+		indent "$d/rec.err"; fail "$name: gtrace did not start recording in 15 s"
+		kill -KILL "$fpid" "$gpid" 2>/dev/null; continue
+	fi
+	kill -USR1 "$fpid"
+	wait_exit "$gpid" 30; grc=$EXIT_RC
+	wait_exit "$fpid" 30; frc=$EXIT_RC
+	if [ $frc -ne 0 ] || ! grep -q '^done$' "$d/fix.out" || ! grep -qE '^rounds [1-9]' "$d/fix.out"; then
+		indent "$d/fix.out"; fail "$name: the target did not run correctly (exit $frc)"; continue
+	fi
+	if [ $grc -ne 0 ]; then
+		indent "$d/rec.err"; fail "$name: gtrace record exited $grc"; continue
+	fi
+	if ! "$GTRACE" report "$d/cap" -f jsonl > "$d/cap.jsonl" 2> "$d/rep.err" ||
+	   ! "$GTRACE" report "$d/cap" > "$d/cap.txt" 2>> "$d/rep.err" ||
+	   ! "$GTRACE" report "$d/cap" -f pprof -o "$d/off.pb" 2>> "$d/rep.err"; then
+		indent "$d/rep.err"; fail "$name: gtrace report failed"; continue
+	fi
+	check "$name/slices" python3 - "$d/cap.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+cap, events = lines[0], lines[1:]
+gaps = [e for e in events if e["ev"] == "gap"]
+assert len(gaps) >= 2, f"{len(gaps)} gap events in a 4 s budget capture"
+for a, b in zip(gaps, gaps[1:]):
+    assert a["end"] <= b["t"], f"gaps overlap or are out of order: {a} {b}"
+for g in gaps:
+    assert g["end"] > g["t"], f"empty gap {g}"
+    assert 0 < g["duty"] < 1, f"gap duty {g['duty']}"
+# the probes were off in the gaps: nothing recorded inside one (1 ms slack for
+# a probe that passed the on/off check just before it was turned off)
+win = [(g["mono"], g["mono"] + (g["end"] - g["t"])) for g in gaps]
+inside = [e for e in events if e["ev"] not in ("gap", "loss", "snapshot")
+          and any(s + 1_000_000 < e["mono"] < t - 1_000_000 for s, t in win)]
+assert not inside, f"{len(inside)} events inside gaps, e.g. {inside[0]}"
+duty = float(cap["record.slice.duty"])
+assert 0 < duty < 0.5, f"duty cycle {duty} with --budget 2 on a busy target"
+on, off = int(cap["record.slice.on_ns"]), int(cap["record.slice.off_ns"])
+gap_ns = sum(g["end"] - g["t"] for g in gaps)
+assert abs(gap_ns - off) <= 0.05 * off + 2_000_000, f"gap events {gap_ns} ns vs trailer off {off} ns"
+assert int(cap["record.slice.count"]) >= len(gaps), "fewer slices than gaps"
+assert int(cap["record.slice.gap_est_events"]) == sum(g["est_events"] for g in gaps)
+# the traps stopped between slices: all hits are accounted to the slices
+# (plus the moments between attach and the first slice); attached for the
+# whole 4 s they would be many times more
+hits, slice_hits = int(cap["record.probe_hits"]), int(cap["record.slice.hits"])
+assert slice_hits > 0, "no probe hits in the slices"
+assert hits - slice_hits <= 0.25 * hits + 5000, f"{hits} hits, only {slice_hits} in slices"
+assert int(cap["record.events"]) > 0 and cap["record.stop"] == "duration"
+PY
+	check "$name/report" grep -qE '^  sliced +budget 2%: probes on [0-9.]+% of .*; [0-9]+ gaps of .* \(not recorded: ~[0-9]+ events, estimated\)' "$d/cap.txt"
+	if [ -x "$GO" ]; then
+		check "$name/pprof" bash -c "'$GO' tool pprof -raw '$d/off.pb' 2>&1 | grep -q 'sliced capture (record --budget): probes off in [0-9]* gaps.*values scaled x'"
+	else
+		skip "$name/pprof" "no $GO to read the profile back"
+	fi
+done

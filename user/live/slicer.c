@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Slices under a CPU budget (see slicer.h for the model).  One period is
+ * [slice start, slice start + period): probes on for duty x period, then
+ * detached until the period ends.  The duty of the next slice is decided
+ * at the end of the current one, from what that slice cost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "lib/debug.h"
+#include "live/slicer.h"
+
+struct gt_slicer {
+	struct gt_tracer *tr;
+	pid_t pid;
+	struct gt_slicer_opts o;
+	bool on;
+	bool stats; /* BPF_ENABLE_STATS held: program run time is counted */
+	double duty;
+	uint64_t period_start; /* when the current slice began */
+	uint64_t on_since;     /* probes went live */
+	uint64_t off_since;    /* probes went off (the open gap's start) */
+	uint64_t last_on_ns;   /* length of the last finished slice */
+	uint64_t slice_ns;     /* planned length of the current slice */
+	/* counters when the current slice began */
+	uint64_t hits0, runtime0, events0;
+	int64_t cpu0;	       /* target CPU ns at the period's start */
+	double rate;	       /* events per ns in the last slice */
+	double overrun;	       /* slices last this much longer than planned (EWMA, >= 1) */
+	uint64_t sl_hits, sl_events; /* the last finished slice's */
+	double sl_prog;	       /* its program run time, ns */
+	struct gt_slicer_stats st;
+};
+
+int64_t slicer__process_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return -EIO;
+	return (int64_t)((ut + st) * (1000000000ull / sysconf(_SC_CLK_TCK)));
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t produced_total(struct gt_tracer *tr)
+{
+	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], n = 0;
+
+	tracer__counters(tr, produced, lost);
+	for (int i = 0; i < GT_EV_MAX; i++)
+		n += produced[i];
+	return n;
+}
+
+static uint64_t run_time(struct gt_slicer *s)
+{
+	uint64_t cnt, ns;
+
+	tracer__prog_stats(s->tr, &cnt, &ns);
+	return ns;
+}
+
+int slicer__open(struct gt_slicer **out, struct gt_tracer *tr, pid_t pid,
+		 const struct gt_slicer_opts *o)
+{
+	struct gt_slicer *s;
+
+	if (!(o->budget_pct > 0)) {
+		pr_err("a CPU budget must be above 0%%\n");
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->tr = tr;
+	s->pid = pid;
+	s->o = *o;
+	if (!s->o.period_ns)
+		s->o.period_ns = 1000000000ull;
+	if (!(s->o.max_duty > 0) || s->o.max_duty > 1)
+		s->o.max_duty = 1;
+	if (!(s->o.min_duty > 0))
+		s->o.min_duty = 0.005;
+	if (s->o.min_duty > s->o.max_duty)
+		s->o.min_duty = s->o.max_duty;
+	if (!(s->o.first_duty > 0))
+		s->o.first_duty = 0.01;
+	if (s->o.first_duty > s->o.max_duty)
+		s->o.first_duty = s->o.max_duty;
+	if (s->o.first_duty < s->o.min_duty)
+		s->o.first_duty = s->o.min_duty;
+	if (!(s->o.trap_ns > 0))
+		s->o.trap_ns = 1000;
+	s->duty = s->o.first_duty;
+	s->overrun = 1;
+	s->st.duty_min = 1;
+	s->stats = !tracer__enable_stats(tr);
+	if (!s->stats)
+		pr_warn("gtrace: cannot count BPF program time (BPF_ENABLE_STATS: %s); the budget "
+			"assumes 500 ns of program work per hit\n", strerror(errno));
+	*out = s;
+	return 0;
+}
+
+/* Counters and CPU at the start of a slice, which is also its period's start. */
+static void mark(struct gt_slicer *s, uint64_t now, bool counters)
+{
+	if (counters) {
+		s->hits0 = tracer__hits(s->tr);
+		s->runtime0 = run_time(s);
+	}
+	s->events0 = produced_total(s->tr);
+	s->cpu0 = slicer__process_cpu_ns(s->pid);
+	s->on_since = s->period_start = now;
+	/* a loaded machine wakes us late: plan for the overrun seen so far */
+	s->slice_ns = (uint64_t)(s->duty * s->o.period_ns / s->overrun);
+	s->st.slices++;
+	if (s->duty < s->st.duty_min)
+		s->st.duty_min = s->duty;
+	if (s->duty > s->st.duty_max)
+		s->st.duty_max = s->duty;
+}
+
+/* The slice ends now: what it cost. */
+static void end_slice(struct gt_slicer *s, uint64_t now)
+{
+	s->sl_hits = tracer__hits(s->tr) - s->hits0;
+	s->sl_events = produced_total(s->tr) - s->events0;
+	s->sl_prog = s->stats ? (double)(run_time(s) - s->runtime0) : 500.0 * s->sl_hits;
+	s->last_on_ns = now > s->on_since ? now - s->on_since : 0;
+	s->rate = s->last_on_ns ? (double)s->sl_events / s->last_on_ns : 0;
+	if (s->slice_ns && s->last_on_ns) {
+		double o = (double)s->last_on_ns / s->slice_ns * s->overrun;
+
+		s->overrun = 0.5 * s->overrun + 0.5 * (o < 1 ? 1 : o > 20 ? 20 : o);
+	}
+	s->st.hits += s->sl_hits;
+	s->st.slice_events += s->sl_events;
+	s->st.on_ns += s->last_on_ns;
+}
+
+/*
+ * The period that began with the last slice ends now: the next duty, from
+ * the target's CPU over the whole period (in the gap it runs untouched) and
+ * what the slice cost.
+ */
+static void plan(struct gt_slicer *s, uint64_t now)
+{
+	int64_t cpu1 = slicer__process_cpu_ns(s->pid);
+	double plen = now > s->period_start ? (double)(now - s->period_start) : 0;
+	double used = cpu1 >= 0 && s->cpu0 >= 0 ? (double)(cpu1 - s->cpu0) : 0;
+	double want, cost, added, own;
+
+	if (!s->sl_hits || !s->last_on_ns || !(plen > 0)) {
+		want = s->duty * 2; /* nothing fired: the probes cost nothing, grow */
+		goto clamp;
+	}
+	cost = s->o.trap_ns + s->sl_prog / s->sl_hits;
+	added = s->sl_hits * cost; /* target CPU ns the slice cost */
+	own = used - added;	   /* /proc/PID/stat counts in 10 ms ticks: may dip below 0 */
+	if (own < 0)
+		own = 0;
+	s->st.cost_per_hit_ns = cost;
+	s->st.target_cpu = used / plen;
+	s->st.added_pct = own > 0 ? 100.0 * added / own : 0;
+	/* (added per ns of slice) x duty x period <= pct x (own per ns) x period */
+	want = s->o.budget_pct / 100.0 * (own / plen) / (added / s->last_on_ns);
+	pr_debug("slice: %.1f ms on (planned %.1f), %llu hits at %.0f ns, target %.2f cores, "
+		 "added %.2f%% of its own; next duty %.2f%%\n", s->last_on_ns / 1e6,
+		 s->slice_ns / 1e6, (unsigned long long)s->sl_hits, cost, used / plen,
+		 s->st.added_pct, 100 * want);
+clamp:
+	if (want > s->duty * 2)
+		want = s->duty * 2;
+	if (want > s->o.max_duty)
+		want = s->o.max_duty;
+	if (want < s->o.min_duty)
+		want = s->o.min_duty;
+	s->duty = want;
+}
+
+int slicer__attach(struct gt_slicer *s, uint64_t now)
+{
+	uint64_t att, det;
+	int err;
+
+	if (s->on)
+		return 0;
+	/*
+	 * Hits are counted from before the attach to after the detach: traps
+	 * fired while the links go on and off cost the target too.
+	 */
+	s->hits0 = tracer__hits(s->tr);
+	s->runtime0 = run_time(s);
+	err = tracer__attach(s->tr);
+	if (err)
+		return err;
+	tracer__timings(s->tr, &att, &det);
+	if (att > s->st.attach_ns_max)
+		s->st.attach_ns_max = att;
+	/*
+	 * The slice and its period begin when the probes are live, after the
+	 * attach; the time is taken before they are turned on, so no record of
+	 * the slice is older than the gap's end.
+	 */
+	mark(s, mono_ns(), false);
+	tracer__enable(s->tr, true);
+	s->on = true;
+	return 0;
+}
+
+int slicer__detach(struct gt_slicer *s, uint64_t now)
+{
+	uint64_t att, det;
+
+	if (!s->on)
+		return 0;
+	tracer__enable(s->tr, false);
+	/* taken after the probes went quiet: no record of the slice is newer than the gap */
+	s->off_since = now = mono_ns();
+	s->on = false;
+	tracer__detach(s->tr);
+	end_slice(s, now);
+	tracer__timings(s->tr, &att, &det);
+	if (det > s->st.detach_ns_max)
+		s->st.detach_ns_max = det;
+	return 0;
+}
+
+/* The record for the gap [off_since, end). */
+static void fill_gap(struct gt_slicer *s, uint64_t end, struct gt_ev_gap *gap)
+{
+	uint64_t len = end > s->off_since ? end - s->off_since : 0;
+	double period = (double)s->last_on_ns + len;
+
+	memset(gap, 0, sizeof(*gap));
+	gap->h.type = GT_EV_GAP;
+	gap->h.size = sizeof(*gap);
+	gap->h.ts = s->off_since;
+	gap->end = end;
+	gap->est_events = (uint64_t)(s->rate * len + 0.5);
+	gap->duty_ppm = period > 0 ? (uint32_t)(1e6 * s->last_on_ns / period + 0.5) : 0;
+	s->st.gaps++;
+	s->st.gap_est_events += gap->est_events;
+}
+
+uint64_t slicer__next_switch(const struct gt_slicer *s)
+{
+	return s->on ? s->on_since + s->slice_ns : s->period_start + s->o.period_ns;
+}
+
+int slicer__tick(struct gt_slicer *s, uint64_t now, struct gt_ev_gap *gap)
+{
+	uint64_t t0;
+	int err;
+
+	if (now < slicer__next_switch(s))
+		return 0;
+	if (s->on && s->slice_ns >= s->o.period_ns) {
+		/* A full duty: the period ends while attached; the next slice just goes on. */
+		end_slice(s, now);
+		plan(s, now);
+		mark(s, now, true);
+		return 0;
+	}
+	if (s->on)
+		return slicer__detach(s, now);
+	/* The gap ends: plan the next slice from the period just finished, then attach. */
+	plan(s, now);
+	t0 = s->off_since;
+	err = slicer__attach(s, now);
+	if (err)
+		return err;
+	/* the gap lasted until the probes were live again, after the attach */
+	s->off_since = t0;
+	fill_gap(s, s->on_since, gap);
+	s->st.off_ns += gap->end - gap->h.ts;
+	return 1;
+}
+
+bool slicer__on(const struct gt_slicer *s)
+{
+	return s->on;
+}
+
+double slicer__duty(const struct gt_slicer *s)
+{
+	return s->duty;
+}
+
+int slicer__finish(struct gt_slicer *s, uint64_t now, struct gt_ev_gap *gap)
+{
+	if (s->on) {
+		slicer__detach(s, now);
+		return 0;
+	}
+	fill_gap(s, now, gap);
+	s->st.off_ns += gap->end - gap->h.ts;
+	return 1;
+}
+
+void slicer__stats(const struct gt_slicer *s, struct gt_slicer_stats *st)
+{
+	*st = s->st;
+	st->duty = s->duty;
+	if (!st->slices)
+		st->duty_min = 0;
+}
+
+void slicer__close(struct gt_slicer *s)
+{
+	free(s);
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Capture in slices under a CPU budget (`record --budget`, and the agent):
+ * every period (1 s) the probes are attached for a slice of it and really
+ * detached for the rest, because an attached probe costs its trap on every
+ * hit even when the program returns at once.  The slice is sized so the
+ * target's added CPU stays under budget_pct of its own CPU:
+ *
+ *   added  = hits x (trap_ns + program ns per hit)     (counted in a slice)
+ *   own    = target CPU (/proc/PID/stat) - added        (over the period)
+ *   duty   = budget_pct/100 x own / (hit rate in a slice x cost per hit)
+ *
+ * clamped to [min_duty, max_duty] and allowed to grow at most 2x a period
+ * (a burst after a quiet slice must not blow the budget).  Program time is
+ * the kernel's own (BPF_ENABLE_STATS held while the slicer is open); the
+ * trap itself is not measurable from here and is taken as trap_ns (~1 µs
+ * on this kind of VM: shared/reference/probe-cost.md).  gtrace's own
+ * reader CPU is not part of the target's and not counted.
+ *
+ * The slicer owns the switching; the caller owns the capture: each time a
+ * gap (probes off) ends, slicer__tick fills a GT_EV_GAP record for it, with
+ * the events the previous slice's rate predicts for the window.  Use:
+ *
+ *   slicer__open(&s, tr, pid, &opts);   tracer opened (attached) already
+ *   slicer__attach(s, now);             first slice begins
+ *   loop: poll up to slicer__next_switch(s); if (slicer__tick(s, now, &gap) == 1) write gap
+ *   slicer__finish(s, now, &gap);       probes off; 1: a last gap to write
+ *   slicer__close(s);
+ */
+#ifndef GTRACE_SLICER_H
+#define GTRACE_SLICER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "bpf/gtrace_events.h"
+#include "live/tracer.h"
+
+struct gt_slicer_opts {
+	double budget_pct;  /* the target's added CPU, % of its own (> 0) */
+	uint64_t period_ns; /* one slice per period; 0: 1 s */
+	double min_duty;    /* 0: 0.005 (5 ms of each second) */
+	double max_duty;    /* 0: 1 */
+	double first_duty;  /* the first slice, before anything is measured; 0: min(0.01, max) */
+	double trap_ns;	    /* what one trap costs the target; 0: 1000 */
+};
+
+struct gt_slicer_stats {
+	uint64_t slices;	    /* slices begun */
+	uint64_t on_ns, off_ns;	    /* probes live / off, summed over finished windows */
+	uint64_t gaps, gap_est_events; /* gap windows and the events they are estimated to hold */
+	uint64_t slice_events;	    /* records produced inside slices */
+	uint64_t hits;		    /* probe hits inside slices */
+	double duty;		    /* the duty cycle of the coming slice */
+	double duty_min, duty_max;  /* of the slices so far */
+	double cost_per_hit_ns;	    /* trap + program, last measured */
+	double target_cpu;	    /* the target's CPU over the last period, cores */
+	double added_pct;	    /* estimated added CPU over the last period, % of its own */
+	uint64_t attach_ns_max, detach_ns_max; /* slowest switch seen */
+};
+
+struct gt_slicer;
+
+/* tr: an opened tracer.  0 or -errno (printed). */
+int slicer__open(struct gt_slicer **out, struct gt_tracer *tr, pid_t pid,
+		 const struct gt_slicer_opts *o);
+/* Begins a slice now: attaches (if needed) and turns the probes on.  0 or -errno. */
+int slicer__attach(struct gt_slicer *s, uint64_t now_ns);
+/* Ends the slice now: probes off and detached; the gap begins.  0 or -errno. */
+int slicer__detach(struct gt_slicer *s, uint64_t now_ns);
+/*
+ * Switches when due.  Returns 1 when a gap just ended (a new slice began)
+ * with *gap filled, 0 when nothing to write, -errno on a failed attach.
+ */
+int slicer__tick(struct gt_slicer *s, uint64_t now_ns, struct gt_ev_gap *gap);
+/* CLOCK_MONOTONIC ns of the next switch (for the caller's poll timeout). */
+uint64_t slicer__next_switch(const struct gt_slicer *s);
+/* Whether the probes are live now. */
+bool slicer__on(const struct gt_slicer *s);
+/* The duty cycle of the coming (or current) slice, 0..1. */
+double slicer__duty(const struct gt_slicer *s);
+/* Stops: probes off and detached.  1 with *gap filled when a gap was open, else 0. */
+int slicer__finish(struct gt_slicer *s, uint64_t now_ns, struct gt_ev_gap *gap);
+void slicer__stats(const struct gt_slicer *s, struct gt_slicer_stats *st);
+void slicer__close(struct gt_slicer *s);
+
+/* The utime+stime of a whole process, ns (/proc/PID/stat), or -errno. */
+int64_t slicer__process_cpu_ns(pid_t pid);
+
+#endif
