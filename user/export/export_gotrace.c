@@ -431,12 +431,36 @@ static void on_snapshot(struct gt_gotrace *x, const struct gt_ev_snapshot *s)
 	g->st = TG_RUNNABLE;
 }
 
-/* A loss window: the marker goroutine runs through it inside a region. */
+/*
+ * A loss window, or a gap between slices (record --budget): the marker
+ * goroutine runs through it inside a region, its log line says which.
+ */
+static void on_window(struct gt_gotrace *x, const struct gt_ev_loss *l, const char *msg);
+
 static void on_loss(struct gt_gotrace *x, const struct gt_ev_loss *l)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "%" PRIu64 " records lost in %.6f s", (uint64_t)l->lost,
+		 (l->end > l->h.ts ? l->end - l->h.ts : 0) / 1e9);
+	on_window(x, l, msg);
+}
+
+static void on_gap(struct gt_gotrace *x, const struct gt_ev_gap *gp)
+{
+	struct gt_ev_loss l = { .h = gp->h, .end = gp->end };
+	char msg[160];
+
+	snprintf(msg, sizeof(msg),
+		 "probes off (record --budget gap) for %.6f s: ~%" PRIu64 " events not recorded",
+		 (gp->end > gp->h.ts ? gp->end - gp->h.ts : 0) / 1e9, (uint64_t)gp->est_events);
+	on_window(x, &l, msg);
+}
+
+static void on_window(struct gt_gotrace *x, const struct gt_ev_loss *l, const char *msg)
 {
 	struct tm *m = get_m(x, NO_M);
 	struct tg *g = get_g(x, LOSS_GOID);
-	char msg[160];
 
 	if (!m || !g)
 		return;
@@ -448,8 +472,6 @@ static void on_loss(struct gt_gotrace *x, const struct gt_ev_loss *l)
 		g->logged = true;
 	}
 	go_start(x, g, m, l->h.ts);
-	snprintf(msg, sizeof(msg), "%" PRIu64 " records lost in %.6f s", (uint64_t)l->lost,
-		 (l->end > l->h.ts ? l->end - l->h.ts : 0) / 1e9);
 	EV(x, NO_M, l->h.ts, GTV_USER_LOG, 0, x->s_loss_cat, gtv__string(x->w, msg),
 	   0);
 	EV(x, NO_M, l->h.ts, GTV_USER_REGION_BEGIN, 0, x->s_loss_region, 0);
@@ -601,6 +623,9 @@ static int on_event(struct gstate *gs, const struct gt_event_hdr *h)
 		break;
 	case GT_EV_LOSS:
 		on_loss(x, (const void *)h);
+		break;
+	case GT_EV_GAP:
+		on_gap(x, (const void *)h);
 		break;
 	}
 	return x->err;
