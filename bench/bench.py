@@ -470,7 +470,7 @@ def conversion_bench(summary):
     res["lost"] = int(meta.get("loss.total", 0) or 0)
     res["capture_bytes"] = os.path.getsize(cap)
     res["bytes_per_event"] = res["capture_bytes"] / ev if ev else None
-    for fmt in ("pprof", "perfetto", "text"):
+    for fmt in ("pprof", "perfetto", "gotrace", "text"):
         # Outputs go to memory: the disk is not what is measured.
         dst = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else TMP, f"gtrace-bench.{fmt}")
         t = time.monotonic()
@@ -484,6 +484,7 @@ def conversion_bench(summary):
              "events_per_sec": ev / wall if wall else None,
              "events_per_cpu_sec": ev / cpu if cpu else None,
              "out_bytes": os.path.getsize(dst) if os.path.exists(dst) else 0}
+        r["out_bytes_per_event"] = r["out_bytes"] / ev if ev else None
         if q.returncode:
             r["error"] = q.stderr.read().decode()[-300:]
         res[fmt] = r

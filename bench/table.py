@@ -107,6 +107,13 @@ def targets(res):
     if c.get("events_per_cpu_sec"):
         out.append(("capture → pprof ≥ 10 M events/s per core",
                     f"{fsi(c['events_per_cpu_sec'])} events/s/core", c["events_per_cpu_sec"] >= 10e6))
+    # 6b. Perfetto export: <= 40 bytes/event and >= 10 M events/s per core (issue 14)
+    c = res.get("conversion", {}).get("perfetto", {})
+    if c.get("events_per_cpu_sec") and c.get("out_bytes_per_event"):
+        out.append(("capture → Perfetto ≤ 40 bytes/event",
+                    f"{c['out_bytes_per_event']:.1f} B/event", c["out_bytes_per_event"] <= 40))
+        out.append(("capture → Perfetto ≥ 10 M events/s per core",
+                    f"{fsi(c['events_per_cpu_sec'])} events/s/core", c["events_per_cpu_sec"] >= 10e6))
     # 7. <= 16 bytes/event on disk
     bpe = res.get("conversion", {}).get("bytes_per_event")
     worst = max([s.get("gtrace", {}).get("bytes_per_event") or 0 for s in S.values()] or [0])
@@ -195,15 +202,16 @@ def render(res):
                  f"({conv.get('capture_bytes', 0) / 1e6:,.1f} MB, {conv.get('bytes_per_event') or 0:.1f} B/event, "
                  f"{conv.get('lost', 0):,} lost; {conv.get('source', '')})")
         L.append("")
-        L.append("| format | wall | CPU | events/s (wall) | events/s per core (CPU) | peak RSS | output |")
-        L.append("|---|---|---|---|---|---|---|")
-        for fmt in ("pprof", "perfetto", "text"):
+        L.append("| format | wall | CPU | events/s (wall) | events/s per core (CPU) | peak RSS | output | output bytes/event |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for fmt in ("pprof", "perfetto", "gotrace", "text"):
             c = conv.get(fmt)
             if not c:
                 continue
             err = f" (failed: {c['error'].strip()[:60]})" if c.get("error") else ""
             L.append(f"| {fmt}{err} | {c['wall_s']:.2f} s | {c['cpu_s']:.2f} s | {fsi(c.get('events_per_sec'))} "
-                     f"| {fsi(c.get('events_per_cpu_sec'))} | {c['maxrss_mb']:,.0f} MB | {fsi(c.get('out_bytes'))}B |")
+                     f"| {fsi(c.get('events_per_cpu_sec'))} | {c['maxrss_mb']:,.0f} MB | {fsi(c.get('out_bytes'))}B "
+                     f"| {c.get('out_bytes_per_event') or 0:.1f} |")
         L.append("")
     L.append("**Targets**")
     L.append("")

@@ -68,7 +68,7 @@ nslices=$(python3 tests/e2e/export_check.py "$TMP/cap.jsonl" slices)
 if ! py=$(tools/py-venv.sh 2>"$TMP/venv.err"); then
 	sed 's/^/  /' "$TMP/venv.err" | tail -3; fail export/perfetto
 elif "$GTRACE" report "$cap" -f perfetto -o "$TMP/trace.pftrace" 2>"$TMP/err" &&
-     out=$("$py" tests/e2e/perfetto_check.py "$TMP/trace.pftrace" 2>&1); then
+     out=$("$py" tests/e2e/perfetto_check.py "$TMP/trace.pftrace" --summary "$TMP/pf.json" 2>&1); then
 	pf_slices=$(printf '%s\n' "$out" | sed -n 's/.*slices=\([0-9]*\).*/\1/p')
 	pf_tracks=$(printf '%s\n' "$out" | sed -n 's/^tracks=\([0-9]*\).*/\1/p')
 	if [ -n "$ngor" ] && [ "$pf_tracks" = "$ngor" ] && [ -n "$nslices" ] && [ "$pf_slices" = "$nslices" ]; then
@@ -112,3 +112,39 @@ check export/text sh -c '"$0" report "$1" > "$2" && grep -q "^goroutines" "$2" &
 	grep -q "  $3 created" "$2" && grep -q "^top blocking stacks" "$2" &&
 	grep -q "{idx=[0-9], kind=[a-z]*}" "$2" || { head -30 "$2"; exit 1; }' \
 	"$GTRACE" "$cap" "$TMP/report.txt" "$ncreated"
+
+# ---- Perfetto compaction: the UI shows what the plain rendering shows ----
+# Perfetto interns names, categories, annotation names and values; Chrome
+# JSON spells everything out.  Both render the same timeline, so with every
+# interned name resolved (perfetto_check.py --summary) the slices by name,
+# the label and stack arguments, the flows and the instants must be equal.
+check export/perfetto-vs-chrome python3 - "$TMP/pf.json" "$TMP/trace.json" <<'PY'
+import collections, json, sys
+pf = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[2]))
+names, args, flows, inst, tracks = collections.Counter(), collections.Counter(), 0, 0, set()
+for e in d["traceEvents"]:
+    if e["ph"] == "B":
+        names[e["name"]] += 1
+        for k, v in (e.get("args") or {}).items():
+            args["%s=%s" % (k, v)] += 1
+    elif e["ph"] == "s":
+        flows += 1
+    elif e["ph"] == "i":
+        inst += 1
+    elif e["ph"] == "M" and e["name"] == "thread_name":
+        tracks.add(e["tid"])
+bad = []
+if collections.Counter(pf["slice_names"]) != names:
+    bad.append("slice names differ: %s" % ((collections.Counter(pf["slice_names"]) - names) + (names - collections.Counter(pf["slice_names"]))))
+if collections.Counter(pf["args"]) != args:
+    a = collections.Counter(pf["args"])
+    bad.append("arguments differ: perfetto-only %s chrome-only %s" % (list((a - args).items())[:3], list((args - a).items())[:3]))
+for k, want in (("flows", flows), ("instants", inst), ("tracks", len(tracks))):
+    if pf[k] != want:
+        bad.append("%s: perfetto %d, chrome %d" % (k, pf[k], want))
+if not names or not flows or not any(k.startswith("kind=") for k in args):
+    bad.append("nothing to compare (slices %d, flows %d, label args %s)" % (sum(names.values()), flows, [k for k in args if k.startswith("kind=")][:1]))
+print("\n".join(bad) or "%d slices, %d flows, %d instants, %d tracks, %d argument values equal" % (sum(names.values()), flows, inst, len(tracks), sum(args.values())))
+sys.exit(1 if bad else 0)
+PY

@@ -50,7 +50,10 @@ def perfetto(path, a, b):
     procs, parent, goid = {}, {}, {}
     first, last = {}, {}
     depth = collections.Counter()
+    defclk = 0  # the sequence's default timestamp clock (TracePacketDefaults)
     for p in trace.packet:
+        if p.HasField('trace_packet_defaults'):
+            defclk = p.trace_packet_defaults.timestamp_clock_id
         if p.HasField('track_descriptor'):
             td = p.track_descriptor
             if td.HasField('process'):
@@ -62,7 +65,8 @@ def perfetto(path, a, b):
                     goid[td.uuid] = int(m.group(1))
         if p.HasField('track_event'):
             te = p.track_event
-            assert p.timestamp_clock_id == 1, 'merged packet not on REALTIME'
+            clock = p.timestamp_clock_id if p.HasField('timestamp_clock_id') else defclk
+            assert clock == 1, 'merged packet not on REALTIME'
             if te.type == te.TYPE_SLICE_BEGIN:
                 depth[te.track_uuid] += 1
             elif te.type == te.TYPE_SLICE_END:

@@ -5,8 +5,14 @@
 # decodes as perfetto.protos.TracePacket with no unknown fields, slices
 # balance per track and never go back in time, each flow has both ends,
 # tracks are declared (goroutine tracks: merge NONE under the process
-# track), and a ClockSnapshot carries MONOTONIC and REALTIME.
+# track), a ClockSnapshot carries MONOTONIC and REALTIME, every event is on
+# CLOCK_MONOTONIC (its own field or the sequence's TracePacketDefaults), and
+# every interned reference (event name, category, annotation name, string
+# value iid) resolves to interned data sent earlier on its sequence.
 # Prints one summary line: "tracks=N slices=N flows=N instants=N clocks=..."
+#   perfetto_check.py FILE [--summary OUT.json]  also writes what the UI
+#   shows, names resolved: slice names and label args, counted, for
+#   comparing with another rendering of the same capture (Chrome JSON).
 import collections
 import sys
 
@@ -21,7 +27,7 @@ def unknown_fields(msg):
         return False
 
 
-def main(path):
+def main(path, summary=None):
     data = open(path, 'rb').read()
     trace = Trace()
     trace.ParseFromString(data)
@@ -32,7 +38,20 @@ def main(path):
     slices = instants = 0
     clocks = set()
     errors = []
+    seq = collections.defaultdict(lambda: {'clock': 0, 'names': {}, 'cats': {}, 'anames': {}, 'astrs': {}})
+    slice_names, args = collections.Counter(), collections.Counter()
     for p in trace.packet:
+        st = seq[p.trusted_packet_sequence_id]
+        if p.sequence_flags & 1:
+            st.update(names={}, cats={}, anames={}, astrs={})
+        if p.HasField('trace_packet_defaults') and p.trace_packet_defaults.HasField('timestamp_clock_id'):
+            st['clock'] = p.trace_packet_defaults.timestamp_clock_id
+        if p.HasField('interned_data'):
+            d = p.interned_data
+            st['names'].update({e.iid: e.name for e in d.event_names})
+            st['cats'].update({e.iid: e.name for e in d.event_categories})
+            st['anames'].update({e.iid: e.name for e in d.debug_annotation_names})
+            st['astrs'].update({e.iid: e.str.decode() for e in d.debug_annotation_string_values})
         if unknown_fields(p):
             errors.append('unknown fields in packet')
         if p.HasField('clock_snapshot'):
@@ -49,8 +68,29 @@ def main(path):
             te = p.track_event
             if te.track_uuid not in tracks:
                 errors.append('event on undeclared track %d' % te.track_uuid)
-            if p.timestamp_clock_id != 3:
+            clock = p.timestamp_clock_id if p.HasField('timestamp_clock_id') else st['clock']
+            if clock != 3:
                 errors.append('event not on CLOCK_MONOTONIC')
+            name = te.name if te.HasField('name') else st['names'].get(te.name_iid) if te.HasField('name_iid') else None
+            if te.HasField('name_iid') and name is None:
+                errors.append('name iid %d not interned' % te.name_iid)
+            for c in te.category_iids:
+                if c not in st['cats']:
+                    errors.append('category iid %d not interned' % c)
+            for a in te.debug_annotations:
+                k = a.name if a.HasField('name') else st['anames'].get(a.name_iid)
+                if k is None:
+                    errors.append('annotation name iid %d not interned' % a.name_iid)
+                if a.HasField('string_value_iid'):
+                    v = st['astrs'].get(a.string_value_iid)
+                    if v is None:
+                        errors.append('string value iid %d not interned' % a.string_value_iid)
+                elif a.HasField('string_value'):
+                    v = a.string_value
+                else:
+                    v = a.uint_value
+                if te.type == te.TYPE_SLICE_BEGIN:
+                    args['%s=%s' % (k, v)] += 1
             u = te.track_uuid
             if te.type in (te.TYPE_SLICE_BEGIN, te.TYPE_SLICE_END):
                 if p.timestamp < last.get(u, 0):
@@ -59,6 +99,7 @@ def main(path):
             if te.type == te.TYPE_SLICE_BEGIN:
                 depth[u] += 1
                 slices += 1
+                slice_names[name] += 1
             elif te.type == te.TYPE_SLICE_END:
                 depth[u] -= 1
                 if depth[u] < 0:
@@ -81,8 +122,13 @@ def main(path):
            ','.join(map(str, sorted(clocks)))))
     for e in errors[:10]:
         print('error:', e)
+    if summary:
+        import json
+        json.dump({'tracks': goroutine_tracks, 'slices': slices, 'flows': len(out_flows),
+                   'instants': instants, 'slice_names': slice_names, 'args': args},
+                  open(summary, 'w'))
     return 1 if errors else 0
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[3] if sys.argv[2:3] == ['--summary'] else None))

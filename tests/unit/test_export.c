@@ -345,6 +345,7 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 {
 	uint64_t uuids[MAX_TRACKS], last_ts[MAX_TRACKS];
 	int depth[MAX_TRACKS], nt = 0;
+	uint32_t defclk = 0; /* the sequence's default timestamp clock */
 	size_t off = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -358,6 +359,8 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 			break;
 		}
 		c->packets++;
+		if (p->trace_packet_defaults && p->trace_packet_defaults->has_timestamp_clock_id)
+			defclk = p->trace_packet_defaults->timestamp_clock_id;
 		if (p->clock_snapshot) {
 			c->clocks++;
 			for (size_t i = 0; i < p->clock_snapshot->n_clocks; i++) {
@@ -403,7 +406,7 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 				if (te->type != 3)
 					last_ts[t] = p->timestamp;
 			}
-			c->unbalanced += p->timestamp_clock_id != 3;
+			c->unbalanced += (p->has_timestamp_clock_id ? p->timestamp_clock_id : defclk) != 3;
 			for (size_t i = 0; i < te->n_flow_ids && c->flows_out < 64; i++)
 				c->out_ids[c->flows_out++] = te->flow_ids[i];
 			for (size_t i = 0; i < te->n_terminating_flow_ids && c->flows_in < 64; i++)

@@ -135,6 +135,7 @@ static void decode(const uint8_t *b, size_t len, struct mpf *m)
 {
 	uint64_t parent[64], uuid[64];
 	int depth[64] = { 0 }, nt = 0;
+	uint32_t defclk = 0; /* the sequence's default timestamp clock */
 	size_t off = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -148,6 +149,8 @@ static void decode(const uint8_t *b, size_t len, struct mpf *m)
 				m->unbalanced = 1000;
 			break;
 		}
+		if (p->trace_packet_defaults && p->trace_packet_defaults->has_timestamp_clock_id)
+			defclk = p->trace_packet_defaults->timestamp_clock_id;
 		if (p->clock_snapshot)
 			m->primary_realtime = p->clock_snapshot->has_primary_trace_clock &&
 					      p->clock_snapshot->primary_trace_clock == 1;
@@ -176,7 +179,7 @@ static void decode(const uint8_t *b, size_t len, struct mpf *m)
 			for (int i = 0; t < nt && i < m->procs; i++)
 				parented |= parent[t] == m->proc_uuid[i];
 			m->orphan += t == nt || (!parented && parent[t] == 0);
-			m->bad_clock += p->timestamp_clock_id != 1;
+			m->bad_clock += (p->has_timestamp_clock_id ? p->timestamp_clock_id : defclk) != 1;
 			if (t < nt && te->type == 1) {
 				depth[t]++;
 				m->slices++;

@@ -11,74 +11,210 @@
  * Merged outputs (gtrace merge) hold one process per capture instead and
  * stamp every packet with the capture's own wall time (REALTIME, the
  * trace clock), since each host's MONOTONIC means nothing to the others.
+ *
+ * Compact by the format's own means (docs/formats/perfetto.md): one
+ * sequence whose first packet clears incremental state and sets the
+ * timestamp clock as a default; every name, category, annotation name and
+ * string value interned; track uuids of one or two bytes; track
+ * descriptors once.  Track events are encoded by hand into one reused
+ * buffer; protobuf-c writes only the rare descriptor and clock packets.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lib/debug.h"
+#include "lib/strtab.h"
 #include "export/export.h"
 #include "perfetto_trace.pb-c.h"
 #include "export/timeline.h"
 
 typedef Perfetto__Protos__TracePacket Packet;
-typedef Perfetto__Protos__TrackEvent TrackEvent;
-typedef Perfetto__Protos__DebugAnnotation Annotation;
 
-#define SEQ_ID 0x67747263 /* "gtrc": our one trusted sequence */
+#define SEQ_ID 0x67 /* our one trusted sequence ("g"); one byte on the wire */
 #define PROCESS_UUID 0x6774726300000000ULL
-/* capture idx's process; goids stay far below 2^40 */
+/* capture idx's process: descriptors only, so a big number costs nothing */
 #define PROC_UUID(t) (PROCESS_UUID + ((uint64_t)(t)->idx << 40))
-#define TRACK_UUID(t, goid) (PROC_UUID(t) + 1 + (goid))
+/*
+ * Goroutine tracks are named by every event: goid + 1 (one or two bytes),
+ * or, merged, with the capture index in the low 10 bits.
+ */
+#define TRACK_UUID(t, goid) ((t)->wall ? ((goid) + 1) << 10 | ((t)->idx & 1023) : (goid) + 1)
 /* merged outputs: the "clock uncertainty" group and one child per window */
 #define WINDOWS_UUID 0x6774726d00000000ULL
 #define SEQ_INCREMENTAL_STATE_CLEARED 1
+#define SEQ_NEEDS_INCREMENTAL_STATE 2
 #define MERGE_NONE \
 	PERFETTO__PROTOS__TRACK_DESCRIPTOR__SIBLING_MERGE_BEHAVIOR__SIBLING_MERGE_BEHAVIOR_NONE
 #define SLICE_BEGIN PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN
 #define SLICE_END PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_END
 #define INSTANT PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT
+#define OUT_FLUSH (1 << 20)
 
-struct pf {
-	uint8_t *buf;
-	size_t cap;
-	bool first;
-	unsigned nwindows; /* merged: windows written (their tracks) */
+/* A growable byte buffer; the encoder reuses three of them for every event. */
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
 };
 
-/* Writes one packet as Trace.packet (field 1, length-delimited). */
+struct pf {
+	struct buf out;	 /* bytes not yet written to the FILE */
+	struct buf te, ann, idata, pkt; /* one event's TrackEvent, annotation, interned data, packet */
+	uint8_t *pk;	 /* protobuf-c packing scratch (descriptors, clocks) */
+	size_t pkcap;
+	bool first;
+	unsigned nwindows; /* merged: windows written (their tracks) */
+	/* interned per kind (each has its own iid space on the sequence) */
+	struct strtab names, cats, anames, astrs;
+	uint64_t cat_iid;
+	int err;
+};
+
+static int reserve(struct pf *pf, struct buf *b, size_t more)
+{
+	if (b->len + more > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		uint8_t *p;
+
+		while (cap < b->len + more)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap)))
+			return pf->err = -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	return 0;
+}
+
+static inline size_t varint_to(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)v | 0x80;
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* field key (field << 3 | wire type) then a varint value */
+static inline void put_varint(struct pf *pf, struct buf *b, uint32_t field, uint64_t v)
+{
+	if (reserve(pf, b, 20))
+		return;
+	b->len += varint_to(b->p + b->len, (uint64_t)field << 3);
+	b->len += varint_to(b->p + b->len, v);
+}
+
+static inline void put_bytes(struct pf *pf, struct buf *b, uint32_t field, const void *d, size_t n)
+{
+	if (reserve(pf, b, 20 + n))
+		return;
+	b->len += varint_to(b->p + b->len, (uint64_t)field << 3 | 2);
+	b->len += varint_to(b->p + b->len, n);
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+}
+
+static inline void put_fixed64(struct pf *pf, struct buf *b, uint32_t field, uint64_t v)
+{
+	if (reserve(pf, b, 20))
+		return;
+	b->len += varint_to(b->p + b->len, (uint64_t)field << 3 | 1);
+	for (int i = 0; i < 8; i++)
+		b->p[b->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static int flush_out(struct tl *t)
+{
+	struct pf *pf = t->priv;
+
+	if (pf->out.len && fwrite(pf->out.p, 1, pf->out.len, t->out) != pf->out.len)
+		pf->err = -EIO;
+	pf->out.len = 0;
+	return pf->err;
+}
+
+/* One packet's bytes as Trace.packet (field 1), into the output buffer. */
+static int emit(struct tl *t, const uint8_t *pkt, size_t len)
+{
+	struct pf *pf = t->priv;
+
+	put_bytes(pf, &pf->out, 1, pkt, len);
+	if (pf->out.len >= OUT_FLUSH)
+		flush_out(t);
+	return pf->err;
+}
+
+/*
+ * The sequence's first packet: clears incremental state and sets the
+ * defaults every later packet leaves out (its timestamp clock).
+ */
+static int first_packet(struct tl *t)
+{
+	struct pf *pf = t->priv;
+	struct buf *b = &pf->pkt;
+	uint8_t def[8];
+	size_t dl;
+	uint32_t clock = t->wall ? PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_REALTIME :
+				   PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC;
+
+	pf->first = false;
+	b->len = 0;
+	put_varint(pf, b, 10, SEQ_ID);		/* trusted_packet_sequence_id */
+	put_varint(pf, b, 13, SEQ_INCREMENTAL_STATE_CLEARED); /* sequence_flags */
+	put_varint(pf, b, 87, 1);		/* first_packet_on_sequence */
+	dl = varint_to(def, 58 << 3);		/* TracePacketDefaults.timestamp_clock_id */
+	dl += varint_to(def + dl, clock);
+	put_bytes(pf, b, 59, def, dl);		/* trace_packet_defaults */
+	return emit(t, b->p, b->len);
+}
+
+/* Writes a protobuf-c packet (descriptors, clock snapshots) on our sequence. */
 static int put_packet(struct tl *t, Packet *p)
 {
 	struct pf *pf = t->priv;
-	size_t len, hl = 1;
-	uint8_t hdr[11] = { 0x0a };
+	size_t len;
 
+	if (pf->first && first_packet(t))
+		return pf->err;
 	p->has_trusted_packet_sequence_id = true;
 	p->trusted_packet_sequence_id = SEQ_ID;
-	if (pf->first) {
-		p->has_sequence_flags = p->has_first_packet_on_sequence = true;
-		p->sequence_flags = SEQ_INCREMENTAL_STATE_CLEARED;
-		p->first_packet_on_sequence = true;
-		pf->first = false;
-	}
 	len = perfetto__protos__trace_packet__get_packed_size(p);
-	if (len > pf->cap) {
-		uint8_t *b = realloc(pf->buf, len * 2);
+	if (len > pf->pkcap) {
+		uint8_t *b = realloc(pf->pk, len * 2);
 
 		if (!b)
 			return -ENOMEM;
-		pf->buf = b;
-		pf->cap = len * 2;
+		pf->pk = b;
+		pf->pkcap = len * 2;
 	}
-	perfetto__protos__trace_packet__pack(p, pf->buf);
-	for (size_t v = len; ; v >>= 7) {
-		hdr[hl++] = (v & 0x7f) | (v >= 0x80 ? 0x80 : 0);
-		if (v < 0x80)
-			break;
+	perfetto__protos__trace_packet__pack(p, pf->pk);
+	return emit(t, pf->pk, len);
+}
+
+/* The iid of s in table tab; a first use adds {iid, s} to the packet's interned data. */
+static uint64_t intern(struct pf *pf, struct strtab *tab, uint32_t idata_field, const char *s)
+{
+	size_t n = strlen(s);
+	bool fresh;
+	uint64_t iid = strtab__intern(tab, s, n, &fresh);
+	struct buf *e = &pf->ann; /* free while the annotation is not being built */
+
+	if (!iid) {
+		pf->err = -ENOMEM;
+		return 0;
 	}
-	if (fwrite(hdr, 1, hl, t->out) != hl || fwrite(pf->buf, 1, len, t->out) != len)
-		return -EIO;
-	return 0;
+	if (fresh) {
+		size_t save = e->len;
+
+		put_varint(pf, e, 1, iid);
+		put_bytes(pf, e, 2, s, n); /* name, or InternedString.str */
+		put_bytes(pf, &pf->idata, idata_field, e->p + save, e->len - save);
+		e->len = save;
+	}
+	return iid;
 }
 
 static void set_clock(Perfetto__Protos__ClockSnapshot__Clock *c, uint32_t id, uint64_t ts)
@@ -189,75 +325,80 @@ static int pf_process(struct tl *t)
 	return put_packet(t, &p);
 }
 
+/*
+ * A goroutine's track, encoded here: one per goroutine, so it must be small
+ * (a spawn storm is mostly short goroutines).  The name says goid and start
+ * function; the parent shows as the create flow.
+ */
 static int pf_track(struct tl *t, const struct gs_g *g, const char *name)
 {
-	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
-	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
-	char desc[256];
+	struct pf *pf = t->priv;
+	struct buf *td = &pf->te, *pkt = &pf->pkt;
 
-	td.has_uuid = td.has_parent_uuid = true;
-	td.uuid = TRACK_UUID(t, g->goid);
-	td.parent_uuid = PROC_UUID(t);
-	td.name = (char *)name;
-	td.has_sibling_merge_behavior = true;
-	td.sibling_merge_behavior = MERGE_NONE;
-	td.has_sibling_order_rank = true;
-	td.sibling_order_rank = g->goid > INT32_MAX ? INT32_MAX : (int32_t)g->goid;
-	snprintf(desc, sizeof(desc), "goroutine %" PRIu64 "%s, parent G%" PRIu64, g->goid,
-		 g->system ? " (runtime)" : "", g->parent);
-	td.description = desc;
-	p.track_descriptor = &td;
-	return put_packet(t, &p);
+	if (pf->first && first_packet(t))
+		return pf->err;
+	td->len = pkt->len = 0;
+	put_varint(pf, td, 1, TRACK_UUID(t, g->goid));	/* uuid */
+	put_bytes(pf, td, 2, name, strlen(name));	/* name */
+	put_varint(pf, td, 5, PROC_UUID(t));		/* parent_uuid */
+	put_varint(pf, td, 12, g->goid > INT32_MAX ? INT32_MAX : g->goid); /* sibling_order_rank */
+	put_varint(pf, td, 15, MERGE_NONE);		/* sibling_merge_behavior */
+	put_varint(pf, pkt, 10, SEQ_ID);
+	put_bytes(pf, pkt, 60, td->p, td->len);		/* track_descriptor */
+	if (pf->err)
+		return pf->err;
+	return emit(t, pkt->p, pkt->len);
 }
 
-static void annotations(Annotation *a, Annotation **ap, const struct tl_arg *args, int n)
-{
-	for (int i = 0; i < n; i++) {
-		perfetto__protos__debug_annotation__init(&a[i]);
-		a[i].name = (char *)args[i].key;
-		if (args[i].str) {
-			a[i].string_value = (char *)args[i].str;
-		} else {
-			a[i].has_uint_value = true;
-			a[i].uint_value = args[i].num;
-		}
-		ap[i] = &a[i];
-	}
-}
-
+/*
+ * One TrackEvent packet, encoded here rather than through protobuf-c:
+ * names, categories, annotation names and string values are interned (sent
+ * once, then referred to by iid), the clock comes from the sequence
+ * defaults, and nothing is allocated per event.
+ */
 static int packet_event(struct tl *t, uint64_t uuid, int64_t ts, int type, const char *name,
 			const struct tl_arg *args, int n, uint64_t *flow_out, uint64_t *flow_in)
 {
-	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
-	TrackEvent te = PERFETTO__PROTOS__TRACK_EVENT__INIT;
-	Annotation a[TL_MAX_ARGS], *ap[TL_MAX_ARGS];
-	static char *cat = "goroutine";
+	struct pf *pf = t->priv;
+	struct buf *te = &pf->te, *ann = &pf->ann, *pkt = &pf->pkt;
 
-	p.has_timestamp = p.has_timestamp_clock_id = true;
-	p.timestamp = ts;
-	p.timestamp_clock_id = t->wall ? PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_REALTIME :
-					 PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC;
-	te.has_type = te.has_track_uuid = true;
-	te.type = type;
-	te.track_uuid = uuid;
-	te.name = (char *)name;
+	if (pf->first && first_packet(t))
+		return pf->err;
+	te->len = pf->idata.len = pkt->len = 0;
 	if (type != SLICE_END) {
-		te.categories = &cat;
-		te.n_categories = 1;
+		if (!pf->cat_iid)
+			pf->cat_iid = intern(pf, &pf->cats, 1, "goroutine");
+		put_varint(pf, te, 3, pf->cat_iid); /* category_iids */
 	}
-	annotations(a, ap, args, n);
-	te.debug_annotations = ap;
-	te.n_debug_annotations = n;
-	if (flow_out && *flow_out) {
-		te.flow_ids = flow_out;
-		te.n_flow_ids = 1;
+	put_varint(pf, te, 9, type);
+	put_varint(pf, te, 11, uuid);
+	if (name)
+		put_varint(pf, te, 10, intern(pf, &pf->names, 2, name)); /* name_iid */
+	for (int i = 0; i < n; i++) {
+		uint64_t niid = intern(pf, &pf->anames, 3, args[i].key);
+		uint64_t siid = args[i].str ? intern(pf, &pf->astrs, 29, args[i].str) : 0;
+
+		ann->len = 0;
+		put_varint(pf, ann, 1, niid); /* name_iid */
+		if (args[i].str)
+			put_varint(pf, ann, 17, siid); /* string_value_iid */
+		else
+			put_varint(pf, ann, 3, args[i].num); /* uint_value */
+		put_bytes(pf, te, 4, ann->p, ann->len);
 	}
-	if (flow_in && *flow_in) {
-		te.terminating_flow_ids = flow_in;
-		te.n_terminating_flow_ids = 1;
-	}
-	p.track_event = &te;
-	return put_packet(t, &p);
+	if (flow_out && *flow_out)
+		put_fixed64(pf, te, 47, *flow_out);
+	if (flow_in && *flow_in)
+		put_fixed64(pf, te, 48, *flow_in);
+	put_varint(pf, pkt, 8, (uint64_t)ts);
+	put_varint(pf, pkt, 10, SEQ_ID);
+	put_varint(pf, pkt, 13, SEQ_NEEDS_INCREMENTAL_STATE);
+	if (pf->idata.len)
+		put_bytes(pf, pkt, 12, pf->idata.p, pf->idata.len); /* interned_data */
+	put_bytes(pf, pkt, 11, te->p, te->len);			    /* track_event */
+	if (pf->err)
+		return pf->err;
+	return emit(t, pkt->p, pkt->len);
 }
 
 static int event(struct tl *t, uint64_t goid, uint64_t ts, int type, const char *name,
@@ -291,7 +432,7 @@ static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, co
 
 static int pf_end(struct tl *t)
 {
-	return 0;
+	return flush_out(t);
 }
 
 static int declare_track(struct tl *t, uint64_t uuid, uint64_t parent, const char *name,
@@ -361,8 +502,18 @@ void perfetto__close(struct tl *t)
 {
 	struct pf *pf = t->priv;
 
-	if (pf)
-		free(pf->buf);
+	if (pf) {
+		free(pf->out.p);
+		free(pf->te.p);
+		free(pf->ann.p);
+		free(pf->idata.p);
+		free(pf->pkt.p);
+		free(pf->pk);
+		strtab__free(&pf->names);
+		strtab__free(&pf->cats);
+		strtab__free(&pf->anames);
+		strtab__free(&pf->astrs);
+	}
 	free(pf);
 	t->priv = NULL;
 }

@@ -101,14 +101,25 @@ const char *tl_stack_text(struct tl *t, uint64_t stack)
 	return s;
 }
 
-static void slice_name(struct tl *t, const struct gs_interval *iv, char *buf, size_t len)
+/*
+ * A slice's name: the state, or the wait with its reason.  Waits are named
+ * once per reason and kept (names[]), since every exporter asks per slice.
+ */
+static const char *slice_name(struct tl *t, const struct gs_interval *iv)
 {
+	char buf[128], **slot;
+
 	if (iv->state != GS_WAITING)
-		snprintf(buf, len, "%s", gs_state_name(iv->state));
-	else if (iv->pseudo)
-		snprintf(buf, len, "GC pause: %s", gs_reason_name(t->cap, iv->reason));
-	else
-		snprintf(buf, len, "waiting: %s", gs_reason_name(t->cap, iv->reason));
+		return gs_state_name(iv->state);
+	slot = &t->names[iv->pseudo][iv->reason];
+	if (!*slot) {
+		snprintf(buf, sizeof(buf), "%s: %s", iv->pseudo ? "GC pause" : "waiting",
+			 gs_reason_name(t->cap, iv->reason));
+		*slot = strdup(buf);
+		if (!*slot)
+			return "waiting";
+	}
+	return *slot;
 }
 
 /* The source end of a flow into g's run: an instant on the creator's or waker's track. */
@@ -117,7 +128,6 @@ static int flow_source(struct tl *t, uint64_t from, uint64_t to, uint64_t ts, bo
 {
 	struct gs_g *src = gstate__get(&t->gs, from);
 	struct tl_arg a = { "goid", NULL, to };
-	char name[64];
 	int err;
 
 	*flow = 0;
@@ -129,10 +139,10 @@ static int flow_source(struct tl *t, uint64_t from, uint64_t to, uint64_t ts, bo
 	if (err)
 		return err;
 	*flow = ++t->next_flow;
-	snprintf(name, sizeof(name), "%s G%" PRIu64, create ? "create" : "wake", to);
 	t->ninstants++;
 	t->nflows++;
-	return t->ops->instant(t, from, src->tid, ts, name, &a, 1, *flow);
+	/* one name per kind (formats intern it); the goid argument says whom */
+	return t->ops->instant(t, from, src->tid, ts, create ? "create" : "wake", &a, 1, *flow);
 }
 
 static int on_interval(struct gstate *gs, const struct gs_interval *iv)
@@ -140,7 +150,6 @@ static int on_interval(struct gstate *gs, const struct gs_interval *iv)
 	struct tl *t = gs->arg;
 	struct gs_g *g = (struct gs_g *)iv->g;
 	struct tl_arg args[TL_MAX_ARGS];
-	char name[128];
 	uint64_t flow = 0;
 	int n, err;
 
@@ -166,10 +175,11 @@ static int on_interval(struct gstate *gs, const struct gs_interval *iv)
 		args[n++] = (struct tl_arg){ "uncertain", "records were lost in this window", 0 };
 	if (iv->clipped)
 		args[n++] = (struct tl_arg){ "clipped", "began before the capture", 0 };
-	args[n++] = (struct tl_arg){ "thread", NULL, iv->tid };
-	slice_name(t, iv, name, sizeof(name));
+	/* the thread it ran on; a wait or a queue has none of its own */
+	if (iv->state == GS_RUNNING || iv->state == GS_SYSCALL)
+		args[n++] = (struct tl_arg){ "thread", NULL, iv->tid };
 	t->nslices++;
-	return t->ops->slice(t, iv, name, args, n, flow);
+	return t->ops->slice(t, iv, slice_name(t, iv), args, n, flow);
 }
 
 static int on_labels(struct gstate *gs, struct gs_g *g, uint64_t old, uint64_t ts)
@@ -240,6 +250,11 @@ static void report(struct tl *t)
 
 static void free_stacks(struct tl *t)
 {
+	for (int p = 0; p < 2; p++)
+		for (int r = 0; r < 256; r++) {
+			free(t->names[p][r]);
+			t->names[p][r] = NULL;
+		}
 	for (size_t i = 0; t->stacks.keys && i < t->stacks.cap; i++)
 		if (t->stacks.keys[i])
 			free(t->stacks.vals[i]);

@@ -72,6 +72,7 @@ struct tl {
 	struct gstate gs;
 	struct gs_filter filter;
 	struct u64map stacks; /* stack id -> symbolized text (distinct stacks only) */
+	char *names[2][256];  /* "waiting: <reason>" / "GC pause: <reason>" by wait reason */
 	uint64_t pid;	 /* set before timeline__add (0 = target.pid) */
 	uint64_t t0; /* first timestamp: known after the first event */
 	uint64_t first_ts, last_ts; /* this capture's event span (mono), 0 = none */
