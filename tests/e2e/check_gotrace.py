@@ -96,7 +96,7 @@ def main():
     lossy = "--lossy" in sys.argv[4:]
     lines = [json.loads(l) for l in open(jsonl)]
     events = [e for e in lines if e.get("ev") != "capture"]
-    loss = [e for e in events if e.get("ev") == "loss"]
+    loss = [e for e in events if e.get("ev") in ("loss", "gap")]  # both are marked windows
     tr = json.load(open(tcjson))["goroutines"]
     want = expected(events)
     problems = []
