@@ -28,4 +28,5 @@ for dir in bench/fixtures/*/; do
 	done
 done
 ulimit -l unlimited 2>/dev/null || true
-exec python3 bench/bench.py
+python3 bench/bench.py
+./bench/agent.sh

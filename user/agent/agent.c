@@ -117,8 +117,18 @@ static void consider(void *ctx, pid_t pid)
 	struct proc *p;
 	int err;
 
+	struct agent_identity id;
+
 	if (pid == a->self || u64map__get(&a->procs, pid) || u64map__get(&a->skipped, pid))
 		return;
+	/* names first: an excluded process never costs a binary inspection */
+	if (identity__read(pid, NULL, &id))
+		return;
+	if (!wanted(a, &id)) {
+		pr_debug("pid %d (%s): excluded\n", pid, id.service);
+		u64map__put(&a->skipped, pid, (void *)1);
+		return;
+	}
 	bin = binaries__get(a->bins, pid, &err);
 	if (!bin) {
 		if (!err) /* not Go: one check per binary; remember the pid too */
@@ -130,16 +140,11 @@ static void consider(void *ctx, pid_t pid)
 		goto fail;
 	p->pid = pid;
 	p->bin = bin;
+	p->id = id;
 	err = target__bind(&p->t, &bin->t, pid);
-	if (!err)
-		err = identity__read(pid, &p->t, &p->id);
 	if (err)
 		goto fail; /* gone already */
-	if (!wanted(a, &p->id)) {
-		pr_debug("pid %d (%s): excluded\n", pid, p->id.service);
-		u64map__put(&a->skipped, pid, (void *)1);
-		goto fail;
-	}
+	identity__set_binary(&p->id, &p->t);
 	err = wprof__open(&p->w, &p->t, &wo);
 	if (err) {
 		if (err != -ESRCH) {

@@ -162,13 +162,21 @@ int identity__read(pid_t pid, const struct gt_target *t, struct agent_identity *
 		snprintf(id->service_source, sizeof(id->service_source), "exe");
 	}
 
+	if (t)
+		identity__set_binary(id, t);
+	return 0;
+}
+
+void identity__set_binary(struct agent_identity *id, const struct gt_target *t)
+{
+	snprintf(id->build_id_go, sizeof(id->build_id_go), "%s", t->elf.go_build_id);
+	snprintf(id->build_id_gnu, sizeof(id->build_id_gnu), "%s", t->elf.gnu_build_id);
+	snprintf(id->go_version, sizeof(id->go_version), "%s", t->ver.str);
+	id->nattrs = 0;
 	attr(id, "service.name", id->service);
 	attr(id, "process.pid", id->pid_str);
 	attr(id, "process.executable.name", id->exe_name);
 	attr(id, "process.executable.path", id->exe_path);
-	snprintf(id->build_id_go, sizeof(id->build_id_go), "%s", t->elf.go_build_id);
-	snprintf(id->build_id_gnu, sizeof(id->build_id_gnu), "%s", t->elf.gnu_build_id);
-	snprintf(id->go_version, sizeof(id->go_version), "%s", t->ver.str);
 	attr(id, "process.executable.build_id.go", id->build_id_go);
 	attr(id, "process.executable.build_id.gnu", id->build_id_gnu);
 	attr(id, "process.runtime.name", "go");
@@ -176,7 +184,6 @@ int identity__read(pid_t pid, const struct gt_target *t, struct agent_identity *
 	attr(id, "container.id", id->container_id);
 	attr(id, "k8s.pod.uid", id->pod_uid);
 	attr(id, "k8s.pod.name", id->pod_name);
-	return 0;
 }
 
 void identity__copy(struct agent_identity *dst, const struct agent_identity *src)

@@ -30,8 +30,13 @@ struct agent_identity {
 	const char *attr[ID_MAX_ATTRS][2];
 };
 
-/* Fills *id for pid running t.  0 or -ESRCH (gone). */
+/*
+ * Fills *id for pid from /proc (t may be NULL: the names are then known,
+ * the attributes not yet, see identity__set_binary).  0 or -ESRCH (gone).
+ */
 int identity__read(pid_t pid, const struct gt_target *t, struct agent_identity *id);
+/* Adds what the binary tells (build IDs, Go version) and fills attr. */
+void identity__set_binary(struct agent_identity *id, const struct gt_target *t);
 /* *dst = *src with attr pointing into dst (an identity that outlives its process). */
 void identity__copy(struct agent_identity *dst, const struct agent_identity *src);
 

@@ -4,7 +4,7 @@
  * process plus a window in, pprof profiles out.  The agent calls tick when
  * the source asks to run and cut at each window's end; it never looks at
  * goroutines itself, so a source can be swapped (today: repeated
- * goroutine snapshots, user/agent/window_snapshot.c) without touching
+ * no-probe goroutine sampler, user/agent/window_sampler.c) without touching
  * discovery, identity or shipping.
  */
 #ifndef GTRACE_WINDOW_PROFILES_H

@@ -71,6 +71,26 @@ static int grow(void **a, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+/* The rest of opening, once s->t is set. */
+static int open_reader(struct sampler *s)
+{
+	int err;
+
+	if ((err = greader__open(&s->r, &s->t))) {
+		sampler__close(s);
+		return err;
+	}
+	/* lset 0 is the empty set */
+	s->p.lsets = calloc(1, sizeof(*s->p.lsets));
+	s->cap_lsets = 1;
+	s->p.nlsets = 1;
+	if (!s->p.lsets) {
+		sampler__close(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int sampler__open(struct sampler **out, pid_t pid, const struct sampler_opts *o)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -85,18 +105,25 @@ int sampler__open(struct sampler **out, pid_t pid, const struct sampler_opts *o)
 		return -ENOENT;
 	}
 	s->t_open = true;
-	if ((err = greader__open(&s->r, &s->t))) {
-		sampler__close(s);
+	if ((err = open_reader(s)))
 		return err;
-	}
-	/* lset 0 is the empty set */
-	s->p.lsets = calloc(1, sizeof(*s->p.lsets));
-	s->cap_lsets = 1;
-	s->p.nlsets = 1;
-	if (!s->p.lsets) {
-		sampler__close(s);
+	*out = s;
+	return 0;
+}
+
+int sampler__open_target(struct sampler **out, const struct gt_target *t,
+			 const struct sampler_opts *o)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
 		return -ENOMEM;
-	}
+	if (o)
+		s->o = *o;
+	s->t = *t; /* shares t's ELF and tables: not closed here */
+	if ((err = open_reader(s)))
+		return err;
 	*out = s;
 	return 0;
 }

@@ -102,6 +102,13 @@ struct sampler;
  * goroutines.  o may be NULL.  0 or -errno after one line saying why.
  */
 int sampler__open(struct sampler **out, pid_t pid, const struct sampler_opts *o);
+/*
+ * The same for a process whose binary is already open (binary/target.h
+ * target__bind): t's ELF, pclntab and offsets are shared, never closed
+ * here.  Lets the agent inspect a binary once for all its processes.
+ */
+int sampler__open_target(struct sampler **out, const struct gt_target *t,
+			 const struct sampler_opts *o);
 void sampler__close(struct sampler *s);
 
 /*

@@ -1,0 +1,77 @@
+#!/bin/bash
+# `make bench`, agent part: what `gtrace agent` costs.
+#  1. 20 idle Go processes, the agent at its defaults (15 s window, 10 Hz
+#     sampling, 1% budget) writing --dir: its CPU share of one core over
+#     BENCH_AGENT_SECS after the first window, and its peak RSS.
+#  2. a saturated net/http server (bench/fixtures/httpserver, wrk -t2 -c32):
+#     requests/s with no agent, with --budget 1% and with --budget 0,
+#     repetitions interleaved (none, 1%, 0, none, ...), medians and ratios.
+# Traffic goes to 127.0.0.1 only.  Prints a markdown table (also to
+# bench/out/agent.md).  The machine is shared: read ratios, not absolutes.
+set -u
+cd "$(dirname "$0")/.."
+SECS=${BENCH_AGENT_SECS:-30}
+REPS=${BENCH_AGENT_REPS:-3}
+HTTP_SECS=${BENCH_HTTP_SECS:-5}
+FIXB=build/fixtures/agentsvc-go1.26-plain
+HTTPB=build/bench/httpserver-go1.26
+GTRACE=build/gtrace
+TMP=$(mktemp -d /tmp/gtrace-bench-agent.XXXXXX)
+PIDS=""
+trap 'kill $PIDS 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+mkdir -p bench/out
+[ -x $FIXB ] || ./tests/fixtures/build.sh >/dev/null 2>&1
+[ -x $HTTPB ] || { echo "bench/agent.sh: $HTTPB missing (bench/run.sh builds it)" >&2; exit 1; }
+ticks() { awk '{print $14+$15}' /proc/$1/stat; }
+hz=$(getconf CLK_TCK)
+
+# 1. idle processes
+for i in $(seq 20); do $FIXB -idle >/dev/null & PIDS="$PIDS $!"; done
+sleep 1
+$GTRACE agent -q --include agentsvc --dir "$TMP/dir" --spool "$TMP/spool" --no-az-detect --az bench-1a \
+	>/dev/null 2>"$TMP/agent.log" & AG=$!
+PIDS="$PIDS $AG"
+sleep 16 # the first scan and window
+t0=$(ticks $AG); s0=$(date +%s.%N)
+sleep "$SECS"
+t1=$(ticks $AG); s1=$(date +%s.%N)
+rss=$(awk '/VmHWM/{print $2}' /proc/$AG/status)
+cpu=$(python3 -c "print(f'{100*($t1-$t0)/$hz/($s1-$s0):.2f}')")
+nprof=$(find "$TMP/dir" -name '*.pb.gz' | wc -l)
+kill -TERM $AG; wait $AG 2>/dev/null
+kill $PIDS 2>/dev/null; wait 2>/dev/null; PIDS=""
+
+# 2. saturated net/http server
+run_http() { # $1 = none | budget value
+	local port ag=""
+	$HTTPB >"$TMP/http.out" 2>&1 & local hp=$!
+	for _ in $(seq 50); do grep -q ready "$TMP/http.out" && break; sleep 0.1; done
+	port=$(awk '/ready/{print $2}' "$TMP/http.out")
+	if [ "$1" != none ]; then
+		$GTRACE agent -q --include httpserver --budget "$1" --window 5s --dir "$TMP/hdir" \
+			--spool "$TMP/hspool" --no-az-detect --az bench-1a >/dev/null 2>&1 & ag=$!
+		sleep 2
+	fi
+	wrk -t2 -c32 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1
+	wrk -t2 -c32 -d${HTTP_SECS}s "http://127.0.0.1:$port/" | awk '/Requests\/sec/{print $2}'
+	[ -n "$ag" ] && { kill -TERM $ag; wait $ag 2>/dev/null; }
+	kill $hp; wait $hp 2>/dev/null
+}
+declare -A RPS
+for r in $(seq "$REPS"); do
+	for cfg in none 1% 0; do RPS[$cfg]="${RPS[$cfg]:-} $(run_http $cfg)"; done
+done
+python3 - "$cpu" "$rss" "$nprof" "$SECS" "${RPS[none]}" "${RPS[1%]}" "${RPS[0]}" <<'PY' | tee bench/out/agent.md
+import statistics, sys
+cpu, rss, nprof, secs = sys.argv[1:5]
+runs = [list(map(float, a.split())) for a in sys.argv[5:8]]
+med = [statistics.median(r) for r in runs]
+print("| what | measured |")
+print("|---|---|")
+print(f"| 20 idle Go processes, defaults: agent CPU | {cpu}% of one core (over {secs} s) |")
+print(f"| 20 idle Go processes, defaults: agent peak RSS | {int(rss)/1024:.1f} MB |")
+print(f"| profiles written in that time | {nprof} |")
+print(f"| net/http, no agent | {med[0]:.0f} req/s (runs {' '.join(f'{x:.0f}' for x in runs[0])}) |")
+print(f"| net/http, --budget 1% | {med[1]:.0f} req/s, ratio {med[1]/med[0]:.3f} (runs {' '.join(f'{x:.0f}' for x in runs[1])}) |")
+print(f"| net/http, --budget 0 | {med[2]:.0f} req/s, ratio {med[2]/med[0]:.3f} (runs {' '.join(f'{x:.0f}' for x in runs[2])}) |")
+PY
