@@ -4,7 +4,8 @@
 # namespace) profiled with a 2 s window and pushed to two real receivers
 # built from the stores' own Go code (tests/receivers: Pyroscope's
 # pushv1connect handler + google/pprof, the collector's pdata pprofile),
-# one of them killed for two windows and restarted.  agent_check.py judges
+# one of them killed for two windows and restarted, then the agent
+# SIGKILLed while a window waits in its spool and a new agent started.  agent_check.py judges
 # what arrived.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
@@ -70,6 +71,18 @@ $RCV/pyroscope -addr 127.0.0.1:$PP -out "$TMP/pyro.jsonl" 2>>"$TMP/rpyro.log" & 
 BG_PIDS="$BG_PIDS $RP"
 sleep $((2 * W + 2))
 curl -s --max-time 2 http://127.0.0.1:$MP/metrics >"$TMP/metrics2.txt"
+# the store goes away again and the agent is SIGKILLed with a window spooled;
+# a new agent on the same spool must deliver it
+kill $RP; wait $RP 2>/dev/null
+sleep $((W + 1))
+kill -KILL $AG; wait $AG 2>/dev/null
+KILLED=$(now)
+$RCV/pyroscope -addr 127.0.0.1:$PP -out "$TMP/pyro.jsonl" 2>>"$TMP/rpyro.log" & RP=$!
+BG_PIDS="$BG_PIDS $RP"
+$GTRACE agent --config "$TMP/agent.conf" --window ${W}s --pyroscope http://127.0.0.1:$PP \
+	--dir "$TMP/dir2" --spool "$TMP/spool" --no-az-detect --az e2e-zone-1a >/dev/null 2>"$TMP/agent2.log" & AG=$!
+BG_PIDS="$BG_PIDS $AG"
+sleep $((W + 1))
 kill -TERM $AG; wait $AG; AG_RC=$?
 STOP=$(now)
 # unshare waits for its child: end the child (host pid $B), then unshare
@@ -79,7 +92,8 @@ wait 2>/dev/null
 check "agent: exits 0 on SIGTERM" test $AG_RC -eq 0
 python3 tests/e2e/agent_check.py --pyro "$TMP/pyro.jsonl" --otlp "$TMP/otlp.jsonl" --dir "$TMP/dir" \
 	--metrics "$TMP/metrics.txt" --metrics2 "$TMP/metrics2.txt" --log "$TMP/agent.log" --window $W \
-	--a-pid $A --b-pid "$B" --c-pid $C --c-start $C_START --c-exit $C_EXIT --down $DOWN --up $UP --stop $STOP
+	--a-pid $A --b-pid "$B" --c-pid $C --c-start $C_START --c-exit $C_EXIT --down $DOWN --up $UP --stop $KILLED \
+	--log2 "$TMP/agent2.log"
 rc=$?
 if [ $rc -ne 0 ]; then
 	grep -E "agent:|warning" "$TMP/agent.log" | sed 's/^/  agent log: /' | tail -15

@@ -8,7 +8,7 @@ any check failed."""
 import argparse, glob, json, os, re, sys
 
 ap = argparse.ArgumentParser()
-for k in ("pyro", "otlp", "dir", "metrics", "metrics2", "log"):
+for k in ("pyro", "otlp", "dir", "metrics", "metrics2", "log", "log2"):
     ap.add_argument("--" + k)
 for k in ("window", "a-pid", "b-pid", "c-pid", "c-start", "c-exit", "down", "up", "stop"):
     ap.add_argument("--" + k, type=int)
@@ -35,7 +35,9 @@ def load(path):
         return []
 
 
-pyro = load(a.pyro)
+pyro_all = load(a.pyro)
+# what the first agent produced: windows that ended before it was SIGKILLed
+pyro = [r for r in pyro_all if r["start_ns"] + r["duration_ns"] <= a.stop]
 otlp = load(a.otlp)
 TYPES = {"wall", "offcpu", "runnable", "goroutines"}
 check("pyroscope receiver decoded profiles (google/pprof)", len(pyro) > 0, "nothing arrived")
@@ -158,4 +160,15 @@ log = open(a.log).read() if os.path.exists(a.log) else ""
 check("log: one line per lifecycle change (start, down, up, exit), none per window",
       "profiling pid %d" % a.c_pid in log and "exited" in log and "reachable again" in log
       and len(log.splitlines()) < 30, log[-600:])
+# SIGKILL with a window in the spool: the next agent delivers it
+got = {(r["service"], r["type"], r["start_ns"]) for r in pyro_all}
+wrote = set()
+for f in glob.glob(os.path.join(a.dir, "*", "*", "*.pb.gz")):
+    svc, typ, start = f.split("/")[-3], f.split("/")[-2], os.path.basename(f).split(".")[0].split("-")[0]
+    wrote.add((svc, typ, int(start)))
+missing = sorted(wrote - got)
+check(f"every window the SIGKILLed agent completed reached Pyroscope ({len(wrote)} profiles, "
+      f"spool picked up by the next agent)", wrote and not missing, missing[:5])
+log2 = open(a.log2).read() if a.log2 and os.path.exists(a.log2) else ""
+check("the next agent said it found the earlier run's spool", "left in the spool" in log2, log2[-400:])
 sys.exit(1 if failed else 0)
