@@ -388,17 +388,16 @@ static long read_slice_label(__u32 i, void *arg)
 
 	if (i >= s->st.n)
 		return 1;
-	bpf_probe_read_user(kv, sizeof(kv), (void *)(s->st.list + (__u64)i * 32));
+	bpf_probe_read_user(kv, sizeof(kv), (void *)(s->st.list + (__u64)i * off.lbl.list_stride));
 	put_label(s, kv);
 	return 0;
 }
 
 /*
- * <= 1.23: map[string]string.  Buckets of 8 slots: tophash[8] @0, keys
- * @8, values @136, overflow @264; a slot is live when tophash >= 5.
- * One slot per iteration keeps the callback small.
+ * <= 1.23: map[string]string, walked bucket by bucket with the geometry in
+ * off.lbl (filled by user space from the offsets table).  One slot per
+ * iteration keeps the callback small.
  */
-#define BUCKET_SIZE 272
 static long read_map_slot(__u32 i, void *arg)
 {
 	struct scratch *s = ((struct label_ctx *)arg)->s;
@@ -408,19 +407,19 @@ static long read_map_slot(__u32 i, void *arg)
 	if (!b) {
 		if (s->st.bidx >= s->st.nbuckets)
 			return 1;
-		b = s->st.buckets + (__u64)s->st.bidx * BUCKET_SIZE;
+		b = s->st.buckets + (__u64)s->st.bidx * off.lbl.bucket_size;
 		s->st.bucket = b;
 		s->st.bidx++;
 		s->st.slot = 0;
 	}
-	slot = s->st.slot & 7;
-	if (read_u8(b + slot) >= 5) {
-		bpf_probe_read_user(&kv[0], 16, (void *)(b + 8 + slot * 16));
-		bpf_probe_read_user(&kv[2], 16, (void *)(b + 136 + slot * 16));
+	slot = s->st.slot & (GT_GO_BUCKET_SLOTS - 1);
+	if (read_u8(b + slot) >= off.lbl.min_tophash) {
+		bpf_probe_read_user(&kv[0], 16, (void *)(b + off.lbl.bucket_keys + slot * 16));
+		bpf_probe_read_user(&kv[2], 16, (void *)(b + off.lbl.bucket_values + slot * 16));
 		put_label(s, kv);
 	}
-	if (slot == 7) {
-		s->st.bucket = read_u64(b + 264); /* overflow bucket, or 0: next */
+	if (slot == GT_GO_BUCKET_SLOTS - 1) {
+		s->st.bucket = read_u64(b + off.lbl.bucket_overflow); /* overflow bucket, or 0: next */
 		s->st.slot = 0;
 	} else {
 		s->st.slot = slot + 1;
@@ -449,7 +448,7 @@ static __always_inline void walk_buckets(struct label_ctx *c, __u64 buckets, __u
 	c->s->st.bucket = 0;
 	c->s->st.bidx = 0;
 	c->s->st.slot = 0;
-	bpf_loop(GT_LABEL_MAX * 8, read_map_slot, c, 0);
+	bpf_loop(GT_LABEL_MAX * GT_GO_BUCKET_SLOTS, read_map_slot, c, 0);
 }
 
 static __always_inline void read_labels(struct label_ctx *c, __u64 p)
@@ -471,14 +470,14 @@ static __always_inline void read_labels(struct label_ctx *c, __u64 p)
 	h = read_u64(p); /* *labelMap -> *hmap */
 	if (!h)
 		return;
-	B = read_u8(h + 9);
+	B = read_u8(h + off.lbl.hmap_b);
 	if (B > 6)
 		B = 6; /* 64 buckets hold far more labels than we keep */
 	/* While a growth is unfinished, some entries are still in the old buckets. */
-	old = read_u64(h + 24);
+	old = read_u64(h + off.lbl.hmap_oldbuckets);
 	if (old)
 		walk_buckets(c, old, B ? 1ull << (B - 1) : 1);
-	walk_buckets(c, read_u64(h + 16), 1ull << B);
+	walk_buckets(c, read_u64(h + off.lbl.hmap_buckets), 1ull << B);
 }
 
 /*

@@ -182,28 +182,62 @@ struct gt_ev_snapshot {
 };
 
 /*
+ * The runtime fields the probes and the snapshot reader use: one list,
+ * expanded into struct gt_go_offsets below, the DWARF lookup
+ * (user/binary/go_offsets.c), `gtrace info` and the goroutine reader.
+ * X(field, struct, member, optional): struct is g, m or gobuf (a gobuf
+ * member is stored as its offset inside g, through g.sched); an optional
+ * member is absent from older runtimes and then 0.
+ */
+#define GT_GO_OFFSET_FIELDS(X)                      \
+	X(g_goid, g, "goid", 0)                     \
+	X(g_atomicstatus, g, "atomicstatus", 0)     \
+	X(g_waitreason, g, "waitreason", 0)         \
+	X(g_labels, g, "labels", 0)                 \
+	X(g_gopc, g, "gopc", 0)                     \
+	X(g_startpc, g, "startpc", 0)               \
+	X(g_parent_goid, g, "parentGoid", 1) /* < 1.21 */ \
+	X(g_m, g, "m", 0)                           \
+	X(g_sched_sp, gobuf, "sp", 0)               \
+	X(g_sched_pc, gobuf, "pc", 0)               \
+	X(g_sched_bp, gobuf, "bp", 0)               \
+	X(g_syscallsp, g, "syscallsp", 0)           \
+	X(g_syscallpc, g, "syscallpc", 0)           \
+	X(g_syscallbp, g, "syscallbp", 1) /* < 1.23 */ \
+	X(m_curg, m, "curg", 0)                     \
+	X(m_procid, m, "procid", 0)                 \
+	X(m_id, m, "id", 0)
+
+/*
+ * Where the label set g.labels points at keeps its labels
+ * (docs/go-runtime.md, "pprof labels").  Filled by user/binary/go_offsets.c
+ * from the label format of the target; BPF and the snapshot reader walk
+ * the set with these numbers only.
+ */
+struct gt_go_label_layout {
+	__u32 list_stride;     /* slice (1.24+): bytes per label{key, value string} */
+	__u32 hmap_count;      /* map (<= 1.23): hmap.count, live entries */
+	__u32 hmap_b;	       /* hmap.B (u8, log2 of the bucket count) */
+	__u32 hmap_buckets;    /* hmap.buckets */
+	__u32 hmap_oldbuckets; /* hmap.oldbuckets: set while a growth is unfinished */
+	__u32 bucket_size;     /* one bucket of map[string]string */
+	__u32 bucket_keys;     /* keys[GT_GO_BUCKET_SLOTS]string */
+	__u32 bucket_values;   /* values[GT_GO_BUCKET_SLOTS]string */
+	__u32 bucket_overflow; /* *bucket of the chain, or 0 */
+	__u32 min_tophash;     /* a slot is live when tophash[i] >= this */
+};
+#define GT_GO_BUCKET_SLOTS 8 /* slots per map bucket (the tophash[] bytes at the start) */
+
+/*
  * Runtime layout the probes need, filled per target from DWARF, the version
  * table or disassembly (user/binary/go_offsets.c) and passed as rodata.
  */
 struct gt_go_offsets {
-	__u32 g_goid;
-	__u32 g_atomicstatus;
-	__u32 g_waitreason;
-	__u32 g_labels;
-	__u32 g_gopc;
-	__u32 g_startpc;
-	__u32 g_parent_goid; /* 0 when the runtime has no parentGoid (< 1.21) */
-	__u32 g_m;
-	__u32 g_sched_sp;
-	__u32 g_sched_pc;
-	__u32 g_sched_bp;
-	__u32 g_syscallsp;
-	__u32 g_syscallpc;
-	__u32 g_syscallbp; /* 0 when absent (< 1.23) */
-	__u32 m_curg;
-	__u32 m_procid;
-	__u32 m_id;
+#define GT_X_FIELD(f, st, member, opt) __u32 f;
+	GT_GO_OFFSET_FIELDS(GT_X_FIELD)
+#undef GT_X_FIELD
 	__u32 labels_slice; /* 1: labels are a sorted slice (1.24+); 0: a map[string]string */
+	struct gt_go_label_layout lbl;
 };
 
 /*

@@ -32,6 +32,11 @@ if [ -z "$filter" ] || [[ unit == *"$filter"* ]]; then
 	echo "== unit"
 	run_suite unit build/unit_tests
 fi
+for t in tests/lint/*.sh; do # source checks: seconds, no build needed
+	[ -n "$filter" ] && [[ $t != *"$filter"* ]] && continue
+	echo "== $t"
+	run_suite "$t" bash "$t"
+done
 for t in tests/e2e/*.sh; do
 	[ "$t" = tests/e2e/lib.sh ] && continue # sourced by the suites, not one itself
 	[ -n "$filter" ] && [[ $t != *"$filter"* ]] && continue

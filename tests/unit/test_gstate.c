@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "binary/go_funcs.h"
 #include "capture/gstate.h"
 #include "synth.h"
 #include "test.h"
@@ -267,7 +268,7 @@ TEST(gstate_helpers)
 	gs_filter__free(&f);
 	T_CHECK(gs_filter__parse(&f, "3,x") == -EINVAL, "bad goid list");
 	T_CHECK(gs_filter__parse(&f, "label:=x") == -EINVAL, "bad label filter");
-	T_CHECK(gs_is_system_func("runtime.bgsweep") && !gs_is_system_func("runtime.main") &&
-			!gs_is_system_func("main.main"),
+	T_CHECK(go_funcs__is_system("runtime.bgsweep") && !go_funcs__is_system("runtime.main") &&
+			!go_funcs__is_system("main.main"),
 		"system goroutines");
 }

@@ -42,11 +42,8 @@ static void fx_close(struct fx *f)
 }
 
 
-/* Struct field offsets: what go_offsets__from_dwarf reads itself. */
-#define FIELDS(X)                                                                          \
-	X(g_goid) X(g_atomicstatus) X(g_waitreason) X(g_labels) X(g_gopc) X(g_startpc)     \
-	X(g_parent_goid) X(g_m) X(g_sched_sp) X(g_sched_pc) X(g_sched_bp) X(g_syscallsp)   \
-	X(g_syscallpc) X(g_syscallbp) X(m_curg) X(m_procid) X(m_id)
+/* Struct field offsets: what go_offsets__from_dwarf reads itself (the one list). */
+#define FIELDS(X) GT_GO_OFFSET_FIELDS(X)
 
 TEST(offsets_table_equals_dwarf)
 {
@@ -77,17 +74,24 @@ TEST(offsets_table_equals_dwarf)
 		 * table itself), and what resolve() settled on against both.
 		 */
 		if (tab && !dw_err) {
-#define CMP(fld)                                                                          \
+#define CMP(fld, st_, member_, opt_)                                                                        \
 	T_CHECK(tab->fld == dw.fld && rt.off.fld == dw.fld,                               \
 		"%s: " #fld ": table %u, dwarf %u, resolved %u", vers[i], tab->fld, dw.fld,   \
 		rt.off.fld);
 			FIELDS(CMP)
 #undef CMP
 		}
-		if (tab)
+		if (tab) {
 			T_CHECK(tab->labels_slice == rt.off.labels_slice,
 				"%s: labels_slice: table %u, from DWARF %u", vers[i], tab->labels_slice,
 				rt.off.labels_slice);
+			/* the label walk's geometry follows the format, whichever source gave it */
+			T_CHECK(!memcmp(&tab->lbl, &rt.off.lbl, sizeof(tab->lbl)),
+				"%s: label layout of the table row and of resolve() differ", vers[i]);
+			T_CHECK(rt.off.labels_slice ? rt.off.lbl.list_stride == 32 :
+						      rt.off.lbl.bucket_size == 272,
+				"%s: label layout does not match its format", vers[i]);
+		}
 		fx_close(&f);
 	}
 }
@@ -209,7 +213,7 @@ TEST(offsets_newer_than_table_uses_disasm)
 	T_CHECK(want && !memcmp(&rt.off, want, sizeof(*want)), "go1.99 offsets differ from the %s row",
 		vers[nv - 1]);
 	/* and from the truth: the plain twin's DWARF */
-#define CMP(fld)                                                                          \
+#define CMP(fld, st_, member_, opt_)                                                                        \
 	T_CHECK(rt.off.fld == dw.fld, "go1.99 " #fld ": %u, dwarf of the plain twin %u",      \
 		rt.off.fld, dw.fld);
 	FIELDS(CMP)

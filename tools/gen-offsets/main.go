@@ -148,7 +148,7 @@ func (l layout) get(st, field string, optional bool) int64 {
 	return v
 }
 
-// Which release changed what (shared/reference/go-runtime.md §1.2).
+// Which release changed what (each from git log of src/runtime/runtime2.go).
 var why = map[int]string{
 	19: "baseline (go1.19.8 DWARF)",
 	20: "goid int64->uint64 (CL 419440), atomicstatus -> atomic.Uint32 (CL 425363): no offset moves",
@@ -281,9 +281,15 @@ func emitRow(r row, fast bool) {
 		sched+l.get("runtime.gobuf", "sp", false), sched+l.get("runtime.gobuf", "pc", false), sched+bp)
 	fmt.Printf("\t\t.g_syscallsp = %d, .g_syscallpc = %d, .g_syscallbp = %d,\n",
 		g("syscallsp"), g("syscallpc"), gopt("syscallbp"))
-	fmt.Printf("\t\t.m_curg = %d, .m_procid = %d, .m_id = %d, .labels_slice = %d },\n",
+	// The label layouts themselves are defined once, in go_offsets.c.
+	lbl := "GT_LABELS_MAP"
+	if r.minor >= 24 {
+		lbl = "GT_LABELS_SLICE"
+	}
+	fmt.Printf("\t\t.m_curg = %d, .m_procid = %d, .m_id = %d, .labels_slice = %d,\n",
 		l.get("runtime.m", "curg", false), l.get("runtime.m", "procid", false),
 		l.get("runtime.m", "id", false), b2i(r.minor >= 24))
+	fmt.Printf("\t\t.lbl = %s },\n", lbl)
 	fmt.Printf("\t  { .syscall_cas_fastpath = %v, .goid_after_runnable = %v } },\n", fast, r.minor <= 23)
 }
 

@@ -31,6 +31,24 @@ struct gt_go_waitreason_table {
 	int n;
 };
 
+/*
+ * The two layouts of the label set g.labels points at (docs/go-runtime.md,
+ * "pprof labels"); each table row names its own, and DWARF targets take the
+ * one their labelMap type shows.
+ * <= 1.23: *labelMap -> *hmap of map[string]string.  hmap is {count int,
+ * flags u8, B u8, noverflow u16, hash0 u32, buckets, oldbuckets, ...}; a
+ * bucket is {tophash [8]u8, keys [8]string, values [8]string, overflow
+ * *bucket}; tophash values 0-4 mark empty or evacuated slots (minTopHash 5).
+ * 1.24+ (CL 574516): *labelMap -> {list []label}, label = {key, value string}.
+ */
+#define GT_LABELS_MAP                                                                    \
+	{ .hmap_count = 0, .hmap_b = 9, .hmap_buckets = 16, .hmap_oldbuckets = 24, .bucket_size = 272,   \
+	  .bucket_keys = 8, .bucket_values = 136, .bucket_overflow = 264, .min_tophash = 5 }
+#define GT_LABELS_SLICE { .list_stride = 32 }
+
+static const struct gt_go_label_layout labels_map_layout = GT_LABELS_MAP,
+					labels_slice_layout = GT_LABELS_SLICE;
+
 #include "binary/go_offsets_table.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -173,39 +191,27 @@ static void dw_find(Dwarf *dw, struct dw_want *w, size_t nw, int *labels_slice)
 }
 
 struct dw_field {
-	int st;		  /* index in wants: 0 g, 1 m, 2 gobuf */
+	int st;		  /* index in wants: DW_G, DW_M, DW_GOBUF */
 	const char *name;
 	size_t off;	  /* offsetof(struct gt_go_offsets, ...) */
 	bool optional;	  /* absent in older runtimes: 0 */
 	bool in_sched;	  /* a gobuf field: add g.sched */
 };
 
-#define F(st, name, fld, opt, sch) { st, name, offsetof(struct gt_go_offsets, fld), opt, sch }
-static const struct dw_field dw_fields[] = {
-	F(0, "goid", g_goid, false, false),
-	F(0, "atomicstatus", g_atomicstatus, false, false),
-	F(0, "waitreason", g_waitreason, false, false),
-	F(0, "labels", g_labels, false, false),
-	F(0, "gopc", g_gopc, false, false),
-	F(0, "startpc", g_startpc, false, false),
-	F(0, "parentGoid", g_parent_goid, true, false),
-	F(0, "m", g_m, false, false),
-	F(2, "sp", g_sched_sp, false, true),
-	F(2, "pc", g_sched_pc, false, true),
-	F(2, "bp", g_sched_bp, false, true),
-	F(0, "syscallsp", g_syscallsp, false, false),
-	F(0, "syscallpc", g_syscallpc, false, false),
-	F(0, "syscallbp", g_syscallbp, true, false),
-	F(1, "curg", m_curg, false, false),
-	F(1, "procid", m_procid, false, false),
-	F(1, "id", m_id, false, false),
-};
+enum { DW_G, DW_M, DW_GOBUF };
+#define DW_ST_g DW_G
+#define DW_ST_m DW_M
+#define DW_ST_gobuf DW_GOBUF
+#define F(fld, st, member, opt) \
+	{ DW_ST_##st, member, offsetof(struct gt_go_offsets, fld), opt, DW_ST_##st == DW_GOBUF },
+static const struct dw_field dw_fields[] = { GT_GO_OFFSET_FIELDS(F) };
 #undef F
 
 /* labels_slice: 1/0 when the DWARF tells, -1 when it has no labelMap type. */
 static int dwarf_read(const struct gt_elf *ef, struct gt_go_offsets *off, int *labels_slice)
 {
-	struct dw_want w[3] = { { "runtime.g" }, { "runtime.m" }, { "runtime.gobuf" } };
+	struct dw_want w[3] = { [DW_G] = { "runtime.g" }, [DW_M] = { "runtime.m" },
+				[DW_GOBUF] = { "runtime.gobuf" } };
 	__u32 sched;
 	Dwarf *dw;
 	int err = 0;
@@ -242,8 +248,10 @@ static int dwarf_read(const struct gt_elf *ef, struct gt_go_offsets *off, int *l
 			v += sched;
 		*(__u32 *)((char *)off + f->off) = v;
 	}
-	if (*labels_slice >= 0)
+	if (*labels_slice >= 0) {
 		off->labels_slice = *labels_slice;
+		off->lbl = off->labels_slice ? labels_slice_layout : labels_map_layout;
+	}
 out:
 	dwarf_end(dw);
 	return err;
@@ -635,9 +643,14 @@ int go_offsets__resolve(const struct gt_elf *ef, const struct gt_pclntab *t,
 	if (!err && plausible(&rt->off)) {
 		rt->source = GT_OFFSETS_DWARF;
 		snprintf(rt->source_detail, sizeof(rt->source_detail), "dwarf");
-		/* The DWARF only names labelMap when runtime/pprof is linked. */
-		if (labels_slice < 0)
-			rt->off.labels_slice = v->minor >= 24;
+		/*
+		 * The DWARF only names labelMap when runtime/pprof is linked; then
+		 * the table's format for the version (or the newest row before it).
+		 */
+		if (labels_slice < 0 && near) {
+			rt->off.labels_slice = near->off.labels_slice;
+			rt->off.lbl = near->off.lbl;
+		}
 	} else {
 		if (!err)
 			pr_warn("%s: DWARF offsets look wrong; not using them\n", ef->path);

@@ -14,7 +14,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 296, .g_startpc = 312, .g_parent_goid = 0, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 104,
 		.g_syscallsp = 112, .g_syscallpc = 120, .g_syscallbp = 0,
-		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0 },
+		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0,
+		.lbl = GT_LABELS_MAP },
 	  { .syscall_cas_fastpath = false, .goid_after_runnable = true } },
 	/* go1.20: reference data offsets_1.20_amd64.txt (go/types).
 	 * goid int64->uint64 (CL 419440), atomicstatus -> atomic.Uint32 (CL 425363): no offset moves */
@@ -23,7 +24,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 296, .g_startpc = 312, .g_parent_goid = 0, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 104,
 		.g_syscallsp = 112, .g_syscallpc = 120, .g_syscallbp = 0,
-		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0 },
+		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0,
+		.lbl = GT_LABELS_MAP },
 	  { .syscall_cas_fastpath = false, .goid_after_runnable = true } },
 	/* go1.21: reference data offsets_1.21_amd64.txt (go/types).
 	 * parentGoid added, trace fields moved to gTraceState (CL 435337): gopc/startpc/labels -16 */
@@ -32,7 +34,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 280, .g_startpc = 296, .g_parent_goid = 272, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 104,
 		.g_syscallsp = 112, .g_syscallpc = 120, .g_syscallbp = 0,
-		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0 },
+		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0,
+		.lbl = GT_LABELS_MAP },
 	  { .syscall_cas_fastpath = false, .goid_after_runnable = true } },
 	/* go1.22: reference data offsets_1.22_amd64.txt (go/types).
 	 * coroarg added after timer (coroutines): no offset moves here */
@@ -41,7 +44,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 280, .g_startpc = 296, .g_parent_goid = 272, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 104,
 		.g_syscallsp = 112, .g_syscallpc = 120, .g_syscallbp = 0,
-		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0 },
+		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0,
+		.lbl = GT_LABELS_MAP },
 	  { .syscall_cas_fastpath = false, .goid_after_runnable = true } },
 	/* go1.23: reference data offsets_1.23_amd64.txt (go/types).
 	 * syscallbp added after syscallpc (CL 580255): +8 after it; goid set after casgstatus until here */
@@ -50,7 +54,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 288, .g_startpc = 304, .g_parent_goid = 280, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 104,
 		.g_syscallsp = 112, .g_syscallpc = 120, .g_syscallbp = 128,
-		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0 },
+		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 0,
+		.lbl = GT_LABELS_MAP },
 	  { .syscall_cas_fastpath = false, .goid_after_runnable = true } },
 	/* go1.24: reference data offsets_1.24_amd64.txt (go/types).
 	 * labels become a sorted slice (CL 574516); goid assigned before casgstatus (CL 591997) */
@@ -59,7 +64,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 288, .g_startpc = 304, .g_parent_goid = 280, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 104,
 		.g_syscallsp = 112, .g_syscallpc = 120, .g_syscallbp = 128,
-		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 1 },
+		.m_curg = 192, .m_procid = 72, .m_id = 232, .labels_slice = 1,
+		.lbl = GT_LABELS_SLICE },
 	  { .syscall_cas_fastpath = false, .goid_after_runnable = false } },
 	/* go1.25: reference data offsets_1.25_amd64.txt (go/types).
 	 * gobuf.ret removed (CL 652276): -8 after sched, m.curg -8 */
@@ -68,7 +74,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 280, .g_startpc = 296, .g_parent_goid = 272, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 96,
 		.g_syscallsp = 104, .g_syscallpc = 112, .g_syscallbp = 120,
-		.m_curg = 184, .m_procid = 64, .m_id = 224, .labels_slice = 1 },
+		.m_curg = 184, .m_procid = 64, .m_id = 224, .labels_slice = 1,
+		.lbl = GT_LABELS_SLICE },
 	  { .syscall_cas_fastpath = false, .goid_after_runnable = false } },
 	/* go1.26: DWARF of a go1.26.8 binary.
 	 * secret int32 (runtime/secret): writebuf..labels +8; reentersyscall/exitsyscall CAS fast path (CL 646198) */
@@ -77,7 +84,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 288, .g_startpc = 304, .g_parent_goid = 280, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 96,
 		.g_syscallsp = 104, .g_syscallpc = 112, .g_syscallbp = 120,
-		.m_curg = 184, .m_procid = 64, .m_id = 232, .labels_slice = 1 },
+		.m_curg = 184, .m_procid = 64, .m_id = 232, .labels_slice = 1,
+		.lbl = GT_LABELS_SLICE },
 	  { .syscall_cas_fastpath = true, .goid_after_runnable = false } },
 	/* go1.27: DWARF of a go1.27.3 binary.
 	 * no g change in the release notes; DWARF of go1.27 */
@@ -86,7 +94,8 @@ static const struct gt_go_table_row gt_go_table[] = {
 		.g_gopc = 288, .g_startpc = 304, .g_parent_goid = 280, .g_m = 48,
 		.g_sched_sp = 56, .g_sched_pc = 64, .g_sched_bp = 96,
 		.g_syscallsp = 104, .g_syscallpc = 112, .g_syscallbp = 120,
-		.m_curg = 184, .m_procid = 64, .m_id = 232, .labels_slice = 1 },
+		.m_curg = 184, .m_procid = 64, .m_id = 232, .labels_slice = 1,
+		.lbl = GT_LABELS_SLICE },
 	  { .syscall_cas_fastpath = true, .goid_after_runnable = false } },
 };
 

@@ -3,7 +3,7 @@
  * The hooked runtime functions (see probe_plan.h).  Every goroutine state
  * change goes through casgstatus except the ones listed after it, which
  * CAS the status themselves or need data casgstatus cannot see
- * (go-runtime.md §3.3).
+ * (docs/go-runtime.md).
  */
 #include "binary/probe_plan.h"
 

@@ -28,6 +28,12 @@
 
 #define GT_CAPTURE_MAGIC "GTRACE\0\0"
 
+/*
+ * Where producers (the BPF loader, the snapshot reader) hand records in the
+ * gtrace_events.h layout, one or more back to back: 0, or -errno to stop.
+ */
+typedef int (*gt_record_fn)(void *ctx, const void *rec, size_t len);
+
 /* ---- writer ---- */
 
 struct gt_capture_writer;

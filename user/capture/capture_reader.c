@@ -12,6 +12,7 @@
 #include <zstd.h>
 #include "capture/capture.h"
 #include "capture/capture_format.h"
+#include "capture/event_specs.h"
 #include "lib/debug.h"
 #include "lib/u64map.h"
 
@@ -51,33 +52,11 @@ struct gt_capture {
 	bool it_done;
 };
 
-/* The event vocabulary's table: name and smallest valid size per type. */
-static const struct {
-	const char *name;
-	uint16_t min_size;
-} specs[GT_EV_MAX] = {
-	[GT_EV_CREATE] = { "create", sizeof(struct gt_ev_create) },
-	[GT_EV_START] = { "start", sizeof(struct gt_ev_start) },
-	[GT_EV_PARK] = { "park", sizeof(struct gt_ev_park) },
-	[GT_EV_UNPARK] = { "unpark", sizeof(struct gt_ev_unpark) },
-	[GT_EV_PREEMPT] = { "preempt", sizeof(struct gt_event_hdr) },
-	[GT_EV_YIELD] = { "yield", sizeof(struct gt_event_hdr) },
-	[GT_EV_SYSCALL_ENTER] = { "syscall_enter", sizeof(struct gt_event_hdr) },
-	[GT_EV_SYSCALL_EXIT] = { "syscall_exit", sizeof(struct gt_event_hdr) },
-	[GT_EV_EXIT] = { "exit", sizeof(struct gt_event_hdr) },
-	/* version 1 records end before .stack */
-	[GT_EV_LABELS] = { "labels", offsetof(struct gt_ev_labels, stack) },
-	[GT_EV_LABELSET] = { "labelset", offsetof(struct gt_ev_labelset, blob) },
-	[GT_EV_STACK] = { "stack", offsetof(struct gt_ev_stack, pcs) },
-	[GT_EV_WAIT_END] = { "wait_end", sizeof(struct gt_event_hdr) },
-	[GT_EV_LOSS] = { "loss", sizeof(struct gt_ev_loss) },
-	[GT_EV_SNAPSHOT] = { "snapshot", sizeof(struct gt_ev_snapshot) },
-	[GT_EV_GAP] = { "gap", sizeof(struct gt_ev_gap) },
-};
-
 const char *capture__event_name(unsigned type)
 {
-	return type < GT_EV_MAX && specs[type].name ? specs[type].name : "unknown";
+	const struct gt_event_spec *s = event_spec(type);
+
+	return s ? s->name : "unknown";
 }
 
 static void add_meta(struct gt_capture *c, const char *k, size_t kl, const char *v, size_t vl)
@@ -469,14 +448,14 @@ static int next_record(struct gt_capture *c, const uint8_t *p, size_t n, bool *s
 	*skip = true;
 	if (h->size < sizeof(*h) || h->size > n)
 		return -EBADMSG;
-	if (h->type >= GT_EV_MAX || !specs[h->type].name) {
+	if (!event_spec(h->type)) {
 		if (!c->warned_unknown)
 			pr_warn("%s: skipping events of unknown type %u (newer gtrace?)\n", c->path,
 				h->type);
 		c->warned_unknown = true;
 		return h->size;
 	}
-	if (h->size < specs[h->type].min_size)
+	if (h->size < event_spec(h->type)->min_size)
 		return -EBADMSG;
 	if (h->type == GT_EV_STACK && (err = store_stack(c, h)))
 		return err;

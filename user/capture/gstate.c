@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/debug.h"
+#include "binary/go_funcs.h"
 #include "capture/gstate.h"
 
 static const char *const state_names[GS_NR_STATES] = {
@@ -41,14 +42,6 @@ const char *gs_func_name(struct gt_capture *cap, uint64_t pc)
 		return "?";
 	n = capture__symbolize(cap, pc, f, 16);
 	return n > 0 ? f[n - 1].func : "?";
-}
-
-bool gs_is_system_func(const char *name)
-{
-	/* as runtime.isSystemGoroutine: runtime.* except the user-facing entries */
-	if (strncmp(name, "runtime.", 8))
-		return false;
-	return strcmp(name, "runtime.main") && strcmp(name, "runtime.handleAsyncEvent");
 }
 
 int gstate__init(struct gstate *gs, struct gt_capture *cap, const struct gs_ops *ops, void *arg)
@@ -119,7 +112,7 @@ static void set_start(struct gstate *gs, struct gs_g *g, uint64_t startpc)
 {
 	g->startpc = startpc;
 	g->start_func = gs_func_name(gs->cap, startpc);
-	g->system = gs_is_system_func(g->start_func);
+	g->system = go_funcs__is_system(g->start_func);
 }
 
 /* Did [start, end] overlap a loss window, or did one arrive meanwhile? */

@@ -146,8 +146,6 @@ const char *gs_reason_name(struct gt_capture *cap, unsigned reason);
 const char *gs_state_name(enum gs_state s);
 /* The outermost function at pc (an exact PC, e.g. a start PC), or "?". */
 const char *gs_func_name(struct gt_capture *cap, uint64_t pc);
-/* true when a start function makes a goroutine a runtime one. */
-bool gs_is_system_func(const char *name);
 
 /* "label:k=v" or "1,2,3" (goids): a goroutine filter.  NULL spec = all. */
 struct gs_filter {

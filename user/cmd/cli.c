@@ -6,6 +6,17 @@
 #include "cmd/cli.h"
 #include "lib/debug.h"
 
+bool cli__common_opt(int c)
+{
+	if (c == 'q')
+		gt_quiet = 1;
+	else if (c == 'v')
+		gt_verbose++;
+	else
+		return false;
+	return true;
+}
+
 int cli__pid(const char *arg, pid_t *out)
 {
 	char *end;

@@ -13,6 +13,19 @@
 
 struct gt_az_opts;
 
+/*
+ * -q/--quiet, -v/--verbose (repeatable) and -h/--help: the same in every
+ * command.  Put CLI_COMMON_LONGOPTS in the getopt table and the letters
+ * "qvh" in the short options; cli__common_opt takes -q and -v before the
+ * command's own switch, which answers -h with its own usage.
+ */
+#define CLI_COMMON_LONGOPTS                              \
+	{ "quiet", no_argument, NULL, 'q' },             \
+	{ "verbose", no_argument, NULL, 'v' },           \
+	{ "help", no_argument, NULL, 'h' }
+/* True when c was -q or -v (applied to the log level). */
+bool cli__common_opt(int c);
+
 /* A positive PID; 0, or -EINVAL after "invalid PID '...'". */
 int cli__pid(const char *arg, pid_t *out);
 /* A positive number of seconds for option what ("duration", "--window"); 0 or -EINVAL. */

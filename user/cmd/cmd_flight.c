@@ -23,9 +23,11 @@
 #include "live/capture_session.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "live/greader.h"
 #include "live/snapshot_records.h"
+#include "binary/go_funcs.h"
 #include "capture/gstate.h"
 #include "binary/target.h"
 #include "live/tracer.h"
@@ -262,7 +264,7 @@ static bool is_system(struct flight *f, uint64_t startpc)
 {
 	const struct gt_func *fn = pclntab__lookup_pc(f->target.pcln, startpc);
 
-	return fn && gs_is_system_func(fn->name);
+	return fn && go_funcs__is_system(fn->name);
 }
 
 static struct fg *get_g(struct u64map *m, uint64_t goid)
@@ -595,7 +597,7 @@ static int dump(struct flight *f, const char *why, const char *name)
 	err = capture_writer__open(&w, path);
 	if (err)
 		return err;
-	start = f->head ? f->head->first_ts : capture_session__now();
+	start = f->head ? f->head->first_ts : clock__mono_ns();
 	capture_session__write_header(w, &f->target, f->mask, f->o->stacks, f->o->buffer, NULL,
 				     &f->az); /* host name and what was learned, zone or not */
 	capture_writer__meta(w, "flight.trigger", "%s", why);
@@ -604,7 +606,7 @@ static int dump(struct flight *f, const char *why, const char *name)
 			     (unsigned long long)(f->o->window_bytes >> 20));
 	capture_writer__meta(w, "flight.window_start_mono_ns", "%llu", (unsigned long long)start);
 	capture_writer__meta(w, "flight.dump_mono_ns", "%llu",
-			     (unsigned long long)capture_session__now());
+			     (unsigned long long)clock__mono_ns());
 	if (f->defs_dropped)
 		capture_writer__meta(w, "flight.definitions_dropped", "%zu", f->defs_dropped);
 	write_defs(w, f, &f->stacks, start, &syms, written);
@@ -730,9 +732,7 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 		{ "buffer", required_argument, NULL, OPT_BUFFER },
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 		CLI_AZ_LONGOPTS,
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	unsigned long long mb;
@@ -740,7 +740,7 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:w:t:o:qvh", longopts, NULL)) != -1) {
-		if (cli__az_opt(c, optarg, &o->az))
+		if (cli__common_opt(c) || cli__az_opt(c, optarg, &o->az))
 			continue;
 		switch (c) {
 		case 'p':
@@ -777,8 +777,6 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 				return GT_EXIT_USAGE;
 			break;
 		case OPT_NO_STACKS: o->stacks = false; break;
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
@@ -797,15 +795,15 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 
 static const char *flight_loop(struct flight *f)
 {
-	uint64_t last_check = 0, last_progress = capture_session__now();
+	uint64_t last_check = 0, last_progress = clock__mono_ns();
 	int pidfd = syscall(SYS_pidfd_open, f->o->pid, 0);
 	bool tty = isatty(STDERR_FILENO);
 	const char *why = NULL;
 
-	f->loss.last_poll_ns = capture_session__now();
+	f->loss.last_poll_ns = clock__mono_ns();
 	while (!exiting && !why) {
 		int n = tracer__poll(f->tr, 100);
-		uint64_t now = capture_session__now();
+		uint64_t now = clock__mono_ns();
 
 		if (n < 0 || f->err) {
 			why = "error";
@@ -873,7 +871,7 @@ static int start(struct flight *f)
 	if (tracer__open(&f->tr, &f->target, &to, on_record, f))
 		return -EINVAL;
 	tracer__enable(f->tr, true);
-	/* Probes first, then the snapshot: nothing falls between the two (go-runtime.md §5). */
+	/* Probes first, then the snapshot: nothing falls between the two (docs/go-runtime.md). */
 	n = snaprec__emit(&f->target, on_record, f);
 	if (n < 0)
 		pr_warn("no attach snapshot (%s): goroutines appear from their first event\n",
@@ -917,10 +915,10 @@ int cmd_flight(int argc, char **argv)
 	tracer__detach(f.tr);
 	tracer__poll(f.tr, 0);
 	note_loss(&f);
-	evict(&f, capture_session__now());
+	evict(&f, clock__mono_ns());
 	rc = dump(&f, why, !strcmp(why, "target exited") ? "exit" : !strcmp(why, "error") ? "error" : "stop");
 	if (!gt_quiet)
-		progress(&f, capture_session__now(), false);
+		progress(&f, clock__mono_ns(), false);
 	flight_free(&f);
 	return rc || f.err ? GT_EXIT_ERROR : GT_EXIT_OK;
 }

@@ -63,11 +63,10 @@ static const struct {
 	const char *name;
 	size_t off;
 } offset_names[] = {
-#define O(f) { #f, offsetof(struct gt_go_offsets, f) }
-	O(g_goid), O(g_atomicstatus), O(g_waitreason), O(g_labels), O(g_gopc), O(g_startpc),
-	O(g_parent_goid), O(g_m), O(g_sched_sp), O(g_sched_pc), O(g_sched_bp), O(g_syscallsp),
-	O(g_syscallpc), O(g_syscallbp), O(m_curg), O(m_procid), O(m_id), O(labels_slice),
+#define O(f, st, member, opt) { #f, offsetof(struct gt_go_offsets, f) },
+	GT_GO_OFFSET_FIELDS(O)
 #undef O
+	{ "labels_slice", offsetof(struct gt_go_offsets, labels_slice) },
 };
 
 static __u32 offset_value(const struct gt_go_offsets *o, size_t i)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "lib/debug.h"
 #include "export/export.h"
@@ -148,20 +149,18 @@ int cmd_merge(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	const char *format = "perfetto", *output = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "f:o:qvh", longopts, NULL)) != -1) {
+		if (cli__common_opt(c))
+			continue;
 		switch (c) {
 		case 'f': format = optarg; break;
 		case 'o': output = optarg; break;
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}

@@ -21,6 +21,7 @@
 #include "live/greader.h"
 #include "live/snapshot_records.h"
 #include "capture/capture.h"
+#include "capture/event_specs.h"
 #include "lib/clock.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
@@ -48,14 +49,6 @@ struct record {
 	uint64_t start_ns;
 	uint64_t created, exited;
 	int err;
-};
-
-static const char *const event_classes[] = {
-	[GT_EV_CREATE] = "create",   [GT_EV_START] = "start",
-	[GT_EV_PARK] = "park",	     [GT_EV_UNPARK] = "unpark",
-	[GT_EV_PREEMPT] = "preempt", [GT_EV_YIELD] = "yield",
-	[GT_EV_SYSCALL_ENTER] = "syscall", [GT_EV_EXIT] = "exit",
-	[GT_EV_LABELS] = "labels",
 };
 
 static void usage(FILE *f)
@@ -105,15 +98,13 @@ static int parse_events(const char *list, uint32_t *mask)
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		bool found = false;
 
-		for (unsigned t = 0; t < sizeof(event_classes) / sizeof(*event_classes); t++) {
-			if (!event_classes[t] || strcmp(tok, event_classes[t]))
+		/* Classes that come in pairs (syscall enter/exit) share one name. */
+		for (unsigned t = 0; t < GT_EV_MAX; t++) {
+			const char *cls = gt_event_specs[t].cli_class;
+
+			if (!cls || strcmp(tok, cls))
 				continue;
 			*mask |= 1u << t;
-			/* Classes that come in pairs share one name. */
-			if (t == GT_EV_SYSCALL_ENTER)
-				*mask |= 1u << GT_EV_SYSCALL_EXIT;
-			if (t == GT_EV_PARK)
-				*mask |= 1u << GT_EV_WAIT_END;
 			found = true;
 		}
 		if (!found) {
@@ -268,7 +259,7 @@ static void resample_clock(struct record *r, uint64_t now, uint64_t *last)
  */
 static void take_snapshot(struct record *r)
 {
-	uint64_t t0 = capture_session__now();
+	uint64_t t0 = clock__mono_ns();
 	int n;
 
 	r->from_user = true;
@@ -282,12 +273,12 @@ static void take_snapshot(struct record *r)
 	}
 	capture_writer__meta(r->w, "record.snapshot_goroutines", "%d", n);
 	capture_writer__meta(r->w, "record.snapshot_ns", "%llu",
-			     (unsigned long long)(capture_session__now() - t0));
+			     (unsigned long long)(clock__mono_ns() - t0));
 }
 
 static void progress(struct record *r, uint64_t *last_events, uint64_t interval_ns, bool final)
 {
-	double secs = (capture_session__now() - r->start_ns) / 1e9;
+	double secs = (clock__mono_ns() - r->start_ns) / 1e9;
 	double rate = interval_ns ? (r->events - *last_events) * 1e9 / interval_ns : 0;
 
 	char duty[48] = "";
@@ -333,15 +324,13 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "per-site-links", no_argument, NULL, OPT_PER_SITE },
 		CLI_AZ_LONGOPTS,
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:d:o:qvh", longopts, NULL)) != -1) {
-		if (cli__az_opt(c, optarg, &o->az))
+		if (cli__common_opt(c) || cli__az_opt(c, optarg, &o->az))
 			continue;
 		switch (c) {
 		case 'p':
@@ -377,8 +366,6 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		}
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
@@ -395,7 +382,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 
 static const char *record_loop(struct record *r, const struct record_opts *o)
 {
-	uint64_t start = capture_session__now(), last_progress = start, last_events = 0, last_clock = start;
+	uint64_t start = clock__mono_ns(), last_progress = start, last_events = 0, last_clock = start;
 	int pidfd = syscall(SYS_pidfd_open, o->pid, 0);
 	const char *why = "interrupted";
 	bool tty = isatty(STDERR_FILENO);
@@ -406,12 +393,12 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 		uint64_t now;
 
 		if (r->slicer) {
-			uint64_t due = slicer__next_switch(r->slicer), t = capture_session__now();
+			uint64_t due = slicer__next_switch(r->slicer), t = clock__mono_ns();
 
 			timeout = due <= t ? 0 : due - t >= 100000000ull ? 100 : (int)((due - t) / 1000000);
 		}
 		n = tracer__poll(r->tr, timeout);
-		now = capture_session__now();
+		now = clock__mono_ns();
 		if (n < 0 || r->err) {
 			why = "error";
 			break;
@@ -490,14 +477,14 @@ int cmd_record(int argc, char **argv)
 
 		err = slicer__open(&r.slicer, r.tr, o.pid, &so);
 		if (!err)
-			err = slicer__attach(r.slicer, capture_session__now());
+			err = slicer__attach(r.slicer, clock__mono_ns());
 		if (err)
 			goto out;
 	} else {
 		tracer__enable(r.tr, true);
 	}
 	capture_writer__meta(r.w, "record.enabled_mono_ns", "%llu",
-			     (unsigned long long)capture_session__now());
+			     (unsigned long long)clock__mono_ns());
 	take_snapshot(&r);
 	{
 		uint64_t att, det;
@@ -513,14 +500,14 @@ int cmd_record(int argc, char **argv)
 	if (r.slicer) {
 		struct gt_ev_gap gap;
 
-		if (slicer__finish(r.slicer, capture_session__now(), &gap) == 1) {
+		if (slicer__finish(r.slicer, clock__mono_ns(), &gap) == 1) {
 			r.from_user = true;
 			on_record(&r, &gap, sizeof(gap));
 			r.from_user = false;
 		}
 	}
 	tracer__enable(r.tr, false);
-	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)capture_session__now());
+	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)clock__mono_ns());
 	tracer__detach(r.tr);
 	tracer__poll(r.tr, 0);
 	note_loss(&r);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "lib/debug.h"
 #include "export/export.h"
@@ -97,9 +98,7 @@ int cmd_report(int argc, char **argv)
 		{ "goroutines", required_argument, NULL, OPT_GOROUTINES },
 		{ "labels", no_argument, NULL, OPT_LABELS },
 		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	struct gt_export_opts eo = { .profile = GT_PROFILE_OFFCPU };
@@ -112,6 +111,8 @@ int cmd_report(int argc, char **argv)
 	int c, fi = -1, err;
 
 	while ((c = getopt_long(argc, argv, "f:o:qvh", longopts, NULL)) != -1) {
+		if (cli__common_opt(c))
+			continue;
 		switch (c) {
 		case 'f': format = optarg; break;
 		case 'o': output = optarg; break;
@@ -147,8 +148,6 @@ int cmd_report(int argc, char **argv)
 			break;
 		case OPT_GOROUTINES: eo.goroutines = optarg; break;
 		case OPT_LABELS: labels = true; break;
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}

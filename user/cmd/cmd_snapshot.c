@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "export/snapshot_export.h"
 #include "live/freeze.h"
@@ -64,14 +65,6 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* ---- command ---- */
 
 static int parse_args(int argc, char **argv, struct snap_opts *o)
@@ -81,14 +74,14 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "stop", no_argument, NULL, 'S' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:f:o:qvh", longopts, NULL)) != -1) {
+		if (cli__common_opt(c))
+			continue;
 		switch (c) {
 		case 'p':
 			if (cli__pid(optarg, &o->pid))
@@ -108,8 +101,6 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 			break;
 		case 'o': o->output = optarg; break;
 		case 'S': o->stop = true; break;
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
@@ -151,7 +142,7 @@ static int write_out(const struct snap_opts *o, const struct gt_target *t,
 static int take(const struct snap_opts *o, struct gt_greader *r, struct gt_snapshot *s,
 		uint64_t *stop_ns)
 {
-	uint64_t t0 = now_mono();
+	uint64_t t0 = clock__mono_ns();
 	int err = o->stop ? freeze__stop(o->pid, &interrupted) : 0;
 
 	if (err)
@@ -159,7 +150,7 @@ static int take(const struct snap_opts *o, struct gt_greader *r, struct gt_snaps
 	err = greader__read_all(r, s, &interrupted);
 	if (o->stop) {
 		freeze__resume();
-		*stop_ns = now_mono() - t0;
+		*stop_ns = clock__mono_ns() - t0;
 	}
 	return err;
 }

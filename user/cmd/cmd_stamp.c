@@ -419,9 +419,7 @@ int cmd_stamp(int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_AZ_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	struct gt_az_opts ao = { 0 };
@@ -429,12 +427,10 @@ int cmd_stamp(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
-		if (cli__az_opt(c, optarg, &ao))
+		if (cli__common_opt(c) || cli__az_opt(c, optarg, &ao))
 			continue;
 		switch (c) {
 		case 'o': output = optarg; break;
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}

@@ -13,9 +13,10 @@
 #include <string.h>
 #include "lib/debug.h"
 #include "export/export.h"
+#include "binary/go_funcs.h"
 #include "capture/gstate.h"
 #include "lib/json.h"
-#include "export/merge.h"
+#include "export/jsonl.h"
 
 struct jsonl {
 	struct gt_tool tool;
@@ -64,7 +65,7 @@ static void print_system(struct gt_capture *cap, uint64_t startpc, FILE *out)
 	struct gt_frame fr[16];
 	int n = capture__symbolize(cap, startpc, fr, 16);
 
-	if (n > 0 && gs_is_system_func(fr[n - 1].func))
+	if (n > 0 && go_funcs__is_system(fr[n - 1].func))
 		fputs(",\"system\":true", out);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "lib/debug.h"
 #include "lib/json.h"
+#include "export/jsonl.h"
 #include "export/merge.h"
 #include "export/timeline.h"
 

@@ -59,9 +59,4 @@ const char *merge__fmt_ns(uint64_t ns, char *buf, size_t len);
  */
 int merge__jsonl(struct merge_cap *c, int n, FILE *out);
 
-/* export_jsonl.c's line writers; prefix (JSON members and a comma) goes first. */
-void jsonl__capture_line(struct gt_capture *cap, const char *prefix, FILE *out);
-int jsonl__event(struct gt_capture *cap, const struct gt_event_hdr *h, const char *prefix,
-		 FILE *out);
-
 #endif

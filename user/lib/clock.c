@@ -24,6 +24,14 @@
 /* Offset noise tolerated beyond the two half-brackets before calling it a step. */
 #define STEP_SLACK_NS 1000
 
+uint64_t clock__mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * (uint64_t)NSEC_PER_SEC + ts.tv_nsec;
+}
+
 static int sys_gettime(void *ctx, clockid_t clk, struct timespec *ts)
 {
 	return clock_gettime(clk, ts) ? -errno : 0;

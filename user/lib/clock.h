@@ -46,6 +46,9 @@ struct gt_clock_src {
 	void *ctx;
 };
 
+/* CLOCK_MONOTONIC now, ns: the clock of every record's ts (bpf_ktime_get_ns). */
+uint64_t clock__mono_ns(void);
+
 /* Takes a mapping from the system clocks.  0 or -errno. */
 int clock__sample(struct gt_clock_map *out);
 /* Same with injected readings and nr bracketed reads (0 = GT_CLOCK_SAMPLES). */

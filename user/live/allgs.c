@@ -7,7 +7,7 @@
 #include "live/allgs.h"
 #include "live/remote_mem.h"
 
-/* runtime.forEachGRace loads allglen then allgptr, each RIP-relative, first (go-runtime.md §5). */
+/* runtime.forEachGRace loads allglen then allgptr, each RIP-relative, first (docs/go-runtime.md). */
 static int allgs_from_disasm(const struct gt_target *t, uint64_t *len_va, uint64_t *ptr_va)
 {
 	const struct gt_func *f = pclntab__lookup_name(t->pcln, "runtime.forEachGRace");

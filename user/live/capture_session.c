@@ -13,22 +13,15 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include "capture/event_specs.h"
 #include "live/capture_session.h"
 #include "lib/clock.h"
 #include "lib/version.h"
 #include "lib/debug.h"
 
-uint64_t capture_session__now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 bool capture_session__loss(struct gt_tracer *tr, struct capture_loss *l, struct gt_ev_loss *e)
 {
-	uint64_t total = tracer__lost_total(tr), now = capture_session__now();
+	uint64_t total = tracer__lost_total(tr), now = clock__mono_ns();
 	bool grew = total > l->seen;
 
 	if (grew)
@@ -135,7 +128,7 @@ void capture_session__write_header(struct gt_capture_writer *w, const struct gt_
 	if (az)
 		az__write_meta(az, emit_meta, w);
 	capture_writer__meta(w, "record.start_mono_ns", "%llu",
-			     (unsigned long long)capture_session__now());
+			     (unsigned long long)clock__mono_ns());
 }
 
 static void need_symbol(struct gt_capture_writer *w, const struct gt_target *t,
@@ -152,25 +145,26 @@ static void need_symbol(struct gt_capture_writer *w, const struct gt_target *t,
 		capture_writer__symbol(w, pc, fr, n);
 }
 
+struct sym_ctx {
+	struct gt_capture_writer *w;
+	const struct gt_target *t;
+	struct u64map *done;
+};
+
+static void symbolize_pc(void *arg, __u64 *pc, int kind)
+{
+	struct sym_ctx *c = arg;
+
+	need_symbol(c->w, c->t, c->done, kind == GT_PC_RETURN ? *pc - 1 : *pc);
+}
+
 void capture_session__symbols(struct gt_capture_writer *w, const struct gt_target *t,
 			      struct u64map *done, const struct gt_event_hdr *rec)
 {
-	if (rec->type == GT_EV_STACK) {
-		const struct gt_ev_stack *s = (const void *)rec;
+	struct sym_ctx c = { w, t, done };
 
-		for (uint32_t i = 0; i < s->nr && i < GT_STACK_MAX; i++)
-			need_symbol(w, t, done, s->pcs[i] - 1);
-	} else if (rec->type == GT_EV_CREATE) {
-		const struct gt_ev_create *c = (const void *)rec;
-
-		need_symbol(w, t, done, c->gopc - 1);
-		need_symbol(w, t, done, c->startpc);
-	} else if (rec->type == GT_EV_SNAPSHOT) {
-		const struct gt_ev_snapshot *s = (const void *)rec;
-
-		need_symbol(w, t, done, s->gopc - 1);
-		need_symbol(w, t, done, s->startpc);
-	}
+	/* read only: symbolize_pc does not write through pc */
+	event_spec__each_pc((struct gt_event_hdr *)rec, symbolize_pc, &c);
 }
 
 void capture_session__write_trailer(struct gt_capture_writer *w, struct gt_tracer *tr,
@@ -204,6 +198,6 @@ void capture_session__write_trailer(struct gt_capture_writer *w, struct gt_trace
 	capture_writer__meta(w, "loss.total", "%llu", (unsigned long long)total_lost);
 	capture_writer__meta(w, "record.events", "%llu", (unsigned long long)events);
 	capture_writer__meta(w, "record.end_mono_ns", "%llu",
-			     (unsigned long long)capture_session__now());
+			     (unsigned long long)clock__mono_ns());
 	capture_writer__meta(w, "record.stop", "%s", why);
 }

@@ -72,7 +72,4 @@ static inline uint64_t capture_session__progress_every(bool tty)
 	return tty ? 1000000000ull : 10000000000ull;
 }
 
-/* CLOCK_MONOTONIC now, ns: the clock of every record's ts. */
-uint64_t capture_session__now(void);
-
 #endif

@@ -9,7 +9,7 @@
 #include "lib/debug.h"
 #include "live/freeze.h"
 
-static volatile pid_t stopped_pid;
+static volatile sig_atomic_t stopped_pid; /* a pid_t, read by the signal handler */
 
 /* true when every thread of pid is in the stopped state. */
 static bool all_stopped(pid_t pid)

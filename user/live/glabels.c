@@ -17,6 +17,7 @@
 struct ctx {
 	pid_t pid;
 	struct glabels_set *s;
+	const struct gt_go_label_layout *L; /* the target's layout (go_offsets.c) */
 };
 
 static int read_str(pid_t pid, uint64_t p, uint64_t len, char **out, bool *cut)
@@ -72,9 +73,10 @@ bad:
 	return 0;
 }
 
-/* 1.24+: labelMap is struct{ list []label }, label = {key, value string}: 32 bytes each. */
+/* 1.24+: labelMap is struct{ list []label }, label = {key, value string}. */
 static int labels_slice(struct ctx *c, uint64_t p)
 {
+	uint32_t stride = c->L->list_stride;
 	uint64_t hdr[3], n;
 	uint8_t *buf;
 	int err = 0;
@@ -90,13 +92,15 @@ static int labels_slice(struct ctx *c, uint64_t p)
 	}
 	if (!n)
 		return 0;
-	buf = malloc(n * 32);
+	if (stride < 32) /* two Go strings: key, value */
+		return -EFAULT;
+	buf = malloc(n * stride);
 	if (!buf)
 		return -ENOMEM;
-	if (rmem__read(c->pid, hdr[0], buf, n * 32))
+	if (rmem__read(c->pid, hdr[0], buf, n * stride))
 		err = -EFAULT;
 	for (uint64_t i = 0; !err && i < n; i++)
-		err = add_label(c, buf + i * 32);
+		err = add_label(c, buf + i * stride);
 	free(buf);
 	return err;
 }
@@ -104,30 +108,35 @@ static int labels_slice(struct ctx *c, uint64_t p)
 /* One bucket chain of a map[string]string: tophash[8], keys[8], values[8], overflow. */
 static int labels_bucket(struct ctx *c, uint64_t b)
 {
-	uint8_t bk[272], kv[32];
+	const struct gt_go_label_layout *L = c->L;
+	uint8_t bk[512], kv[32];
 
+	if (L->bucket_size > sizeof(bk) || L->bucket_overflow + 8 > L->bucket_size ||
+	    L->bucket_values + 16 * GT_GO_BUCKET_SLOTS > L->bucket_size)
+		return -EFAULT;
 	for (int hops = 0; b && hops < 64; hops++) {
-		if (rmem__read(c->pid, b, bk, sizeof(bk)))
+		if (rmem__read(c->pid, b, bk, L->bucket_size))
 			return -EFAULT;
-		for (int i = 0; i < 8; i++) {
+		for (int i = 0; i < GT_GO_BUCKET_SLOTS; i++) {
 			int err;
 
-			if (bk[i] < 5) /* emptyRest, emptyOne, evacuated*: no live entry */
+			if (bk[i] < L->min_tophash) /* emptyRest, emptyOne, evacuated*: no live entry */
 				continue;
-			memcpy(kv, bk + 8 + 16 * i, 16);
-			memcpy(kv + 16, bk + 136 + 16 * i, 16);
+			memcpy(kv, bk + L->bucket_keys + 16 * i, 16);
+			memcpy(kv + 16, bk + L->bucket_values + 16 * i, 16);
 			err = add_label(c, kv);
 			if (err)
 				return err;
 		}
-		b = rmem__get64(bk, 264);
+		b = rmem__get64(bk, L->bucket_overflow);
 	}
 	return 0;
 }
 
-/* <= 1.23: g.labels -> *labelMap -> hmap (go-runtime.md §4). */
+/* <= 1.23: g.labels -> *labelMap -> hmap (docs/go-runtime.md). */
 static int labels_map(struct ctx *c, uint64_t p)
 {
+	const struct gt_go_label_layout *L = c->L;
 	uint8_t h[48];
 	uint64_t hm, buckets, old;
 	unsigned B;
@@ -139,17 +148,20 @@ static int labels_map(struct ctx *c, uint64_t p)
 		return 0;
 	if (rmem__read(c->pid, hm, h, sizeof(h)))
 		return -EFAULT;
-	B = h[9];
-	buckets = rmem__get64(h, 16);
-	old = rmem__get64(h, 24);
-	if (B > HMAP_B_MAX || !rmem__get64(h, 0))
+	if (L->hmap_b >= sizeof(h) || L->hmap_buckets + 8 > sizeof(h) ||
+	    L->hmap_oldbuckets + 8 > sizeof(h) || L->hmap_count + 8 > sizeof(h))
+		return -EFAULT;
+	B = h[L->hmap_b];
+	buckets = rmem__get64(h, L->hmap_buckets);
+	old = rmem__get64(h, L->hmap_oldbuckets);
+	if (B > HMAP_B_MAX || !rmem__get64(h, L->hmap_count))
 		return B > HMAP_B_MAX ? -EFAULT : 0;
 	for (uint64_t i = 0; i < 1ull << B; i++)
-		if ((err = labels_bucket(c, buckets + i * 272)))
+		if ((err = labels_bucket(c, buckets + i * L->bucket_size)))
 			return err;
 	/* Label maps are never written after publication, but be safe: entries not yet evacuated. */
 	for (uint64_t i = 0; old && B && i < 1ull << (B - 1); i++)
-		if ((err = labels_bucket(c, old + i * 272)))
+		if ((err = labels_bucket(c, old + i * L->bucket_size)))
 			return err;
 	return 0;
 }
@@ -161,7 +173,7 @@ static int cmp_label(const void *a, const void *b)
 
 int glabels__read(pid_t pid, const struct gt_target *t, uint64_t p, struct glabels_set *out)
 {
-	struct ctx c = { pid, out };
+	struct ctx c = { pid, out, &t->rt.off.lbl };
 	int err;
 
 	memset(out, 0, sizeof(*out));

@@ -20,7 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "capture/gstate.h"
+#include "binary/go_funcs.h"
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "live/allgs.h"
 #include "live/greader.h"
@@ -59,28 +60,19 @@ struct keys {
 	size_t n, cap;
 };
 
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* ---- opening ---- */
 
 static void set_layout(struct gt_greader *r)
 {
 	const struct gt_go_offsets *o = &r->t->rt.off;
-	const uint32_t offs[] = { o->g_goid, o->g_atomicstatus, o->g_waitreason, o->g_labels,
-				  o->g_gopc, o->g_startpc, o->g_parent_goid, o->g_m,
-				  o->g_sched_sp, o->g_sched_pc, o->g_sched_bp, o->g_syscallsp,
-				  o->g_syscallpc, o->g_syscallbp };
 
+	/* Through the last g field of the runtime offset list (m fields are read apart). */
 	r->gsize = 16;
-	for (size_t i = 0; i < sizeof(offs) / sizeof(*offs); i++)
-		if (offs[i] + 8 > r->gsize)
-			r->gsize = offs[i] + 8;
+#define G_FIELD(f, st, member, opt) \
+	if (#f[0] == 'g' && o->f + 8 > r->gsize) \
+		r->gsize = o->f + 8;
+	GT_GO_OFFSET_FIELDS(G_FIELD)
+#undef G_FIELD
 	r->waitsince = r->t->rt.g_waitsince;
 }
 
@@ -96,9 +88,7 @@ int greader__open(struct gt_greader **out, struct gt_target *t)
 	r->t = t;
 	r->pid = t->pid;
 	set_layout(r);
-	f = pclntab__lookup_name(t->pcln, "runtime.runfinq");
-	if (!f) /* renamed in 1.26 */
-		f = pclntab__lookup_name(t->pcln, "runtime.runFinalizers");
+	f = go_funcs__finalizer(t->pcln);
 	r->runfinq_entry = f ? f->entry : 0;
 	r->bias = t->load_bias;
 	err = allgs__find(t, &r->allglen_va, &r->allgptr_va, &r->allgs_source);
@@ -195,7 +185,7 @@ static bool is_system(const struct gt_greader *r, uint64_t startpc, uint32_t sta
 	/* The finalizer goroutine counts as the program's only while it runs finalizers. */
 	if (f->entry == r->runfinq_entry)
 		return status != GT_G_RUNNING && status != GT_G_RUNNABLE;
-	return gs_is_system_func(f->name);
+	return go_funcs__is_system(f->name);
 }
 
 /* ---- a chunk of goroutines ---- */
@@ -474,7 +464,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 	struct chunk *c = &rd->c;
 	size_t nlive = 0;
 	bool *ok = c->ok + CHUNK;
-	uint64_t t = now_mono(), t1;
+	uint64_t t = clock__mono_ns(), t1;
 	int err;
 
 	for (size_t i = 0; i < k; i++)
@@ -487,7 +477,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 		c->retries[i] = 0;
 		c->live[nlive++] = i;
 	}
-	rd->ns[T_FETCH] += (t1 = now_mono()) - t;
+	rd->ns[T_FETCH] += (t1 = clock__mono_ns()) - t;
 	for (int attempt = 0; nlive; attempt++) {
 		size_t n = 0;
 
@@ -511,7 +501,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 		nlive = n;
 		if ((err = gwalk__run(&c->wb, r->pid, c->live, nlive)))
 			return err;
-		rd->ns[T_WALK] += (t = now_mono()) - t1;
+		rd->ns[T_WALK] += (t = clock__mono_ns()) - t1;
 		for (size_t j = 0; j < nlive; j++) {
 			uint32_t i = c->live[j];
 			uint64_t p = c->wb.w[i].w.labels;
@@ -519,7 +509,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 			if (p && (err = labels_at(rd, p, &c->ls[i])))
 				return err;
 		}
-		rd->ns[T_LABELS] += (t1 = now_mono()) - t;
+		rd->ns[T_LABELS] += (t1 = clock__mono_ns()) - t;
 		/* A reused stack came from a consistent read of this very resume point. */
 		n = 0;
 		for (size_t j = 0; j < nlive; j++) {
@@ -541,7 +531,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 		/* the re-check: did anything the walk used move? */
 		if ((err = fetch_gs(r, c, addrs, c->live, nlive, ok, &rd->s->nreadv)))
 			return err;
-		rd->ns[T_RECHECK] += (t = now_mono()) - t1;
+		rd->ns[T_RECHECK] += (t = clock__mono_ns()) - t1;
 		n = 0;
 		for (size_t j = 0; j < nlive; j++) {
 			uint32_t i = c->live[j];
@@ -564,7 +554,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 				return err;
 		}
 		nlive = n;
-		rd->ns[T_FINISH] += (t1 = now_mono()) - t;
+		rd->ns[T_FINISH] += (t1 = clock__mono_ns()) - t;
 	}
 	return 0;
 }
@@ -621,13 +611,13 @@ int greader__read_since(struct gt_greader *r, struct gt_snapshot *s, struct gt_s
 
 	memset(s, 0, sizeof(*s));
 	s->allgs_source = r->allgs_source;
-	s->start_ns = now_mono();
+	s->start_ns = clock__mono_ns();
 	err = allgs__read(r->pid, r->allglen_va, r->allgptr_va, &addrs, &n);
 	s->allglen = n;
 	s->nreadv = 2 + (n > 0);
 	if (!err)
 		err = read_addrs(r, s, addrs, n, prev, stop);
-	s->end_ns = now_mono();
+	s->end_ns = clock__mono_ns();
 	if (err == -ESRCH)
 		s->target_exited = true;
 	free(addrs);

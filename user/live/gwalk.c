@@ -64,8 +64,8 @@ static int push_pc(struct gwalk *s, uint64_t pc)
 }
 
 /*
- * Before 1.23 the runtime saved no frame pointer at syscall entry (go-runtime.md
- * §6).  The frame record of the function that entered the syscall lies just
+ * Before 1.23 the runtime saved no frame pointer at syscall entry
+ * (docs/go-runtime.md).  The frame record of the function that entered the syscall lies just
  * above syscallsp: take the first [fp, ret] pair whose ret is code and whose
  * fp links further up the same stack.
  */

@@ -8,7 +8,7 @@
 #define GTRACE_SNAPSHOT_RECORDS_H
 
 #include "binary/target.h"
-#include "live/tracer.h"
+#include "capture/capture.h" /* gt_record_fn */
 
 /*
  * Takes a snapshot of t and hands it to fn as records: for each goroutine,

@@ -19,6 +19,7 @@
 #include "gtrace.skel.h"
 #include "binary/probe_plan.h"
 #include "binary/probe_sites.h"
+#include "capture/event_specs.h"
 #include "live/tracer.h"
 #include "live/uprobe_multi.h"
 
@@ -319,24 +320,22 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
  * Hands a record on with its code addresses made link-time (PIE targets
  * run at a random base), so symbols and captures do not depend on ASLR.
  */
+static void unbias(void *arg, __u64 *pc, int kind)
+{
+	*pc -= ((struct gt_tracer *)arg)->bias;
+}
+
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct gt_tracer *tr = ctx;
 	const struct gt_event_hdr *h = data;
+	const struct gt_event_spec *s;
 
-	if (!tr->bias || len > sizeof(tr->scratch) || len < sizeof(*h) ||
-	    (h->type != GT_EV_STACK && h->type != GT_EV_CREATE))
+	if (!tr->bias || len > sizeof(tr->scratch) || len < sizeof(*h) || h->size > len ||
+	    !(s = event_spec(h->type)) || (!s->pcs[0].off && !s->pc_array))
 		return tr->fn(tr->ctx, data, len);
 	memcpy(&tr->scratch, data, len);
-	if (h->type == GT_EV_STACK) {
-		for (uint32_t i = 0; i < tr->scratch.nr && i < GT_STACK_MAX; i++)
-			tr->scratch.pcs[i] -= tr->bias;
-	} else {
-		struct gt_ev_create *c = (struct gt_ev_create *)&tr->scratch;
-
-		c->gopc -= c->gopc ? tr->bias : 0;
-		c->startpc -= c->startpc ? tr->bias : 0;
-	}
+	event_spec__each_pc((struct gt_event_hdr *)&tr->scratch, unbias, tr);
 	return tr->fn(tr->ctx, &tr->scratch, len);
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "binary/target.h"
+#include "capture/capture.h" /* gt_record_fn */
 
 struct gt_tracer_opts {
 	uint32_t events_mask;	/* bit (1 << GT_EV_*) */
@@ -22,8 +23,6 @@ struct gt_tracer_opts {
 	bool count_only;	/* attach the counting-only program at the same sites (benchmarks) */
 	bool per_site_links;	/* one perf link per site, not multi-uprobe links (measuring) */
 };
-
-typedef int (*gt_record_fn)(void *ctx, const void *rec, size_t len);
 
 struct gt_tracer;
 
