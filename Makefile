@@ -48,7 +48,7 @@ all: $(OUT)/gtrace
 # Debian packages gtrace builds and tests with; only the missing ones are installed.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzstd-dev libcapstone-dev \
 	    libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev pkg-config golang-1.19-go \
-	    python3 python3-venv wrk bpftrace
+	    python3 python3-venv wrk bpftrace libclang-rt-dev
 deps:
 	$(Q)./tools/install-deps.sh $(DEB_PKGS)
 
@@ -109,7 +109,8 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./bench/run.sh
 
-fuzz: all
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./tests/fuzz/run.sh
 
 clean:

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Regenerates the golden captures and their expected outputs.  Only for a
+# deliberate format or output change: say why in the commit, and add a
+# version note to docs/capture-format.md when the bytes change.
+#   tests/data/golden/regen.sh      (after make all build/unit_tests)
+set -eu
+cd "$(dirname "$0")/../../.."
+d=tests/data/golden
+objs=$(ls build/obj/*/*.o build/obj/*.pb-c.o | grep -v -e /unit/ -e cmd/gtrace.o)
+gcc -std=gnu11 -D_GNU_SOURCE -Iuser -I. -Ibuild/obj -Itests/unit -o build/golden-gen \
+	$d/gen.c tests/unit/synth.c $objs -lbpf -lelf -ldw -lz -lzstd -lcapstone -lprotobuf-c -lcurl -lm
+build/golden-gen $d/synth.gtr
+python3 - "$d" <<'PY'
+import struct, sys, zlib
+d = sys.argv[1]
+raw = open(f"{d}/synth.gtr", "rb").read()
+# chunks follow the 16-byte file header: a 20-byte header (magic, u16 type,
+# u16 flags, u32 len, u32 raw_len, u32 crc32), then len bytes
+chunks, off = [], 16
+while off + 20 <= len(raw):
+    magic, typ, flags, n, rawn, crc = struct.unpack_from("<IHHIII", raw, off)
+    chunks.append((off, typ, n)); off += 20 + n
+open(f"{d}/bad-magic.gtr", "wb").write(b"GTRACEX\0" + raw[8:])
+open(f"{d}/future-version.gtr", "wb").write(raw[:8] + struct.pack("<I", 99) + raw[12:])
+meta = chunks[0]; assert meta[1] == 1
+b = bytearray(raw); b[meta[0] + 20 + 3] ^= 0xff      # a byte of the META chunk
+open(f"{d}/bad-crc-meta.gtr", "wb").write(bytes(b))
+ev = [c for c in chunks if c[1] == 3][-1]             # the last EVENTS chunk
+b = bytearray(raw); b[ev[0] + 20 + ev[2] // 2] ^= 0xff
+open(f"{d}/bad-crc-events.gtr", "wb").write(bytes(b))
+open(f"{d}/truncated.gtr", "wb").write(raw[: len(raw) - 40])  # inside the last chunk
+open(f"{d}/header-only.gtr", "wb").write(raw[:10])            # not even a file header
+PY
+for f in $d/*.gtr; do
+	b=${f%.gtr}
+	set +e
+	build/gtrace report -f jsonl "$f" > "$b.jsonl" 2> "$b.err"; echo $? > "$b.rc"
+	[ "$(basename "$b")" = synth ] && build/gtrace report "$f" > "$b.txt" 2>/dev/null
+	set -e
+	sed -i "s|$f|CAPTURE|g" "$b.err"
+	[ -s "$b.jsonl" ] || rm -f "$b.jsonl"
+done
+ls -l $d
