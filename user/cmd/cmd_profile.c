@@ -83,9 +83,7 @@ static int parse_args(int argc, char **argv, struct prof_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "goid-labels", no_argument, NULL, OPT_GOID },
 		{ "system", no_argument, NULL, OPT_SYSTEM },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		CLI_AZ_LONGOPTS,
 		{ 0 },
 	};
@@ -93,7 +91,7 @@ static int parse_args(int argc, char **argv, struct prof_opts *o)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:d:f:o:qvh", longopts, NULL)) != -1) {
-		if (cli__az_opt(c, optarg, &o->az))
+		if (cli__common_opt(c) || cli__az_opt(c, optarg, &o->az))
 			continue;
 		switch (c) {
 		case 'p':
@@ -135,8 +133,6 @@ static int parse_args(int argc, char **argv, struct prof_opts *o)
 		case 'o': o->output = optarg; break;
 		case OPT_GOID: o->so.goid_labels = true; break;
 		case OPT_SYSTEM: o->so.system = true; break;
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
