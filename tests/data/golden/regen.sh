@@ -1,15 +1,39 @@
 #!/bin/bash
-# Regenerates the golden captures and their expected outputs.  Only for a
-# deliberate format or output change: say why in the commit, and add a
-# version note to docs/capture-format.md when the bytes change.
-#   tests/data/golden/regen.sh      (after make all build/unit_tests)
+# Regenerates the golden captures' expected outputs, and the captures.
+# Only for a deliberate output or format change: say why in the commit.
+#   tests/data/golden/regen.sh --outputs   expected outputs of the committed
+#                                          captures (an output change)
+#   tests/data/golden/regen.sh             also synth-vN.gtr for the current
+#                                          format version N (kept: older
+#                                          versions must still read), and the
+#                                          malformed captures from synth.gtr
+# (after make all build/unit_tests)
 set -eu
 cd "$(dirname "$0")/../../.."
 d=tests/data/golden
-objs=$(ls build/obj/*/*.o build/obj/*.pb-c.o | grep -v -e /unit/ -e cmd/gtrace.o)
+outputs() {
+	for f in $d/*.gtr; do
+		b=${f%.gtr}
+		set +e
+		build/gtrace report -f jsonl "$f" > "$b.jsonl" 2> "$b.err"; echo $? > "$b.rc"
+		case $(basename "$b") in synth*) build/gtrace report "$f" > "$b.txt" 2>/dev/null ;; esac
+		set -e
+		sed -i "s|$f|CAPTURE|g" "$b.err"
+		[ -s "$b.jsonl" ] || rm -f "$b.jsonl"
+	done
+}
+if [ "${1:-}" = --outputs ]; then
+	outputs
+	exit 0
+fi
+# the objects of today's sources (build/obj may hold stale ones)
+objs=$(for c in user/*/*.c; do [ "$c" = user/cmd/gtrace.c ] || echo "build/obj/${c#user/}"; done | sed 's/\.c$/.o/')
+objs="$objs $(ls build/obj/*.pb-c.o)"
 gcc -std=gnu11 -D_GNU_SOURCE -Iuser -I. -Ibuild/obj -Itests/unit -o build/golden-gen \
 	$d/gen.c tests/unit/synth.c $objs -lbpf -lelf -ldw -lz -lzstd -lcapstone -lprotobuf-c -lcurl -lm
-build/golden-gen $d/synth.gtr
+ver=$(sed -n 's/^#define GT_CAPTURE_VERSION \([0-9]*\).*/\1/p' bpf/gtrace_events.h)
+[ -f $d/synth.gtr ] || build/golden-gen $d/synth.gtr # version 1: the base of the malformed ones
+[ -f $d/synth-v$ver.gtr ] || [ "$ver" = 1 ] || build/golden-gen $d/synth-v$ver.gtr
 python3 - "$d" <<'PY'
 import struct, sys, zlib
 d = sys.argv[1]
@@ -31,13 +55,5 @@ open(f"{d}/bad-crc-events.gtr", "wb").write(bytes(b))
 open(f"{d}/truncated.gtr", "wb").write(raw[: len(raw) - 40])  # inside the last chunk
 open(f"{d}/header-only.gtr", "wb").write(raw[:10])            # not even a file header
 PY
-for f in $d/*.gtr; do
-	b=${f%.gtr}
-	set +e
-	build/gtrace report -f jsonl "$f" > "$b.jsonl" 2> "$b.err"; echo $? > "$b.rc"
-	[ "$(basename "$b")" = synth ] && build/gtrace report "$f" > "$b.txt" 2>/dev/null
-	set -e
-	sed -i "s|$f|CAPTURE|g" "$b.err"
-	[ -s "$b.jsonl" ] || rm -f "$b.jsonl"
-done
+outputs
 ls -l $d
