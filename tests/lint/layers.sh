@@ -1,13 +1,15 @@
 #!/bin/bash
 # No include runs back up the pipeline (README "Layout"): a file in
-# user/<layer>/ may include only its own layer, the layers before it
-#   lib < binary < capture < live < export < cmd
+# user/<layer>/ may include only its own layer, the layers before it in the
+# Makefile's LAYERS (lib < binary < capture < live < export < agent < cmd),
 # and bpf/ (the shared event header).  Every gtrace header is named with its
 # folder, so the folder says the layer.
 #   tests/lint/layers.sh [ROOT]   checks ROOT/user (default: the repository)
 here=$(cd "$(dirname "$0")" && pwd)
 root=${1:-$(cd "$here/../.." && pwd)}
-layers=(lib binary capture live export cmd)
+# the order the Makefile builds in is the order of the pipeline
+read -r -a layers <<<"$(sed -n 's/^LAYERS *:= *//p' "$here/../../Makefile")"
+[ ${#layers[@]} -gt 0 ] || { echo "  no LAYERS in the Makefile"; echo "FAIL lint/layers"; exit 0; }
 rank() {
 	local i
 	for i in "${!layers[@]}"; do [ "${layers[$i]}" = "$1" ] && { echo "$i"; return; }; done
