@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "lib/u64map.h"
 #include "live/proc_events.h"
@@ -81,14 +82,6 @@ static int64_t now_real(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 static int64_t window_ns(const struct agent *a)
@@ -599,7 +592,7 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 	while (!*stop) {
 		struct pollfd pf[2];
 		int npf = 0, timeout;
-		uint64_t mono = now_mono(), next;
+		uint64_t mono = clock__mono_ns(), next;
 		int64_t real;
 
 		if (mono >= next_scan) {
@@ -618,8 +611,8 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 			break;
 		if (next > next_scan)
 			next = next_scan;
-		timeout = (int)((next - now_mono()) / 1000000);
-		if ((int64_t)(next - now_mono()) < 0)
+		timeout = (int)((next - clock__mono_ns()) / 1000000);
+		if ((int64_t)(next - clock__mono_ns()) < 0)
 			timeout = 0;
 		if ((a.win_end - now_real()) / 1000000 < timeout)
 			timeout = (int)((a.win_end - now_real()) / 1000000);

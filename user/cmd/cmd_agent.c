@@ -98,9 +98,7 @@ static const struct option longopts[] = {
 	{ "config", required_argument, NULL, O_CONFIG },
 	{ "duration", required_argument, NULL, O_DURATION },
 	CLI_AZ_LONGOPTS,
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
+	CLI_COMMON_LONGOPTS,
 	{ 0 },
 };
 
@@ -353,9 +351,9 @@ int cmd_agent(int argc, char **argv)
 			return GT_EXIT_USAGE;
 	}
 	while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+		if (cli__common_opt(c))
+			continue;
 		switch (c) {
-		case 'q': gt_quiet = 1; break;
-		case 'v': gt_verbose++; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		case O_CONFIG: break;
 		case '?': usage(stderr); return GT_EXIT_USAGE;
