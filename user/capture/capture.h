@@ -26,8 +26,6 @@
 #include "bpf/gtrace_events.h"
 #include "binary/pclntab.h"
 
-#define GT_CAPTURE_MAGIC "GTRACE\0\0"
-
 /*
  * Where producers (the BPF loader, the snapshot reader) hand records in the
  * gtrace_events.h layout, one or more back to back: 0, or -errno to stop.
