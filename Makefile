@@ -97,6 +97,15 @@ $(OUT)/unit_tests: $(UNIT_OBJS) $(USER_OBJS) $(PROTO_O)
 fixtures: all
 	$(Q)./tests/fixtures/build.sh
 
+# The pprof label linter (Go, tools/pprof-label-linter, docs/label-linter.md).
+GO ?= /usr/local/go/bin/go
+LINT_SRCS := $(shell find tools/pprof-label-linter -name '*.go' -not -path '*/testdata/*')
+.PHONY: lint-tool
+lint-tool: $(OUT)/pprof-label-linter
+$(OUT)/pprof-label-linter: $(LINT_SRCS) tools/pprof-label-linter/go.mod tools/pprof-label-linter/go.sum
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(OUT) && cd tools/pprof-label-linter && GOFLAGS=-mod=mod $(GO) build -o $(abspath $@) .
+
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(OUT)/unit_tests
 	$(Q)./tests/run.sh
