@@ -83,6 +83,9 @@ type checker struct {
 	funcs map[*types.Func]*ast.FuncDecl
 	// functions (by object) referenced only as the callee of a go statement
 	goOnly map[*types.Func]bool
+	// direct calls of each function of the package, and all its references
+	callers map[*types.Func][]*ast.CallExpr
+	refs    map[*types.Func]int
 	// per channel object: its receive expressions
 	recvs map[types.Object][]ast.Node
 	// enclosing function body of every node we need it for
@@ -97,6 +100,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 		goOnly:  map[*types.Func]bool{},
 		recvs:   map[types.Object][]ast.Node{},
 		parents: map[ast.Node]ast.Node{},
+		callers: map[*types.Func][]*ast.CallExpr{},
 	}
 	c.index()
 	insp.Preorder([]ast.Node{(*ast.CallExpr)(nil)}, func(n ast.Node) {
@@ -143,6 +147,10 @@ func (c *checker) index() {
 				if fn := calleeFunc(c.pass, n.Call); fn != nil {
 					inGo[fn]++
 				}
+			case *ast.CallExpr:
+				if fn := calleeFunc(c.pass, n); fn != nil && fn.Pkg() == c.pass.Pkg {
+					c.callers[fn] = append(c.callers[fn], n)
+				}
 			case *ast.UnaryExpr:
 				if n.Op == token.ARROW {
 					if obj := chanObj(c.pass, n.X); obj != nil {
@@ -164,6 +172,7 @@ func (c *checker) index() {
 			c.goOnly[fn] = true
 		}
 	}
+	c.refs = refs
 }
 
 // The variable or field a channel expression names (ch, s.ch, pkg.ch).
@@ -414,8 +423,14 @@ func (c *checker) checkSet(call *ast.CallExpr) {
 			return
 		}
 	}
-	if c.restoredAfter(fn, call) || c.goroutineEntry(fn) {
+	if c.restoredAfter(fn, call) || c.goroutineEntry(fn, 0) {
 		return
+	}
+	if len(call.Args) != 1 || !c.builtHere(fn, call.Args[0]) {
+		return // applies a context made elsewhere: a restore, or the caller's choice
+	}
+	if id, ok := ast.Unparen(call.Args[0]).(*ast.Ident); ok && c.returned(fn, id) {
+		return // handed back to the caller, who owns undoing it (span-style Start/End)
 	}
 	c.pass.Reportf(call.Pos(), "pprof.SetGoroutineLabels is not undone before the function returns: the caller's later work on this goroutine carries these labels (use pprof.Do, or defer pprof.SetGoroutineLabels(the previous context))")
 }
@@ -460,8 +475,70 @@ func (c *checker) setBefore(fn ast.Node, call *ast.CallExpr) bool {
 	return found
 }
 
-// Does fn start a goroutine's life (so nobody runs after it returns)?
-func (c *checker) goroutineEntry(fn ast.Node) bool {
+// Is ctx (an argument of SetGoroutineLabels) a context with labels added
+// in fn: a pprof.WithLabels call, or a local variable assigned one?
+func (c *checker) builtHere(fn ast.Node, ctx ast.Expr) bool {
+	switch e := ast.Unparen(ctx).(type) {
+	case *ast.CallExpr:
+		return isPprof(c.pass, e, "WithLabels")
+	case *ast.Ident:
+		v := c.pass.TypesInfo.Uses[e]
+		found := false
+		ast.Inspect(fn, func(n ast.Node) bool {
+			as, ok := n.(*ast.AssignStmt)
+			if found || !ok {
+				return !found
+			}
+			for i, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok && i < len(as.Rhs) && c.pass.TypesInfo.ObjectOf(id) == v {
+					if call, ok := ast.Unparen(as.Rhs[i]).(*ast.CallExpr); ok && isPprof(c.pass, call, "WithLabels") {
+						found = true
+					}
+				}
+			}
+			return true
+		})
+		return found
+	}
+	return false
+}
+
+// Does fn return the variable id names?
+func (c *checker) returned(fn ast.Node, id *ast.Ident) bool {
+	v := c.pass.TypesInfo.Uses[id]
+	found := false
+	ast.Inspect(fn, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.FuncLit); ok && lit != fn {
+			return false
+		}
+		if r, ok := n.(*ast.ReturnStmt); ok {
+			for _, e := range r.Results {
+				if rid, ok := ast.Unparen(e).(*ast.Ident); ok && c.pass.TypesInfo.Uses[rid] == v {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// Is n inside a for or range loop of fn?
+func (c *checker) inLoop(n, fn ast.Node) bool {
+	for p := c.parents[n]; p != nil && p != fn; p = c.parents[p] {
+		switch p.(type) {
+		case *ast.ForStmt, *ast.RangeStmt:
+			return true
+		}
+	}
+	return false
+}
+
+// Does fn start a goroutine's life (so nobody runs after it returns but the
+// goroutine's own work)?  A function is one when it is a func literal or a
+// function only ever started by go statements, or a helper only ever
+// called (outside loops) by such functions, up to a few calls deep.
+func (c *checker) goroutineEntry(fn ast.Node, depth int) bool {
 	switch fn := fn.(type) {
 	case *ast.FuncLit:
 		call, ok := c.parents[fn].(*ast.CallExpr)
@@ -478,7 +555,20 @@ func (c *checker) goroutineEntry(fn ast.Node) bool {
 		if obj.Name() == "main" && obj.Pkg().Name() == "main" && fn.Recv == nil {
 			return true
 		}
-		return c.goOnly[obj]
+		if c.goOnly[obj] {
+			return true
+		}
+		calls := c.callers[obj]
+		if depth >= 3 || len(calls) == 0 || len(calls) != c.refs[obj] {
+			return false
+		}
+		for _, call := range calls {
+			encl := c.enclosingFunc(call)
+			if encl == nil || encl == ast.Node(fn) || c.inLoop(call, encl) || !c.goroutineEntry(encl, depth+1) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

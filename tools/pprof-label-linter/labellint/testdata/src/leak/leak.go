@@ -48,3 +48,47 @@ func worker(ctx context.Context) {
 	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("role", "worker")))
 	work()
 }
+
+// A span-style pair (as otel-profiling-go): Start sets labels and hands the
+// context back, End restores the parent's.  Neither is a leak.
+type span struct{ parent context.Context }
+
+func Start(ctx context.Context) (context.Context, span) {
+	s := span{parent: ctx}
+	ctx = pprof.WithLabels(ctx, pprof.Labels("span_name", "op"))
+	pprof.SetGoroutineLabels(ctx)
+	return ctx, s
+}
+
+func (s span) End() {
+	pprof.SetGoroutineLabels(s.parent)
+}
+
+// A helper that labels the goroutine it is called at the start of (as
+// nats-server's setGoRoutineLabels), called only from goroutine entries.
+func label(kind string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("type", kind)))
+}
+
+func startAll() {
+	go func() {
+		label("consumer")
+		work()
+	}()
+	go deliver()
+}
+
+func deliver() {
+	label("deliver")
+	work()
+}
+
+// The same helper called from ordinary code is a leak.
+func labelHere(kind string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("type", kind))) // want `pprof.SetGoroutineLabels is not undone`
+}
+
+func handle() {
+	labelHere("request")
+	work()
+}
