@@ -21,6 +21,7 @@ build/gtrace report "$out/demo.gtr" -f pprof --profile offcpu -o "$out/offcpu.pb
 build/gtrace report "$out/demo.gtr" -f pprof --profile schedlat -o "$out/schedlat.pb.gz"
 build/gtrace report "$out/demo.gtr" -f perfetto -o "$out/demo.pftrace"
 build/gtrace report "$out/demo.gtr" -f chrome -o "$out/demo.json"
+build/gtrace report "$out/demo.gtr" -f gotrace -o "$out/demo.trace"
 build/gtrace report "$out/demo.gtr" -f jsonl -o "$out/demo.jsonl"
 sed -n '1,40p' "$out/report.txt"
 cat <<MSG
@@ -31,6 +32,7 @@ wrote:
   $out/offcpu.pb.gz    off-CPU profile:   go tool pprof -top -tagfocus endpoint=/lock $out/offcpu.pb.gz
   $out/schedlat.pb.gz  scheduling latency: go tool pprof -http=: $out/schedlat.pb.gz
   $out/demo.pftrace    open in https://ui.perfetto.dev
+  $out/demo.trace      Go execution trace with pprof labels: go tool trace $out/demo.trace
   $out/demo.json       open in chrome://tracing
   $out/demo.jsonl      one event per line
 MSG

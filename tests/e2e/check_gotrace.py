@@ -9,11 +9,13 @@ Prints the mismatches indented, then "PASS NAME" or "FAIL NAME".
 
 The mapping (trace column = capture expression), docs/formats/gotrace.md:
   created   = #create          GoCreate / GoCreateBlocked
-  blocked   = #park - #pseudo  GoBlock; a GC/STW pseudo-wait is no block for
-                               the runtime's tracer either
+  blocked   = #park - #pseudo + #preempt{gc_suspend}
+                               GoBlock; a GC/STW pseudo-wait is no block for
+                               the runtime's tracer either, a GC suspension
+                               (preemptPark) is, reason "preempted"
   unblocked = #unpark          GoUnblock
   ended     = #exit            GoDestroy
-  stopped   = #preempt + #yield  GoStop
+  stopped   = #preempt - #preempt{gc_suspend} + #yield  GoStop
   syscall   = #syscall_enter   GoSyscallBegin
   syscall_end + syscall_end_blocked = #syscall_exit
   started   = #start + (syscall_end_blocked - #syscall_exit{to_runnable})
@@ -25,8 +27,8 @@ The mapping (trace column = capture expression), docs/formats/gotrace.md:
   block_reasons: each park's wait reason mapped to the trace's block reason.
 Label logs (category pprof.labels, message k=v,... sorted by key): one per
 LABELS event of the goroutine, in order, preceded by one with the labels it
-was born with (CREATE or the attach snapshot) when those are not empty and it
-ran.  With --lossy (the capture has loss windows) goroutines whose events
+was born with (CREATE, or the attach snapshot when that is its first record)
+when those are not empty and it ran.  With --lossy (the capture has loss windows) goroutines whose events
 crossed a loss window are only required to exist, and the loss marker
 goroutine must carry one region and one gtrace.loss log per window.
 """
@@ -68,9 +70,12 @@ def expected(events):
         reasons, logs = [], []
         born = None
         first_run = None
-        for e in evs:
+        for i, e in enumerate(evs):
             k = e["ev"]
-            if k in ("create", "snapshot") and born is None:
+            # born labels: from its CREATE, or from the snapshot when that is
+            # its first record (a snapshot read after its first events
+            # cannot say what it ran with then)
+            if born is None and (k == "create" or (k == "snapshot" and i == 0)):
                 born = labels_msg(e.get("labels", {}))
             if first_run is None and (k in RUNS or (k == "syscall_exit" and not e.get("to_runnable"))):
                 first_run = k
@@ -80,6 +85,9 @@ def expected(events):
                     continue
                 r = block_reason(e.get("reason", ""))
                 reasons.append(r)
+            if k == "preempt" and e.get("gc_suspend"):
+                c["gc_suspend"] += 1
+                reasons.append("preempted")
             if k == "syscall_exit" and e.get("to_runnable"):
                 c["to_runnable"] += 1
             if k == "labels":
@@ -127,8 +135,8 @@ def main():
             "started": t["started"] - fake,
         }
         exp = {
-            "created": c["create"], "blocked": c["park"], "unblocked": c["unpark"],
-            "ended": c["exit"], "stopped": c["preempt"] + c["yield"],
+            "created": c["create"], "blocked": c["park"] + c["gc_suspend"], "unblocked": c["unpark"],
+            "ended": c["exit"], "stopped": c["preempt"] - c["gc_suspend"] + c["yield"],
             "syscall": c["syscall_enter"], "syscall_exits": c["syscall_exit"],
             "started": c["start"],
         }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # `gtrace report -f gotrace` judged by Go's own tools.  For the script
-# fixture built with each Go version (and the flood fixture recorded with a
-# tiny buffer, so the capture has loss windows):
+# fixture built with each Go version, the flood fixture recorded with a tiny
+# buffer (so the capture has loss windows), and the demo service (a real
+# program):
 #   gotrace/<v>/parse-go1.26, parse-go1.27  `go tool trace -d=parsed` of
 #       Go 1.26 and Go 1.27 reads the export to the end without an error;
 #   gotrace/<v>/transitions  build/tracecheck (golang.org/x/exp/trace)
@@ -104,4 +105,23 @@ if [ -x "$bin" ]; then
 	fi
 else
 	skip "gotrace/loss-$v" "no $bin"
+fi
+
+# a real program: the demo service (tools/demo: HTTP on 127.0.0.1, labels
+# per endpoint, a GC that suspends goroutines), recorded for 2 s while it runs
+d=$TMP/demo; mkdir -p "$d"
+if (cd tools/demo && GOTOOLCHAIN=local "$GO" build -o "$d/demo" .) > "$d/build" 2>&1; then
+	spawn "$d/fix.out" "$d/demo"; dpid=$SPAWN_PID
+	if wait_line "$d/fix.out" '^ready ' 10 &&
+	   "$GTRACE" record -p "$dpid" -d 2 -o "$d/cap" --no-az-detect -q 2> "$d/rec.err" &&
+	   "$GTRACE" report "$d/cap" -f jsonl > "$d/cap.jsonl" 2> "$d/rep.err"; then
+		kill -KILL "$dpid" 2>/dev/null
+		judge "gotrace/demo" "$d"
+		[ -n "${GOTRACE_KEEP:-}" ] && cp "$d/cap" "$d/cap.jsonl" "$GOTRACE_KEEP/"
+	else
+		indent "$d/rec.err"; fail "gotrace/demo/record"
+	fi
+	kill -KILL "$dpid" 2>/dev/null
+else
+	indent "$d/build"; fail "gotrace/demo/build"
 fi

@@ -66,7 +66,12 @@ struct gt_gotrace {
 	uint64_t nps;
 	uint64_t s_labels_cat, s_loss_cat, s_loss_region, s_repair, s_preempted, s_gosched;
 	uint64_t s_loss_end;
-	uint64_t repairs, nlogs, nloss, ngoroutines;
+	uint64_t repairs, nlogs, nloss, ngoroutines, pulled;
+	struct look *look; /* the reordering window (below) */
+	struct gt_ev_snapshot *snaps; /* attach snapshot, held until the stream passes it */
+	size_t nsnaps, capsnaps;
+	struct u64map seen; /* goids that had events while snapshot entries wait */
+	struct u64map snapidx; /* goid -> index + 1 in snaps */
 	int err;
 };
 
@@ -202,6 +207,15 @@ static struct tg *get_g(struct gt_gotrace *x, uint64_t goid)
 	}
 	g->goid = goid;
 	x->ngoroutines++;
+	if (x->nsnaps) {
+		uintptr_t i = (uintptr_t)u64map__get(&x->snapidx, goid);
+
+		/* its events came first, but its labels are known since attach */
+		if (i)
+			g->labels = x->snaps[i - 1].labels;
+		if (u64map__put(&x->seen, goid, (void *)1))
+			x->err = -ENOMEM;
+	}
 	return g;
 }
 
@@ -396,7 +410,7 @@ static void on_snapshot(struct gt_gotrace *x, const struct gt_ev_snapshot *s)
 	struct tm *m = s->h.tid ? get_m(x, s->h.tid) : NULL;
 	uint64_t ts = s->h.ts;
 
-	if (g || !(s->status == GT_G_RUNNABLE || s->status == GT_G_PREEMPTED ||
+	if (g || u64map__get(&x->seen, s->h.goid) || !(s->status == GT_G_RUNNABLE || s->status == GT_G_PREEMPTED ||
 		   s->status == GT_G_RUNNING || s->status == GT_G_COPYSTACK ||
 		   s->status == GT_G_SYSCALL || s->status == GT_G_WAITING))
 		return; /* events came first, or not a live goroutine */
@@ -547,6 +561,14 @@ static void on_transition(struct gt_gotrace *x, const struct gt_event_hdr *h, st
 	case GT_EV_PREEMPT:
 	case GT_EV_YIELD:
 		to_running(x, g, m, ts);
+		if (h->flags & GT_F_GC_SUSPEND) {
+			/* preemptPark: the runtime traces it as a block; resumeG's ready unblocks it */
+			EV(x, m->id, ts, GTV_GO_BLOCK, x->s_preempted, 0);
+			g->st = TG_WAITING;
+			g->pseudo = false;
+			m->g = 0;
+			break;
+		}
 		EV(x, m->id, ts, GTV_GO_STOP,
 		   h->type == GT_EV_YIELD ? x->s_gosched : x->s_preempted, 0);
 		g->st = TG_RUNNABLE;
@@ -601,25 +623,119 @@ static void on_transition(struct gt_gotrace *x, const struct gt_event_hdr *h, st
 	}
 }
 
-static int on_event(struct gstate *gs, const struct gt_event_hdr *h)
-{
-	struct gt_gotrace *x = gs->arg;
-	struct tm *m;
+static void handle(struct gt_gotrace *x, const struct gt_event_hdr *h);
 
+/*
+ * The capture's file order is the ring buffer's, per CPU nearly time order
+ * but not across CPUs: a goroutine can be started on one CPU before its
+ * creator's CREATE (written at newproc1's return) or its waker's UNPARK is
+ * in the buffer.  So records pass through a short window, and an event
+ * that needs a goroutine's creation or wake-up first pulls that record
+ * forward from the window.
+ */
+#define LOOK 512
+#define REC_MAX 128 /* every record type handled here is smaller */
+
+struct look {
+	uint8_t rec[LOOK][REC_MAX];
+	bool done[LOOK];
+	size_t head, n;
+};
+
+static void pull_forward(struct gt_gotrace *x, uint64_t goid, uint16_t type)
+{
+	struct look *l = x->look;
+
+	for (size_t i = 0; i < l->n; i++) {
+		size_t k = (l->head + i) % LOOK;
+		const struct gt_event_hdr *h = (const void *)l->rec[k];
+
+		if (l->done[k] || h->goid != goid)
+			continue;
+		if (h->type == GT_EV_PARK && type == GT_EV_UNPARK)
+			return; /* a later wait's wake-up: this one's was lost */
+		if (h->type != type)
+			continue;
+		l->done[k] = true;
+		x->pulled++;
+		handle(x, h);
+		return;
+	}
+}
+
+/*
+ * The attach snapshot is read after the probes are on, so the file can
+ * hold events from before its time after it.  Its entries wait until the
+ * stream is SNAP_WAIT past them; a goroutine that had an event by then is
+ * described by its events, not by the snapshot.
+ */
+#define SNAP_WAIT 50000000ULL /* ns */
+
+static void flush_snaps(struct gt_gotrace *x, uint64_t now, bool all)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < x->nsnaps; i++) {
+		if (all || x->snaps[i].h.ts + SNAP_WAIT < now)
+			on_snapshot(x, &x->snaps[i]); /* ignored when events came first */
+		else
+			x->snaps[keep++] = x->snaps[i];
+	}
+	if (keep != x->nsnaps) {
+		u64map__free(&x->snapidx);
+		memset(&x->snapidx, 0, sizeof(x->snapidx));
+		for (size_t i = 0; i < keep; i++)
+			if (u64map__put(&x->snapidx, x->snaps[i].h.goid, (void *)(uintptr_t)(i + 1)))
+				x->err = -ENOMEM;
+	}
+	x->nsnaps = keep;
+}
+
+static void hold_snap(struct gt_gotrace *x, const struct gt_ev_snapshot *sn)
+{
+	if (x->nsnaps == x->capsnaps) {
+		size_t n = x->capsnaps ? x->capsnaps * 2 : 64;
+		struct gt_ev_snapshot *p = realloc(x->snaps, n * sizeof(*p));
+
+		if (!p) {
+			x->err = -ENOMEM;
+			return;
+		}
+		x->snaps = p;
+		x->capsnaps = n;
+	}
+	x->snaps[x->nsnaps++] = *sn;
+	if (u64map__put(&x->snapidx, sn->h.goid, (void *)(uintptr_t)x->nsnaps))
+		x->err = -ENOMEM;
+}
+
+static void handle(struct gt_gotrace *x, const struct gt_event_hdr *h)
+{
+	struct tm *m;
+	struct tg *g;
+
+	if (x->nsnaps && h->type != GT_EV_SNAPSHOT)
+		flush_snaps(x, h->ts, false);
 	switch (h->type) {
 	case GT_EV_CREATE:
 	case GT_EV_START ... GT_EV_LABELS:
 	case GT_EV_WAIT_END:
 		if (!h->goid || !(m = get_m(x, h->tid)))
 			break;
-		if (h->type == GT_EV_CREATE)
+		if (h->type == GT_EV_CREATE) {
 			on_create(x, (const void *)h, m);
-		else
-			on_transition(x, h, m);
+			break;
+		}
+		g = u64map__get(&x->gs_, h->goid);
+		if (!g)
+			pull_forward(x, h->goid, GT_EV_CREATE);
+		else if (g && g->st == TG_WAITING && h->type == GT_EV_START)
+			pull_forward(x, h->goid, GT_EV_UNPARK);
+		on_transition(x, h, m);
 		break;
 	case GT_EV_SNAPSHOT:
 		if (h->goid)
-			on_snapshot(x, (const void *)h);
+			hold_snap(x, (const void *)h);
 		break;
 	case GT_EV_LOSS:
 		on_loss(x, (const void *)h);
@@ -628,6 +744,46 @@ static int on_event(struct gstate *gs, const struct gt_event_hdr *h)
 		on_gap(x, (const void *)h);
 		break;
 	}
+}
+
+/* The oldest record of the window leaves it (unless it was pulled forward). */
+static void pop(struct gt_gotrace *x)
+{
+	struct look *l = x->look;
+	size_t k = l->head;
+
+	l->head = (l->head + 1) % LOOK;
+	l->n--;
+	if (!l->done[k])
+		handle(x, (const void *)l->rec[k]);
+}
+
+static int on_event(struct gstate *gs, const struct gt_event_hdr *h)
+{
+	struct gt_gotrace *x = gs->arg;
+	struct look *l = x->look;
+	size_t k;
+
+	switch (h->type) {
+	case GT_EV_CREATE:
+	case GT_EV_START ... GT_EV_LABELS:
+	case GT_EV_WAIT_END:
+	case GT_EV_SNAPSHOT:
+	case GT_EV_LOSS:
+	case GT_EV_GAP:
+		break;
+	default: /* definitions: the reader keeps them */
+		return x->err;
+	}
+	if (h->size > REC_MAX) {
+		x->err = -EBADMSG;
+		return x->err;
+	}
+	if (l->n == LOOK)
+		pop(x);
+	k = (l->head + l->n++) % LOOK;
+	memcpy(l->rec[k], h, h->size);
+	l->done[k] = false;
 	return x->err;
 }
 
@@ -654,6 +810,8 @@ static void free_all(struct gt_gotrace *x)
 	u64map__free(&x->gs_);
 	u64map__free(&x->stacks);
 	u64map__free(&x->pcstacks);
+	u64map__free(&x->seen);
+	u64map__free(&x->snapidx);
 }
 
 int export_gotrace(struct gt_capture *cap, const struct gt_export_opts *o, FILE *out)
@@ -674,8 +832,16 @@ int export_gotrace(struct gt_capture *cap, const struct gt_export_opts *o, FILE 
 	x.s_repair = gtv__string(x.w, "gtrace: transition not in the capture");
 	x.s_preempted = gtv__string(x.w, "preempted");
 	x.s_gosched = gtv__string(x.w, "runtime.Gosched");
+	if (!(x.look = calloc(1, sizeof(*x.look)))) {
+		gtv__close(x.w);
+		return -ENOMEM;
+	}
 	gstate__init(&x.gs, cap, &ops, &x);
 	err = gstate__process(&x.gs);
+	while (!err && !x.err && x.look->n)
+		pop(&x);
+	if (!err && !x.err)
+		flush_snaps(&x, 0, true);
 	if (!err)
 		err = x.err;
 	t0 = x.gs.first_ts;
@@ -697,6 +863,8 @@ int export_gotrace(struct gt_capture *cap, const struct gt_export_opts *o, FILE 
 		pr_err("gotrace: export failed: %s\n", strerror(-err));
 	gstate__exit(&x.gs);
 	free_all(&x);
+	free(x.look);
+	free(x.snaps);
 	gtv__close(x.w);
 	return err;
 }
