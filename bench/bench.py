@@ -44,6 +44,7 @@ CONFIGS = [
     ("at-entry", "gtrace", ["--probe-at-entry"]),
     ("no-stacks", "gtrace", ["--no-stacks"]),
     ("bare-trap", "gtrace", ["--bare-trap"]),
+    ("budget-2%", "gtrace", ["--budget", "2"]),
     ("go-trace", "gotrace", []),
     ("bpftrace", "bpftrace", []),
 ]
@@ -54,6 +55,7 @@ CONFIG_TEXT = {
     "at-entry": "gtrace --probe-at-entry",
     "no-stacks": "gtrace --no-stacks",
     "bare-trap": "gtrace --bare-trap",
+    "budget-2%": "gtrace --budget 2 (probes on for slices of each second)",
     "go-trace": "Go runtime/trace in-process",
     "bpftrace": "bpftrace count on casgstatus entry",
 }

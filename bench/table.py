@@ -10,7 +10,7 @@ import sys
 
 WL_ORDER = ["pingpong-p1-go1.26", "pingpong-p2-go1.26", "pingpong-p1-go1.19", "spawn-go1.26", "spawn-go1.19",
             "http-hello-go1.26", "http-1ms-go1.26"]
-ORDER = ["none", "gtrace", "lifecycle", "at-entry", "no-stacks", "bare-trap", "go-trace", "bpftrace"]
+ORDER = ["none", "gtrace", "lifecycle", "at-entry", "no-stacks", "bare-trap", "budget-2%", "go-trace", "bpftrace"]
 
 
 def fnum(v, unit="", digits=0):

@@ -23,6 +23,13 @@ const volatile __u32 events_mask = ~0u; /* bit (1 << GT_EV_*) */
 const volatile bool want_stacks = true;
 const volatile bool syscall_fastpath = false; /* casgstatus misses syscalls (1.26+) */
 const volatile bool create_at_casg = false;   /* goid is set before _Gdead -> _Grunnable (1.24+) */
+/*
+ * <= 1.23 sets the goid just after casgstatus(_Gdead -> _Grunnable): the
+ * create is built there and held in pending_creates until the goroutine's
+ * next transition (its first start, almost always), where the goid is
+ * read; no probe on newproc1's RETs, which the kernel single-steps.
+ */
+const volatile bool create_pending = false;
 const volatile struct gt_go_offsets off = {};
 /* Where casgstatus's caller is, at the probe site (from the site chooser). */
 const volatile __u32 casg_sp_delta = 0;
@@ -536,13 +543,76 @@ static __always_inline __u64 labelset_id(__u64 p, bool fresh)
 }
 
 /*
+ * key: a new g (<= 1.23) whose goid is not assigned yet.  value: its create
+ * record, goid 0 (create_pending).  A plain hash, not an LRU: a create that
+ * does not fit is counted lost, never evicted silently.  What is still
+ * here at the end is sent by user space (tracer__flush_pending).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct gt_ev_create);
+} pending_creates SEC(".maps");
+
+static __always_inline void fill_create(struct pt_regs *ctx, struct gt_ev_create *e, __u64 newg,
+					 __u64 labels, bool parked)
+{
+	__u64 creator = current_user_g(ctx);
+
+	e->parent = creator ? goid_of(creator) : 0;
+	e->gopc = read_u64(newg + off.g_gopc);
+	e->startpc = read_u64(newg + off.g_startpc);
+	e->labels = labels;
+	if (parked)
+		e->h.flags = GT_F_PARKED_CREATE;
+}
+
+/* <= 1.23, at casgstatus(_Gdead -> _Grunnable): all but the goid is final. */
+static __always_inline void save_create(struct pt_regs *ctx, __u64 newg, bool parked)
+{
+	struct gt_ev_create e = {};
+
+	if (!wanted(GT_EV_CREATE))
+		return;
+	count(&produced, GT_EV_CREATE);
+	/* the label set definition goes out now, before any record using it */
+	fill_hdr(&e.h, GT_EV_CREATE, sizeof(e), 0);
+	fill_create(ctx, &e, newg, labelset_id(read_u64(newg + off.g_labels), false), parked);
+	if (bpf_map_update_elem(&pending_creates, &newg, &e, BPF_ANY))
+		count(&lost, GT_EV_CREATE);
+}
+
+/* gp makes its first transition: send its held create, the goid now final. */
+static __always_inline void flush_create(__u64 gp)
+{
+	struct gt_ev_create *p, *e;
+
+	if (!create_pending)
+		return;
+	p = bpf_map_lookup_elem(&pending_creates, &gp);
+	if (!p)
+		return;
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (e) {
+		*e = *p;
+		e->h.goid = goid_of(gp);
+		bpf_ringbuf_submit(e, rb_flags());
+	} else {
+		count(&lost, GT_EV_CREATE);
+	}
+	bpf_map_delete_elem(&pending_creates, &gp);
+}
+
+/*
  * A new goroutine, read where its goid is final: at newproc1's RETs before
- * Go 1.24 (AX = new g), at casgstatus(_Gdead -> _Grunnable) from 1.24 on.
- * Both run on g0 by systemstack, so m.curg is the creator.
+ * Go 1.24 (AX = new g; only with create_at_ret), at casgstatus(_Gdead ->
+ * _Grunnable) from 1.24 on.  Both run on g0 by systemstack, so m.curg is
+ * the creator.
  */
 static __always_inline void on_create(struct pt_regs *ctx, __u64 newg, bool parked)
 {
-	__u64 creator, labels;
+	__u64 labels;
 	struct gt_ev_create *e;
 
 	if (!wanted(GT_EV_CREATE))
@@ -553,13 +623,7 @@ static __always_inline void on_create(struct pt_regs *ctx, __u64 newg, bool park
 	e = reserve(GT_EV_CREATE, sizeof(*e), goid_of(newg));
 	if (!e)
 		return;
-	creator = current_user_g(ctx);
-	e->parent = creator ? goid_of(creator) : 0;
-	e->gopc = read_u64(newg + off.g_gopc);
-	e->startpc = read_u64(newg + off.g_startpc);
-	e->labels = labels;
-	if (parked)
-		e->h.flags = GT_F_PARKED_CREATE;
+	fill_create(ctx, e, newg, labels, parked);
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
@@ -726,15 +790,18 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 
 	switch (oldval << 8 | newval) {
 	case GT_G_RUNNABLE << 8 | GT_G_RUNNING:
+		flush_create(gp);
 		on_start(ctx, gp);
 		break;
 	case GT_G_RUNNING << 8 | GT_G_WAITING:
 		on_park(ctx, gp);
 		break;
 	case GT_G_WAITING << 8 | GT_G_RUNNABLE:
+		flush_create(gp); /* born waiting (iter.Pull, 1.23) */
 		on_unpark(ctx, gp);
 		break;
 	case GT_G_WAITING << 8 | GT_G_RUNNING:
+		flush_create(gp);
 		emit_simple(GT_EV_WAIT_END, goid_fast(gp), 0);
 		break;
 	case GT_G_RUNNING << 8 | GT_G_RUNNABLE:
@@ -761,6 +828,8 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 		/* only newproc1 revives a dead g; the status is still _Gdead here */
 		if (create_at_casg)
 			on_create(ctx, gp, newval == GT_G_WAITING);
+		else if (create_pending)
+			save_create(ctx, gp, newval == GT_G_WAITING);
 		break;
 	default:
 		/* stack copies, scan bits, extra Ms for cgo */

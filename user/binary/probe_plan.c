@@ -11,7 +11,7 @@ const struct gt_probe_plan_entry gt_probe_plan[] = {
 	{ "runtime.casgstatus", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "every status change: gp, old, new in AX, BX, CX" },
 	{ "runtime.newproc1", GT_PROBE_RET, true, GT_NEED_GOID_LATE, GT_SITE_ARGS_AND_G,
-	  "creation before 1.24, where the goid is final only at the RETs (AX = new g);\n\t\t\t\t\t   from 1.24 casgstatus(_Gdead -> _Grunnable) sees it, saving a single-stepped probe" },
+	  "not in the default plan: before 1.24 creation is taken at casgstatus(_Gdead -> _Grunnable)\n\t\t\t\t\t   and its goid at the first start; `record --create-at-ret` probes these single-stepped RETs" },
 	{ "runtime/pprof.runtime_setProfLabel", GT_PROBE_ENTRY, false, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
 	  "label changes: the new label set in AX, g in R14" },
 	{ "runtime.preemptPark", GT_PROBE_ENTRY, true, GT_NEED_ALWAYS, GT_SITE_ARGS_AND_G,
@@ -34,7 +34,7 @@ bool probe_plan__needed(const struct gt_probe_plan_entry *e, const struct gt_go_
 	case GT_NEED_SYSCALL_FASTPATH:
 		return tr && tr->syscall_cas_fastpath;
 	case GT_NEED_GOID_LATE:
-		return !tr || tr->goid_after_runnable;
+		return false; /* the tracer adds it for --create-at-ret only */
 	}
 	return false;
 }

@@ -22,7 +22,9 @@ enum gt_probe_kind {
 enum gt_probe_need {
 	GT_NEED_ALWAYS,
 	GT_NEED_SYSCALL_FASTPATH, /* the runtime CASes the status around syscalls itself (1.26+) */
-	GT_NEED_GOID_LATE,	  /* newproc1 sets the goid after making the g runnable (<= 1.23) */
+	GT_NEED_GOID_LATE,	  /* newproc1 sets the goid after making the g runnable (<= 1.23),
+				   * and record --create-at-ret asked for the old way (measuring):
+				   * never in the default plan */
 };
 
 struct gt_probe_plan_entry {

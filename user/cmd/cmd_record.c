@@ -72,6 +72,7 @@ static void usage(FILE *f)
 		"                       marked in the capture and every report (e.g. 2)\n"
 		"      --probe-at-entry put probes on functions' first bytes (benchmarks only)\n"
 		"      --bare-trap      same probe sites, programs that only count hits (benchmarks)\n"
+		"      --create-at-ret  Go <= 1.23: creations at newproc1's single-stepped RETs (benchmarks)\n"
 		"      --az ZONE        availability zone to stamp (default: detect)\n"
 		"      --az-file FILE   file holding the zone (default /etc/gtrace/az)\n"
 		"      --imds-endpoint URL  cloud metadata base URL (tests)\n"
@@ -303,11 +304,12 @@ struct record_opts {
 	bool probe_at_entry;
 	bool bare_trap;
 	bool per_site;
+	bool create_at_ret;
 	double budget; /* %, 0: no slicing */
 	struct gt_az_opts az;
 };
 
-enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE, OPT_BUDGET, OPT_PER_SITE };
+enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE, OPT_BUDGET, OPT_PER_SITE, OPT_AT_RET };
 
 /* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
 static int parse_args(int argc, char **argv, struct record_opts *o)
@@ -323,6 +325,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "bare-trap", no_argument, NULL, OPT_BARE },
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "per-site-links", no_argument, NULL, OPT_PER_SITE },
+		{ "create-at-ret", no_argument, NULL, OPT_AT_RET },
 		CLI_AZ_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ 0 },
@@ -354,6 +357,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_ENTRY: o->probe_at_entry = true; break;
 		case OPT_BARE: o->bare_trap = true; break;
 		case OPT_PER_SITE: o->per_site = true; break;
+		case OPT_AT_RET: o->create_at_ret = true; break;
 		case OPT_BUDGET: {
 			char *end;
 
@@ -460,7 +464,8 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	to = (struct gt_tracer_opts){ .events_mask = o.mask, .stacks = o.stacks,
 				      .buffer_bytes = o.buffer, .probe_at_entry = o.probe_at_entry,
-				      .count_only = o.bare_trap, .per_site_links = o.per_site };
+				      .count_only = o.bare_trap, .per_site_links = o.per_site,
+				      .create_at_ret = o.create_at_ret };
 	err = tracer__open(&r.tr, &r.target, &to, on_record, &r);
 	if (err)
 		goto out;
@@ -510,6 +515,7 @@ int cmd_record(int argc, char **argv)
 	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)clock__mono_ns());
 	tracer__detach(r.tr);
 	tracer__poll(r.tr, 0);
+	tracer__flush_pending(r.tr);
 	note_loss(&r);
 	if (r.slicer)
 		write_slices(&r, o.budget);

@@ -7,6 +7,7 @@
  * probes on every RET: never uretprobes, which corrupt moving Go stacks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -283,6 +284,7 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
 	s->rodata->want_stacks = o->stacks;
 	s->rodata->syscall_fastpath = t->rt.traits.syscall_cas_fastpath;
 	s->rodata->create_at_casg = !t->rt.traits.goid_after_runnable;
+	s->rodata->create_pending = t->rt.traits.goid_after_runnable && !o->create_at_ret;
 	memcpy((void *)&s->rodata->off, &t->rt.off, sizeof(t->rt.off));
 	if (!casg) {
 		pr_err("%s has no runtime.casgstatus: not a supported Go runtime\n", t->exe_name);
@@ -379,7 +381,10 @@ static int load(struct gt_tracer *tr, struct gt_target *t, const struct gt_trace
 	}
 	tr->nsites = 0;
 	for (size_t i = 0; i < gt_probe_plan_len; i++) {
-		if (!probe_plan__needed(&gt_probe_plan[i], &t->rt.traits))
+		bool at_ret = o->create_at_ret && gt_probe_plan[i].need == GT_NEED_GOID_LATE &&
+			      t->rt.traits.goid_after_runnable;
+
+		if (!at_ret && !probe_plan__needed(&gt_probe_plan[i], &t->rt.traits))
 			continue;
 		err = plan_one(tr, t, &gt_probe_plan[i], o);
 		if (err)
@@ -566,4 +571,35 @@ void tracer__prog_stats(struct gt_tracer *tr, uint64_t *run_cnt, uint64_t *run_t
 		*run_cnt += info.run_cnt;
 		*run_time_ns += info.run_time_ns;
 	}
+}
+
+int tracer__flush_pending(struct gt_tracer *tr)
+{
+	int fd = bpf_map__fd(tr->skel->maps.pending_creates), mem, n = 0;
+	struct gt_ev_create rec;
+	uint64_t key, next, goid;
+	char path[64];
+	bool first = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", tr->t->pid);
+	mem = open(path, O_RDONLY | O_CLOEXEC);
+	/* Gs created but not yet run: their goid is set by now, read it from the target. */
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &rec))
+			continue;
+		goid = 0;
+		if (mem >= 0 &&
+		    pread(mem, &goid, sizeof(goid), key + tr->t->rt.off.g_goid) != sizeof(goid))
+			goid = 0;
+		if (!goid)
+			continue; /* the target is gone: counted produced, not written */
+		rec.h.goid = goid;
+		on_record(tr, &rec, sizeof(rec));
+		n++;
+	}
+	if (mem >= 0)
+		close(mem);
+	return n;
 }

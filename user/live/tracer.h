@@ -22,6 +22,7 @@ struct gt_tracer_opts {
 	bool probe_at_entry;	/* put entry probes on the first byte (benchmarks) */
 	bool count_only;	/* attach the counting-only program at the same sites (benchmarks) */
 	bool per_site_links;	/* one perf link per site, not multi-uprobe links (measuring) */
+	bool create_at_ret;	/* <= 1.23: creations at newproc1's RETs, the old way (measuring) */
 };
 
 struct gt_tracer;
@@ -62,6 +63,12 @@ int tracer__enable_stats(struct gt_tracer *tr);
 void tracer__prog_stats(struct gt_tracer *tr, uint64_t *run_cnt, uint64_t *run_time_ns);
 /* Removes every probe (records already in the ring buffer stay readable); attach again with tracer__attach. */
 void tracer__detach(struct gt_tracer *tr);
+/*
+ * Go <= 1.23: creates still held in the kernel (goroutines made but not
+ * run yet) are delivered, their goids read from the target.  Call after
+ * the last poll.  Returns how many.
+ */
+int tracer__flush_pending(struct gt_tracer *tr);
 /* Detaches and frees; the target runs on untouched. */
 void tracer__close(struct gt_tracer *tr);
 
