@@ -15,7 +15,7 @@ BPF_ARCH := $(subst x86_64,x86,$(ARCH))
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	    -D_GNU_SOURCE -I$(OBJ) -Iuser -I. -MMD -MP
-LDLIBS   := -lbpf -lelf -ldw -lz -lzstd -lcapstone -lprotobuf-c -lcurl -lm
+LDLIBS   := -lbpf -lelf -ldw -lz -lzstd -lcapstone -lprotobuf-c -lcurl -lm -lncursesw
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OBJ)/%.bpf.o,$(BPF_SRCS))
@@ -48,7 +48,7 @@ all: $(OUT)/gtrace
 # Debian packages gtrace builds and tests with; only the missing ones are installed.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libzstd-dev libcapstone-dev \
 	    libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev pkg-config golang-1.19-go \
-	    python3 python3-venv wrk bpftrace libclang-rt-dev
+	    python3 python3-venv wrk bpftrace libclang-rt-dev tmux libncurses-dev
 deps:
 	$(Q)./tools/install-deps.sh $(DEB_PKGS)
 

@@ -47,6 +47,7 @@ CONFIGS = [
     ("budget-2%", "gtrace", ["--budget", "2"]),
     ("go-trace", "gotrace", []),
     ("bpftrace", "bpftrace", []),
+    ("profile-10hz", "profile", ["--hz", "10"]),
 ]
 CONFIG_TEXT = {
     "none": "no tracing",
@@ -58,6 +59,7 @@ CONFIG_TEXT = {
     "budget-2%": "gtrace --budget 2 (probes on for slices of each second)",
     "go-trace": "Go runtime/trace in-process",
     "bpftrace": "bpftrace count on casgstatus entry",
+    "profile-10hz": "gtrace profile --hz 10 (sampled, no probes)",
 }
 
 # name, fixture binary, fixture args, kind of measurement
@@ -69,9 +71,20 @@ WORKLOADS = [
     ("spawn-go1.19", "spawn-go1.19", [], "spawn"),
     ("http-hello-go1.26", "httpserver-go1.26", [], "http"),
     ("http-1ms-go1.26", "httpserver-go1.26", ["-rounds", "@1ms"], "http"),
+    # issue 16: the sampled profile at 10 Hz on a target holding 10,000 more goroutines
+    ("pingpong-p2-idle10k-go1.26", "pingpong-go1.26", ["-procs", "2", "-idle", "10000"], "pingpong"),
+    ("http-hello-idle10k-go1.26", "httpserver-go1.26", ["-idle", "10000"], "http"),
 ]
+# Which configurations run on which workloads: the sampled profile only on the
+# idle10k ones (and they get the baseline, the default recording and its floor).
+IDLE_CONFIGS = {"none", "profile-10hz", "gtrace", "bare-trap"}
+
+
+def runs_on(wl, cfg):
+    return cfg in IDLE_CONFIGS if "idle10k" in wl else cfg != "profile-10hz"
 # wrk: fixed threads, connections; the 1 ms server gets fewer connections
-WRK = {"http-hello-go1.26": ["-t2", "-c32"], "http-1ms-go1.26": ["-t1", "-c8"]}
+WRK = {"http-hello-go1.26": ["-t2", "-c32"], "http-1ms-go1.26": ["-t1", "-c8"],
+       "http-hello-idle10k-go1.26": ["-t2", "-c32"]}
 
 
 def log(msg):
@@ -175,6 +188,13 @@ class Tracer:
             if i is None:
                 stop(self.p, signal.SIGINT)
                 raise RuntimeError(f"gtrace did not attach: {self.out.text()[-400:]}")
+        elif kind == "profile":
+            self.capture = os.path.join(TMP, f"{tag}.pb.gz")
+            cmd = [GTRACE, "profile", "-p", str(pid), "-d", "600", "-o", self.capture,
+                   "--no-az-detect"] + args
+            self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.out = Lines(self.p.stderr)
+            time.sleep(1.5)  # opened the binary and took the first, full pass
         elif kind == "bpftrace":
             prog = f"uprobe:{exe}:runtime.casgstatus {{ @ = count(); }}"
             self.p = subprocess.Popen(["bpftrace", "-p", str(pid), "-e", prog],
@@ -202,6 +222,23 @@ class Tracer:
             r["events"] = int(m.group(1)) if m else None
             r["lost"] = None
             stop(target)
+        elif self.kind == "profile":
+            stop(self.p, signal.SIGINT)  # writes the profile and its summary line
+            stop(target)
+            self.out.t.join(5)
+            m = re.search(r"reader ([0-9.]+) ms per pass, ([0-9.]+) us CPU per 1000 goroutines per pass",
+                          self.out.text())
+            m2 = re.search(r"(\d+) passes at ([0-9.]+) Hz", self.out.text())
+            if m:
+                r["pass_ms"] = float(m.group(1))
+                r["reader_cpu_us_per_1000g"] = float(m.group(2))
+            if m2:
+                r["passes"] = int(m2.group(1))
+                r["hz"] = float(m2.group(2))
+            try:
+                os.unlink(self.capture)
+            except OSError:
+                pass
         elif self.kind == "gtrace":
             stop(target)  # gtrace stops by itself when the target exits
             try:
@@ -349,6 +386,8 @@ def run_matrix():
             # rotate the order each repetition: no configuration always runs first
             order = CONFIGS[rep % len(CONFIGS):] + CONFIGS[:rep % len(CONFIGS)]
             for cfg, ckind, cargs in order:
+                if not runs_on(wl, cfg):
+                    continue
                 fn = run_http if kind == "http" else run_timed
                 t = time.monotonic()
                 try:
@@ -372,7 +411,8 @@ def summarize(runs, wls):
             s = {"n": len(rs)}
             for key in ("ns_per_op", "per_sec", "rps", "p99_ms", "target_cpu", "tracer_cpu",
                         "events", "lost", "bytes_per_event", "probe_hits", "trace_bytes",
-                        "target_cpu_us_per_req", "ops", "secs", "requests", "stack_events"):
+                        "target_cpu_us_per_req", "ops", "secs", "requests", "stack_events",
+                        "pass_ms", "reader_cpu_us_per_1000g", "passes", "hz"):
                 v = median([r.get(key) for r in rs])
                 if v is not None:
                     s[key] = v

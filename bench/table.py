@@ -9,8 +9,9 @@ import os
 import sys
 
 WL_ORDER = ["pingpong-p1-go1.26", "pingpong-p2-go1.26", "pingpong-p1-go1.19", "spawn-go1.26", "spawn-go1.19",
-            "http-hello-go1.26", "http-1ms-go1.26"]
-ORDER = ["none", "gtrace", "lifecycle", "at-entry", "no-stacks", "bare-trap", "budget-2%", "go-trace", "bpftrace"]
+            "http-hello-go1.26", "http-1ms-go1.26", "pingpong-p2-idle10k-go1.26", "http-hello-idle10k-go1.26"]
+ORDER = ["none", "gtrace", "lifecycle", "at-entry", "no-stacks", "bare-trap", "budget-2%", "go-trace", "bpftrace",
+         "profile-10hz"]
 
 
 def fnum(v, unit="", digits=0):
@@ -129,6 +130,13 @@ def targets(res):
             out.append(("gtrace's own CPU ≤ 25% of a core at 1 M events/s",
                         f"{per_m * 100:.0f}% per 1 M events/s ({pct(s['tracer_cpu'])} at {fsi(s['events_per_sec'])}/s, {best[0]})",
                         per_m <= 0.25))
+    # 9. the sampled profile at 10 Hz on 10,000 goroutines: <= 2% slower
+    for wl in ("pingpong-p2-idle10k-go1.26", "http-hello-idle10k-go1.26"):
+        r = sget(wl, "profile-10hz", "ratio")
+        if r:
+            out.append((f"profile at 10 Hz, 10,000 goroutines: ≤ 2% slower ({wl})",
+                        f"{(r - 1) * 100:+.1f}% time/op; reader {sget(wl, 'profile-10hz', 'reader_cpu_us_per_1000g') or 0:.0f} µs CPU per 1000 goroutines per pass",
+                        r <= 1.02))
     return out
 
 
@@ -163,6 +171,10 @@ def render(res):
                 events = f"{fsi(s.get('trace_bytes'))}B trace" if s.get("trace_bytes") else "–"
             elif cfg == "none":
                 events = "–"
+            elif cfg == "profile-10hz":
+                events = (f"{s.get('passes', 0):.0f} passes at {s.get('hz', 0):g} Hz, "
+                          f"{s.get('pass_ms', 0):.1f} ms/pass, reader "
+                          f"{s.get('reader_cpu_us_per_1000g', 0):.0f} µs CPU per 1000 goroutines per pass")
             else:
                 events = fsi(s.get("events"))
             lost = "–" if s.get("lost") is None else fnum(s.get("lost"))

@@ -13,6 +13,7 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_flight(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #include "lib/version.h"
 

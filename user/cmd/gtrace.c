@@ -25,6 +25,7 @@ static const struct {
 	{ "flight", cmd_flight, "keep the last seconds of events, dump them on triggers" },
 	{ "profile", cmd_profile, "sampled goroutine profile of a process, no probes (pprof)" },
 	{ "agent", cmd_agent, "profile every Go process on the host, push to Pyroscope/OTLP" },
+	{ "top", cmd_top, "live view of a process's goroutines, refreshed every second" },
 };
 
 static void usage(FILE *f)

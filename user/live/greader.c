@@ -298,7 +298,7 @@ static int push(struct reading *rd, const struct gt_goroutine *g, const struct g
 	struct gt_snapshot *s = rd->s;
 	struct keys *ks = rd->keys;
 
-	if (s->n == rd->cap) {
+	if (s->n >= rd->cap) {
 		size_t nc = rd->cap ? rd->cap * 2 : 256;
 		struct gt_goroutine *ng = realloc(s->g, nc * sizeof(*ng));
 
@@ -307,7 +307,7 @@ static int push(struct reading *rd, const struct gt_goroutine *g, const struct g
 		s->g = ng;
 		rd->cap = nc;
 	}
-	if (ks->n == ks->cap) {
+	if (ks->n >= ks->cap) {
 		size_t nc = ks->cap ? ks->cap * 2 : 256;
 		struct gkey *nk = realloc(ks->k, nc * sizeof(*nk));
 
@@ -573,6 +573,12 @@ static int read_addrs(struct gt_greader *r, struct gt_snapshot *s, const uint64_
 	if (prev && prev->keys && prev->store) {
 		rd.pkeys = prev->keys;
 		rd.pst = prev->store;
+		/* about as many as last time: no copying while the arrays grow */
+		rd.cap = rd.keys->cap = prev->n + prev->n / 8 + 64;
+		s->g = malloc(rd.cap * sizeof(*s->g));
+		rd.keys->k = malloc(rd.cap * sizeof(*rd.keys->k));
+		if (!s->g || !rd.keys->k)
+			rd.cap = rd.keys->cap = 0; /* push() grows them from scratch */
 	}
 	if (!rd.st || !rd.pcs || !rd.keys) {
 		free(rd.pcs);
