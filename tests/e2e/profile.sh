@@ -7,7 +7,8 @@
 #  - the goroutines count equals runtime.NumGoroutine;
 #  - running goroutines have a pseudo-frame and their start function only;
 #  - while profile runs the kernel holds no uprobe for the target and
-#    gtrace holds no BPF object (bpftool perf list, /proc/PID/fd); the
+#    gtrace holds no BPF object (bpftool perf list, every bpf_link fdinfo,
+#    /proc/PID/fd); the
 #    same check sees record's uprobes (so it can fail);
 #  - the sampled offcpu top-10 stacks equal record's, shares within 15%;
 #  - top --once shows the states and labels; top runs under tmux (keys, pane);

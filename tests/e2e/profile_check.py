@@ -192,25 +192,45 @@ def offcpu(sampled, recorded, go):
 
 
 def probes(target_pid, exe, tool_pid):
-    """Uprobes the kernel holds for the target (bpftool perf list), and BPF fds of the tool."""
-    out = subprocess.run(['bpftool', '-j', 'perf', 'list'], capture_output=True, text=True).stdout
-    ents = json.loads(out or '[]')
+    """What the kernel holds that would probe the target, and BPF objects of the tool.
+
+    Two kinds of uprobe attachment exist: perf-event ones (`bpftool perf
+    list`: fd_type uprobe, filename) and uprobe_multi links, which this
+    bpftool lists without a path; their owners' fdinfo names pid and path,
+    so every process's bpf_link fds are read."""
+    import os
     names = {'/proc/%s/exe' % target_pid, exe}
-    n = sum(1 for e in ents if e.get('fd_type') in ('uprobe', 'uretprobe') and
+    out = subprocess.run(['bpftool', '-j', 'perf', 'list'], capture_output=True, text=True).stdout
+    n = sum(1 for e in json.loads(out or '[]') if e.get('fd_type') in ('uprobe', 'uretprobe') and
             (e.get('filename') in names or str(e.get('pid')) == str(tool_pid)))
-    fds = 0
-    try:
-        import os
-        d = '/proc/%s/fd' % tool_pid
-        for f in os.listdir(d):
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        d = '/proc/%s/fd' % pid
+        try:
+            fds = os.listdir(d)
+        except OSError:
+            continue
+        for f in fds:
             try:
-                if 'bpf' in os.readlink(os.path.join(d, f)):
-                    fds += 1
+                link = os.readlink(os.path.join(d, f))
             except OSError:
-                pass
-    except OSError:
-        pass
-    print(n + fds)
+                continue
+            if pid == str(tool_pid) and 'bpf' in link:
+                n += 1  # the tool holds a BPF map, program or link
+                continue
+            if 'bpf_link' not in link:
+                continue
+            try:
+                info = open('/proc/%s/fdinfo/%s' % (pid, f)).read()
+            except OSError:
+                continue
+            kv = dict(l.split(':', 1) for l in info.splitlines() if ':' in l)
+            kv = {k.strip(): v.strip() for k, v in kv.items()}
+            if 'uprobe' in kv.get('link_type', '') and (kv.get('pid') == str(target_pid) or
+                                                         kv.get('path') in names):
+                n += 1
+    print(n)
 
 
 if __name__ == '__main__':
