@@ -68,7 +68,7 @@ else
 	probes_during "$GTRACE" profile -p "$pid" -d 3 -o "$TMP/p.pb.gz" -q --no-az-detect
 	p1=$(phases)
 	nprof=$(cat "$TMP/probes")
-	probes_during "$GTRACE" record -p "$pid" -d 3 -o "$TMP/cap.gtr" -q --no-az-detect
+	probes_during "$GTRACE" record -p "$pid" -d 6 -o "$TMP/cap.gtr" -q --no-az-detect
 	nrec=$(cat "$TMP/probes")
 	echo "  uprobes/BPF objects seen: during profile $nprof, during record $nrec"
 	check profile/no-uprobe-during-profile test "$nprof" -eq 0
