@@ -36,8 +36,15 @@ typedef int (*gt_record_fn)(void *ctx, const void *rec, size_t len);
 
 struct gt_capture_writer;
 
-/* path "-" writes to stdout.  The file is created mode 0600.  0 or -errno (printed). */
+/*
+ * path "-" writes to stdout.  The file is created fresh, mode 0600, by the
+ * rules of lib/outfile.h (an existing one kept as PATH.old, links and
+ * non-regular files refused).  0 or -errno (printed).
+ */
 int capture_writer__open(struct gt_capture_writer **w, const char *path);
+/* The same, refusing a path that is one of the n inputs. */
+int capture_writer__open_checked(struct gt_capture_writer **w, const char *path,
+				 const char *const *inputs, size_t n);
 /* Adds a metadata line; written with the next flush (keys are dotted: "target.pid"). */
 int capture_writer__meta(struct gt_capture_writer *w, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -15,6 +15,7 @@
 #include "capture/capture.h"
 #include "capture/capture_format.h"
 #include "lib/debug.h"
+#include "lib/outfile.h"
 
 #define EVENTS_FLUSH_BYTES (1u << 20)
 
@@ -25,7 +26,7 @@ struct buf {
 
 struct gt_capture_writer {
 	int fd;
-	bool own_fd;
+	struct gt_outfile out; /* the file's rules: lib/outfile.h */
 	char *path;
 	uint64_t bytes;
 	struct buf meta, syms, events, zbuf;
@@ -85,6 +86,12 @@ static int write_all(struct gt_capture_writer *w, const void *p, size_t n)
 
 int capture_writer__open(struct gt_capture_writer **out, const char *path)
 {
+	return capture_writer__open_checked(out, path, NULL, 0);
+}
+
+int capture_writer__open_checked(struct gt_capture_writer **out, const char *path,
+				 const char *const *inputs, size_t n)
+{
 	struct gt_capture_writer *w = calloc(1, sizeof(*w));
 	struct gt_file_header fh = { .version = GT_CAPTURE_VERSION,
 				     .byte_order = GT_BYTE_ORDER_MARK };
@@ -93,20 +100,17 @@ int capture_writer__open(struct gt_capture_writer **out, const char *path)
 	if (!w)
 		return -ENOMEM;
 	memcpy(fh.magic, GT_FILE_MAGIC, sizeof(fh.magic));
-	w->path = strdup(path);
-	if (!strcmp(path, "-")) {
-		w->fd = STDOUT_FILENO;
-	} else {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		w->own_fd = true;
-	}
-	if (w->fd < 0) {
-		err = -errno;
-		pr_err("cannot create %s: %s\n", path, strerror(errno));
-		free(w->path);
+	/*
+	 * Streamed under its final name (not a temporary renamed at the end):
+	 * a recording killed by SIGKILL must leave its prefix readable at OUT.
+	 */
+	err = outfile__open(&w->out, path, GT_OUT_STREAM, 0600, inputs, n);
+	if (err) {
 		free(w);
 		return err;
 	}
+	w->fd = w->out.fd;
+	w->path = strdup(path);
 	err = write_all(w, &fh, sizeof(fh));
 	if (err) {
 		capture_writer__close(w);
@@ -240,8 +244,10 @@ int capture_writer__close(struct gt_capture_writer *w)
 	err = capture_writer__flush(w);
 	if (!err)
 		err = write_chunk(w, GT_CHUNK_TRAILER, &trailer);
-	if (w->own_fd && close(w->fd) && !err)
-		err = -errno;
+	if (!err)
+		err = outfile__commit(&w->out, NULL); /* fsync: the trailer is on disk */
+	else
+		outfile__abort(&w->out, NULL);
 	free(trailer.p);
 	free(w->meta.p);
 	free(w->syms.p);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "lib/outfile.h"
 #include "lib/debug.h"
 #include "export/export.h"
 #include "export/merge.h"
@@ -107,11 +108,16 @@ static void say_captures(const struct merge_cap *c, int n)
 static int merge(char **paths, int n, const char *format, const char *output)
 {
 	struct merge_cap *c = calloc(n, sizeof(*c));
+	struct gt_outfile of;
 	FILE *out = stdout;
 	int err = 0, opened = 0;
 
 	if (!c)
 		return -ENOMEM;
+	/* Before any capture is opened: OUT must not be one of them. */
+	err = outfile__check(output, (const char *const *)paths, n);
+	if (err)
+		goto out;
 	for (; opened < n; opened++) {
 		struct gt_capture *cap;
 
@@ -122,21 +128,22 @@ static int merge(char **paths, int n, const char *format, const char *output)
 	}
 	merge__unique_pids(c, n);
 	say_captures(c, n);
-	if (strcmp(output, "-") && !(out = fopen(output, "w"))) {
-		err = -errno;
-		pr_err("cannot create %s: %s\n", output, strerror(errno));
+	err = outfile__open(&of, output, GT_OUT_ATOMIC, 0644, (const char *const *)paths, n);
+	if (err)
+		goto out;
+	if (!(out = outfile__fdopen(&of))) {
+		outfile__abort(&of, NULL);
+		err = -EIO;
 		goto out;
 	}
 	if (!strcmp(format, "jsonl"))
 		err = merge__jsonl(c, n, out);
 	else
 		err = run_timeline(c, n, !strcmp(format, "chrome"), out);
-	if (fflush(out) || ferror(out)) {
-		pr_err("failed to write %s: %s\n", output, strerror(errno));
-		err = err ? err : -EIO;
-	}
-	if (out != stdout)
-		fclose(out);
+	if (err)
+		outfile__abort(&of, out);
+	else
+		err = outfile__commit(&of, out);
 out:
 	for (int i = 0; i < opened; i++)
 		capture__close(c[i].cap);

@@ -22,6 +22,7 @@
 #include "live/snapshot_records.h"
 #include "capture/capture.h"
 #include "capture/event_specs.h"
+#include "lib/outfile.h"
 #include "lib/clock.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
@@ -449,6 +450,8 @@ int cmd_record(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (capture_session__check_privileges("record") || capture_session__check_kernel())
+		return GT_EXIT_ERROR;
+	if (outfile__check(o.output, NULL, 0)) /* a bad -o fails before anything is attached */
 		return GT_EXIT_ERROR;
 	if (target__open(&r.target, o.pid, NULL))
 		return GT_EXIT_ERROR;

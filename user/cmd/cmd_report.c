@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "lib/outfile.h"
 #include "lib/debug.h"
 #include "export/export.h"
 
@@ -105,6 +106,7 @@ int cmd_report(int argc, char **argv)
 	const char *format = "text", *output = NULL;
 	double at_s = -1;
 	struct gt_capture *cap = NULL;
+	struct gt_outfile of;
 	FILE *out = stdout;
 	int (*fn)(struct gt_capture *, const struct gt_export_opts *, FILE *);
 	bool labels = false;
@@ -182,6 +184,9 @@ int cmd_report(int argc, char **argv)
 		}
 		fn = labels_fn[fi];
 	}
+	/* Checked before anything is opened: -o must not be the capture read. */
+	if (output && outfile__check(output, (const char *const *)&argv[optind], 1))
+		return GT_EXIT_ERROR;
 	if (capture__open(&cap, argv[optind]))
 		return GT_EXIT_ERROR;
 	if (at_s >= 0) {
@@ -189,19 +194,18 @@ int cmd_report(int argc, char **argv)
 
 		eo.at_ns = (start ? strtoll(start, NULL, 10) : 0) + (int64_t)(at_s * 1e9);
 	}
-	if (output && !(out = fopen(output, "w"))) {
-		pr_err("cannot create %s: %s\n", output, strerror(errno));
+	if (outfile__open(&of, output ? output : "-", GT_OUT_ATOMIC, 0644,
+			  (const char *const *)&argv[optind], 1) ||
+	    !(out = outfile__fdopen(&of))) {
+		outfile__abort(&of, NULL);
 		capture__close(cap);
 		return GT_EXIT_ERROR;
 	}
 	err = fn(cap, &eo, out);
-	if (fflush(out) || ferror(out)) {
-		pr_err("failed to write %s: %s\n", output ? output : "standard output",
-		       strerror(errno));
-		err = err ? err : -EIO;
-	}
-	if (output)
-		fclose(out);
+	if (err)
+		outfile__abort(&of, out); /* a failed report leaves OUT as it was */
+	else
+		err = outfile__commit(&of, out);
 	capture__close(cap);
 	return err ? GT_EXIT_ERROR : GT_EXIT_OK;
 }

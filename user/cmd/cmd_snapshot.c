@@ -17,6 +17,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "lib/clock.h"
+#include "lib/outfile.h"
 #include "lib/debug.h"
 #include "export/snapshot_export.h"
 #include "live/freeze.h"
@@ -118,12 +119,16 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 static int write_out(const struct snap_opts *o, const struct gt_target *t,
 		     struct gt_snapshot *s, const char *stopped)
 {
-	FILE *f = stdout;
+	struct gt_outfile of;
+	FILE *f;
 	int err;
 
-	if (o->output && !(f = fopen(o->output, "w"))) {
-		pr_err("cannot write %s: %s\n", o->output, strerror(errno));
-		return -errno;
+	err = outfile__open(&of, o->output ? o->output : "-", GT_OUT_ATOMIC, 0644, NULL, 0);
+	if (err)
+		return err;
+	if (!(f = outfile__fdopen(&of))) {
+		outfile__abort(&of, NULL);
+		return -EIO;
 	}
 	if (o->fmt == F_TEXT)
 		err = snapexp__text(f, t, s, stopped);
@@ -131,10 +136,10 @@ static int write_out(const struct snap_opts *o, const struct gt_target *t,
 		err = snapexp__jsonl(f, t, s);
 	else
 		err = snapexp__pprof(f, t, s);
-	if (f != stdout && fclose(f) && !err) {
-		pr_err("cannot write %s: %s\n", o->output, strerror(errno));
-		err = -EIO;
-	}
+	if (err)
+		outfile__abort(&of, f);
+	else
+		err = outfile__commit(&of, f);
 	return err;
 }
 
@@ -168,6 +173,8 @@ int cmd_snapshot(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	if (outfile__check(o.output, NULL, 0)) /* a bad -o fails before the target is read */
+		return GT_EXIT_ERROR;
 	if (target__open(&t, o.pid, NULL))
 		return GT_EXIT_ERROR;
 	err = greader__open(&r, &t);

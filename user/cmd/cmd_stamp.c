@@ -17,6 +17,7 @@
 #include "live/az.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "lib/outfile.h"
 #include "lib/debug.h"
 #include "profile.pb-c.h"
 
@@ -344,39 +345,24 @@ static void stamp_free(struct stamp *s, const Profile *p)
 	free(s->comment);
 }
 
-/* Writes via a temporary file and rename, so OUT may be the input. */
-static int write_out(const char *output, const uint8_t *buf, size_t len)
+/* Fresh file renamed over OUT (lib/outfile.h); OUT may not be the input. */
+static int write_out(const char *input, const char *output, const uint8_t *buf, size_t len)
 {
-	char *tmp = NULL;
+	struct gt_outfile of;
 	FILE *f;
-	int err = 0;
 
-	if (!strcmp(output, "-")) {
-		if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
-			goto fail;
-		return 0;
+	if (outfile__open(&of, output, GT_OUT_ATOMIC, 0644, &input, 1))
+		return -EIO;
+	if (!(f = outfile__fdopen(&of))) {
+		outfile__abort(&of, NULL);
+		return -EIO;
 	}
-	if (asprintf(&tmp, "%s.tmp.%d", output, (int)getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "wb");
-	if (!f)
-		goto fail;
-	if (fwrite(buf, 1, len, f) != len)
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, output))
-		err = -errno;
-	if (!err) {
-		free(tmp);
-		return 0;
+	if (fwrite(buf, 1, len, f) != len) {
+		pr_err("cannot write %s: %s\n", output, strerror(errno));
+		outfile__abort(&of, f);
+		return -EIO;
 	}
-	unlink(tmp);
-	errno = -err;
-fail:
-	pr_err("cannot write %s: %s\n", output, strerror(errno));
-	free(tmp);
-	return -EIO;
+	return outfile__commit(&of, f);
 }
 
 static int stamp(const char *input, const char *output, const struct gt_az_opts *ao)
@@ -388,6 +374,9 @@ static int stamp(const char *input, const char *output, const struct gt_az_opts 
 	Profile *p;
 	int err, found;
 
+	/* Before reading: stamping a profile onto itself is refused, not half-done. */
+	if (outfile__check(output, &input, 1))
+		return -EEXIST;
 	err = read_all(input, &in, &len);
 	if (err)
 		return err;
@@ -404,7 +393,7 @@ static int stamp(const char *input, const char *output, const struct gt_az_opts 
 	if (err)
 		pr_err("stamping %s failed: %s\n", input, strerror(-err));
 	else
-		err = write_out(output, gz, gzlen);
+		err = write_out(input, output, gz, gzlen);
 	if (!err)
 		pr_info("stamp: %zu samples of %s: %s\n", p->n_sample, input, s.comment);
 	stamp_free(&s, p);
