@@ -216,7 +216,7 @@ static int from_symbol(const struct gt_elf *ef, struct gt_go_version *v)
 	return set_version(ef, v, &ver, "runtime.buildVersion");
 }
 
-int buildinfo__read(const struct gt_elf *ef, struct gt_go_version *v)
+int buildinfo__find(const struct gt_elf *ef, struct gt_go_version *v)
 {
 	int err;
 
@@ -226,10 +226,19 @@ int buildinfo__read(const struct gt_elf *ef, struct gt_go_version *v)
 		err = from_scan(ef, v);
 	if (err == -ENOENT)
 		err = from_symbol(ef, v);
+	if (err)
+		memset(v, 0, sizeof(*v));
+	else
+		snprintf(v->confidence, sizeof(v->confidence), "exact");
+	return err;
+}
+
+int buildinfo__read(const struct gt_elf *ef, struct gt_go_version *v)
+{
+	int err = buildinfo__find(ef, v);
+
 	if (err == -ENOENT)
 		pr_err("%s: not a Go binary (no Go build info, no runtime.buildVersion)\n",
 		       ef->path);
-	if (err)
-		memset(v, 0, sizeof(*v));
 	return err;
 }

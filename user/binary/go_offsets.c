@@ -571,6 +571,131 @@ static void waitreasons_from_table(int major, int minor, struct gt_go_runtime *r
 		 best->major, best->minor, best->minor == minor ? "" : " (nearest)");
 }
 
+/* ---- the version from the layout, for binaries that lost their version string ---- */
+
+/*
+ * Runtime packages and functions each release added, first release with
+ * them.  Checked on esbuild builds with build info (Go 1.19.3, 1.20.12,
+ * 1.22.5, 1.23.12, 1.25.7, 1.26.5) and the fixtures: present from that
+ * release on, absent before.  A prefix ending in '.' matches a package.
+ */
+static const struct { int minor; const char *name; } layout_markers[] = {
+	{ 21, "runtime.(*inlineUnwinder).next" }, /* the 1.21 unwinder */
+	{ 22, "runtime.traceAdvance" },		  /* the 1.22 execution tracer */
+	{ 23, "internal/runtime/atomic." },	  /* runtime/internal/atomic moved in 1.23 */
+	{ 24, "internal/runtime/maps." },	  /* swiss tables, 1.24 */
+	{ 25, "internal/runtime/cgroup." },	  /* container-aware GOMAXPROCS, 1.25 */
+	{ 26, "internal/runtime/gc/scan." },	  /* green tea GC, 1.26 */
+};
+
+static bool has_func(const struct gt_pclntab *t, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (name[n - 1] != '.')
+		return pclntab__lookup_name(t, name) != NULL;
+	for (size_t i = 0; i < pclntab__nfuncs(t); i++)
+		if (!strncmp(pclntab__func(t, i)->name, name, n))
+			return true;
+	return false;
+}
+
+/* [*lo, *hi] from the pclntab magic, Go 1.26's layout changes and the markers. */
+static void version_range(const struct gt_elf *ef, const struct gt_pclntab *t, int *lo, int *hi,
+			  char *why, size_t len)
+{
+	const struct gt_pclntab_layout *l = pclntab__layout(t);
+	bool sections = elf_file__section(ef, ".gopclntab", NULL, NULL) != NULL;
+	bool module = elf_file__section(ef, ".go.module", NULL, NULL) != NULL;
+	bool gotype = elf_file__section(ef, ".go.type", NULL, NULL) != NULL;
+	size_t w;
+
+	*lo = l->magic == 0xfffffff0u ? 18 : 20;
+	*hi = l->magic == 0xfffffff0u ? 19 : 1000;
+	w = snprintf(why, len, "pclntab magic 0x%x", l->magic);
+	if (l->magic == 0xfffffff1u) {
+		if (l->text_start_zero || module) {
+			*lo = 26;
+			w += snprintf(why + w, len - w, ", %s", module ? ".go.module" : "textStart 0");
+		} else {
+			*hi = 25;
+		}
+		if (gotype) {
+			*lo = 27;
+			w += snprintf(why + w, len - w, ", .go.type");
+		} else if (sections && *hi > 26) {
+			*hi = 26; /* 1.27 always writes .go.type; only judged when sections exist */
+		}
+	}
+	for (size_t i = 0; i < ARRAY_LEN(layout_markers); i++) {
+		int m = layout_markers[i].minor;
+
+		if (m <= *lo || m > *hi)
+			continue;
+		if (has_func(t, layout_markers[i].name)) {
+			*lo = m;
+			w += snprintf(why + w, len - w, ", %s", layout_markers[i].name);
+		} else {
+			*hi = m - 1;
+		}
+	}
+}
+
+int go_offsets__version_from_layout(const struct gt_elf *ef, const struct gt_pclntab *t,
+				    struct gt_go_version *v)
+{
+	struct gt_go_offsets dis;
+	unsigned int found = 0;
+	int lo, hi;
+	char why[96], range[24];
+
+	version_range(ef, t, &lo, &hi, why, sizeof(why));
+	if (hi < GT_GO_MIN_MINOR) {
+		pr_err("%s: no Go version in the binary, and its pclntab says Go 1.%d-1.%d: gtrace needs Go 1.19 or newer\n",
+		       ef->path, lo, hi);
+		return -ENOTSUP;
+	}
+	memset(&dis, 0, sizeof(dis));
+	if (go_offsets__from_disasm(ef, t, &dis, &found) || !found) {
+		pr_err("%s: no Go version in the binary (%s: Go 1.%d+), and disassembly cannot confirm a runtime layout: cannot trace it\n",
+		       ef->path, why, lo);
+		return -ENOTSUP;
+	}
+	/* 1.18-1.19 (one magic): only 1.19 is supported; the disassembly below must agree */
+	if (lo < GT_GO_MIN_MINOR)
+		lo = GT_GO_MIN_MINOR;
+	/* The newest row in range whose g layout the code agrees with. */
+	for (int m = hi < 1000 ? hi : 1000; m >= lo; m--) {
+		const struct gt_go_table_row *r = table_row(1, m);
+
+		if (!r)
+			continue;
+		if (((found & GT_DIS_G_LABELS) && dis.g_labels != r->off.g_labels) ||
+		    ((found & GT_DIS_G_M) && dis.g_m != r->off.g_m) ||
+		    ((found & GT_DIS_G_SYSCALLSP) && dis.g_syscallsp != r->off.g_syscallsp) ||
+		    ((found & GT_DIS_G_WAITREASON) && dis.g_waitreason != r->off.g_waitreason) ||
+		    ((found & GT_DIS_G_ATOMICSTATUS) && dis.g_atomicstatus != r->off.g_atomicstatus))
+			continue;
+		v->major = 1;
+		v->minor = m;
+		v->patch = 0;
+		snprintf(v->str, sizeof(v->str), "go1.%d", m);
+		if (hi == lo)
+			snprintf(range, sizeof(range), "1.%d", lo);
+		else if (hi < 1000)
+			snprintf(range, sizeof(range), "1.%d-1.%d", lo, hi);
+		else
+			snprintf(range, sizeof(range), "1.%d or newer", lo);
+		snprintf(v->detail, sizeof(v->detail),
+			 "%s: Go %s; the go1.%d layout is confirmed by disassembly (%d fields)", why,
+			 range, m, __builtin_popcount(found));
+		return 0;
+	}
+	pr_err("%s: no Go version in the binary (%s: Go 1.%d+), and no known runtime layout matches its code: cannot trace it\n",
+	       ef->path, why, lo);
+	return -ENOTSUP;
+}
+
 /* ---- resolve ---- */
 
 int go_offsets__check_version(const struct gt_go_version *v)

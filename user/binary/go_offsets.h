@@ -41,6 +41,15 @@ struct gt_go_runtime {
 /* 0 when gtrace supports Go version v; else -ENOTSUP after one line saying why. */
 int go_offsets__check_version(const struct gt_go_version *v);
 
+/*
+ * For a binary without any version string: the range of releases its pclntab
+ * magic, layout (.go.module, textStart, .go.type) and runtime functions
+ * allow, narrowed to the newest table row whose g layout the disassembly
+ * confirms.  Fills v (str "go1.N", detail says how); 0 or -ENOTSUP (printed).
+ */
+int go_offsets__version_from_layout(const struct gt_elf *ef, const struct gt_pclntab *t,
+				    struct gt_go_version *v);
+
 /* 0, or -ENOTSUP when nothing can give the offsets (message printed). */
 int go_offsets__resolve(const struct gt_elf *ef, const struct gt_pclntab *t,
 			const struct gt_go_version *v, struct gt_go_runtime *rt);

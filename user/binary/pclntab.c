@@ -25,6 +25,7 @@
 #define MAX_INLINE_DEPTH 256
 #define MD_WORDS 48 /* moduledata words we look at: up to gofunc and a little more */
 #define MD_TEXT 22  /* moduledata.text: same index in every 1.18+ layout */
+#define MD_NOPTRDATA 24 /* noptrdata, enoptrdata, data, edata follow text, etext (1.18-1.27) */
 
 struct gt_pclntab {
 	const struct gt_elf *ef;
@@ -41,6 +42,8 @@ struct gt_pclntab {
 	uint32_t *funcoff; /* _func offset in pcln, per funcs[i] */
 	size_t nfuncs;
 	uint32_t *by_name; /* indices into funcs, sorted by name */
+	struct gt_pclntab_layout layout;
+	bool quiet; /* pclntab__probe: no error lines */
 };
 
 static uint32_t u32(const uint8_t *p)
@@ -412,12 +415,13 @@ static void find_gofunc(struct gt_pclntab *t, const uint8_t *md)
 
 static int open_fail(struct gt_pclntab *t, const char *why, int err)
 {
-	pr_err("%s: %s\n", t->ef->path, why);
+	if (!t->quiet)
+		pr_err("%s: %s\n", t->ef->path, why);
 	pclntab__close(t);
 	return err;
 }
 
-int pclntab__open(struct gt_pclntab **out, const struct gt_elf *ef)
+static int do_open(struct gt_pclntab **out, const struct gt_elf *ef, bool quiet)
 {
 	struct gt_pclntab *t = calloc(1, sizeof(*t));
 	const uint8_t *md;
@@ -427,6 +431,7 @@ int pclntab__open(struct gt_pclntab **out, const struct gt_elf *ef)
 	if (!t)
 		return -ENOMEM;
 	t->ef = ef;
+	t->quiet = quiet;
 	if (locate(t, ef))
 		return open_fail(t, "no Go pclntab (not a Go binary, or Go older than 1.18)",
 				 -ENOENT);
@@ -435,6 +440,15 @@ int pclntab__open(struct gt_pclntab **out, const struct gt_elf *ef)
 	if (!plausible_hdr(t->hdr, t->len) || parse_hdr(t))
 		return open_fail(t, "corrupt pclntab header", -EINVAL);
 	md = find_moduledata(t);
+	t->layout.magic = u32(t->hdr);
+	t->layout.text_start_zero = u64(t->hdr + 24) == 0;
+	if (md) {
+		elf_file__offset_to_vaddr(ef, md - ef->data, &t->layout.moduledata);
+		t->layout.noptrdata = u64(md + 8 * MD_NOPTRDATA);
+		t->layout.enoptrdata = u64(md + 8 * (MD_NOPTRDATA + 1));
+		t->layout.data = u64(md + 8 * (MD_NOPTRDATA + 2));
+		t->layout.edata = u64(md + 8 * (MD_NOPTRDATA + 3));
+	}
 	if (find_text(t, md))
 		return open_fail(t, "cannot tell where the Go text segment starts", -ENOENT);
 	err = load_funcs(t);
@@ -450,6 +464,21 @@ int pclntab__open(struct gt_pclntab **out, const struct gt_elf *ef)
 		 (unsigned long long)t->gofunc);
 	*out = t;
 	return 0;
+}
+
+int pclntab__open(struct gt_pclntab **out, const struct gt_elf *ef)
+{
+	return do_open(out, ef, false);
+}
+
+int pclntab__probe(struct gt_pclntab **out, const struct gt_elf *ef)
+{
+	return do_open(out, ef, true);
+}
+
+const struct gt_pclntab_layout *pclntab__layout(const struct gt_pclntab *t)
+{
+	return &t->layout;
 }
 
 void pclntab__close(struct gt_pclntab *t)

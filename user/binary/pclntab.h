@@ -26,6 +26,17 @@ struct gt_pclntab;
 
 /* 0 or -errno (printed). The table keeps pointers into ef: close it first. */
 int pclntab__open(struct gt_pclntab **out, const struct gt_elf *ef);
+/* The same without error lines: for asking "is there a Go table at all?". */
+int pclntab__probe(struct gt_pclntab **out, const struct gt_elf *ef);
+
+/* What the table and runtime.firstmoduledata say about the layout (0 = unknown). */
+struct gt_pclntab_layout {
+	uint32_t magic;	      /* pcHeader magic: 0xfffffff0 (1.18-1.19), 0xfffffff1 (1.20+) */
+	bool text_start_zero; /* pcHeader.textStart is 0 (Go 1.26+) */
+	uint64_t moduledata;  /* address of runtime.firstmoduledata */
+	uint64_t noptrdata, enoptrdata, data, edata; /* moduledata's data ranges */
+};
+const struct gt_pclntab_layout *pclntab__layout(const struct gt_pclntab *t);
 void pclntab__close(struct gt_pclntab *t);
 
 size_t pclntab__nfuncs(const struct gt_pclntab *t);

@@ -82,7 +82,7 @@ int target__open(struct gt_target *t, pid_t pid, const char *path)
 	err = elf_file__open(&t->elf, t->exe);
 	if (err)
 		return err;
-	err = buildinfo__read(&t->elf, &t->ver);
+	err = go_version__identify(&t->elf, &t->ver);
 	if (!err) /* an old Go gets one line about its version, not about its tables */
 		err = go_offsets__check_version(&t->ver);
 	if (err)

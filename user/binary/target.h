@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "binary/buildinfo.h"
+#include "binary/go_version.h"
 #include "binary/elf_file.h"
 #include "binary/go_offsets.h"
 #include "binary/pclntab.h"

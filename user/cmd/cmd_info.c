@@ -16,6 +16,7 @@
 #include <elf.h>
 #include <sys/stat.h>
 #include "binary/buildinfo.h"
+#include "binary/go_version.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "lib/debug.h"
@@ -233,7 +234,8 @@ static void print_text(const char *shown, const struct gt_elf *ef, const struct 
 	printf("path:            %s\n", shown);
 	printf("gnu build id:    %s\n", ef->gnu_build_id[0] ? ef->gnu_build_id : "-");
 	printf("go build id:     %s\n", ef->go_build_id[0] ? ef->go_build_id : "-");
-	printf("go version:      %s (from %s)\n", v->str, v->source);
+	printf("go version:      %s (from %s, %s%s%s)\n", v->str, v->source, v->confidence,
+	       v->detail[0] ? ": " : "", v->detail);
 	printf("arch:            %s\n", arch_name(ef->machine));
 	printf("stripped:        %s\n", ef->has_symtab ? "no" : "yes");
 	printf("dwarf:           %s\n", ef->has_dwarf ? "yes" : "no");
@@ -284,6 +286,10 @@ static void print_json(const char *shown, const struct gt_elf *ef, const struct 
 	json_str(v->str);
 	printf(",\"go_version_source\":");
 	json_str(v->source);
+	printf(",\"go_version_confidence\":");
+	json_str(v->confidence);
+	printf(",\"go_version_detail\":");
+	json_str(v->detail);
 	printf(",\"arch\":\"%s\",\"stripped\":%s,\"dwarf\":%s,\"pie\":%s,\"cgo\":%s",
 	       arch_name(ef->machine), ef->has_symtab ? "false" : "true",
 	       ef->has_dwarf ? "true" : "false", ef->pie ? "true" : "false",
@@ -384,8 +390,8 @@ static int inspect(const struct info_opts *o, struct gt_elf *ef, const char *sho
 	size_t np;
 	int err;
 
-	/* buildinfo__read says "not a Go binary" or what is corrupt itself */
-	err = buildinfo__read(ef, &v);
+	/* go_version__identify says "not a Go binary" or what is corrupt itself */
+	err = go_version__identify(ef, &v);
 	if (err)
 		return GT_EXIT_ERROR;
 	/* an old Go gets one line about the version, not about its pclntab */
