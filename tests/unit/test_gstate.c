@@ -272,3 +272,67 @@ TEST(gstate_helpers)
 			!go_funcs__is_system("main.main"),
 		"system goroutines");
 }
+
+/*
+ * preempt{gc_suspend} (preemptPark for suspendG): as on Debian's etcd, the
+ * next event of that goroutine is resumeG's unpark.  The model has it
+ * waiting, reason "preempted", a GC pause (pseudo), and the stream is a
+ * consistent story (no unexpected transition).
+ */
+TEST(gstate_gc_suspend)
+{
+	static const struct gs_ops ops = { .interval = rec_interval };
+	struct gt_capture_writer *w;
+	struct gt_capture *cap = NULL;
+	struct gt_event_hdr h;
+	struct gt_ev_start st = { 0 };
+	struct gt_ev_create c = { 0 };
+	struct gt_ev_unpark u = { 0 };
+	const struct gs_interval *iv;
+	struct gstate gs;
+	struct rec *r = calloc(1, sizeof(*r));
+	char path[256];
+	int err;
+
+	T_ASSERT(r, "calloc");
+	synth_tmp(".gtrace", path, sizeof(path));
+	T_ASSERT(!capture_writer__open(&w, path), "open %s", path);
+	capture_writer__meta(w, "clock.mono_ns", "%llu", SY_T0);
+	capture_writer__meta(w, "clock.real_ns", "%lld", SY_REAL0);
+	capture_writer__meta(w, "waitreason.30", "preempted");
+	capture_writer__flush(w); /* the header chunk comes first */
+	c.h = (struct gt_event_hdr){ .type = GT_EV_CREATE, .size = sizeof(c), .ts = SY_T(100), .goid = 5 };
+	c.parent = 1;
+	capture_writer__events(w, &c, sizeof(c));
+	st.h = (struct gt_event_hdr){ .type = GT_EV_START, .size = sizeof(st), .ts = SY_T(200), .goid = 5 };
+	capture_writer__events(w, &st, sizeof(st));
+	h = (struct gt_event_hdr){ .type = GT_EV_PREEMPT, .size = sizeof(h), .ts = SY_T(300), .goid = 5,
+				   .flags = GT_F_GC_SUSPEND };
+	capture_writer__events(w, &h, sizeof(h));
+	u.h = (struct gt_event_hdr){ .type = GT_EV_UNPARK, .size = sizeof(u), .ts = SY_T(400), .goid = 5 };
+	u.by = 18;
+	capture_writer__events(w, &u, sizeof(u));
+	st.h = (struct gt_event_hdr){ .type = GT_EV_START, .size = sizeof(st), .ts = SY_T(500), .goid = 5 };
+	capture_writer__events(w, &st, sizeof(st));
+	h = (struct gt_event_hdr){ .type = GT_EV_EXIT, .size = sizeof(h), .ts = SY_T(600), .goid = 5 };
+	capture_writer__events(w, &h, sizeof(h));
+	T_ASSERT(!capture_writer__close(w), "write %s", path);
+	T_ASSERT(!capture__open(&cap, path), "read %s", path);
+	gstate__init(&gs, cap, &ops, r);
+	err = gstate__process(&gs);
+	T_CHECK(!err && gs.nr_events == 6, "process: %d, %llu events", err,
+		(unsigned long long)gs.nr_events);
+	IV(5, 1, GS_RUNNING, 200, 300);
+	IV(5, 2, GS_WAITING, 300, 400);
+	T_CHECK(iv && iv->pseudo && iv->reason == 30 && iv->waker == 18 &&
+			iv->start_ev == GT_EV_PREEMPT && iv->end_ev == GT_EV_UNPARK,
+		"GC suspension: pseudo %d reason %d waker %llu", iv ? iv->pseudo : -1,
+		iv ? iv->reason : -1, iv ? (unsigned long long)iv->waker : 0ULL);
+	IV(5, 3, GS_RUNNABLE, 400, 500);
+	IV(5, 4, GS_RUNNING, 500, 600);
+	T_CHECK(gs.nr_bad == 0, "%llu unexpected transitions", (unsigned long long)gs.nr_bad);
+	gstate__exit(&gs);
+	capture__close(cap);
+	unlink(path);
+	free(r);
+}

@@ -50,6 +50,15 @@ int gstate__init(struct gstate *gs, struct gt_capture *cap, const struct gs_ops 
 	gs->cap = cap;
 	gs->ops = ops;
 	gs->arg = arg;
+	/* the value of waitReasonPreempted moves between versions: find it by name */
+	for (unsigned r = 1; cap && r < 256; r++) {
+		const char *n = capture__waitreason(cap, r);
+
+		if (n && !strcmp(n, "preempted")) {
+			gs->reason_preempted = r;
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -243,8 +252,9 @@ static int status_state(uint32_t st)
 	case GT_G_SYSCALL:
 		return GS_SYSCALL;
 	case GT_G_WAITING:
+	case GT_G_LEAKED: /* 1.26+ leak detection: still blocked, now known forever */
 		return GS_WAITING;
-	default: /* idle, dead, leaked: not a live goroutine */
+	default: /* idle, dead, dead on an extra M: not a live goroutine */
 		return -1;
 	}
 }
@@ -384,7 +394,15 @@ static int on_transition(struct gstate *gs, const struct gt_event_hdr *ev)
 	case GT_EV_SYSCALL_EXIT:
 		next = ev->flags & GT_F_TO_RUNNABLE ? GS_RUNNABLE : GS_RUNNING;
 		break;
-	default: /* PREEMPT, YIELD */
+	case GT_EV_PREEMPT:
+		/*
+		 * preemptPark for the GC (suspendG): the goroutine is _Gpreempted,
+		 * suspendG moves it to _Gwaiting (waitReasonPreempted) outside
+		 * casgstatus, and resumeG's ready() is the unpark that ends it.
+		 */
+		next = ev->flags & GT_F_GC_SUSPEND ? GS_WAITING : GS_RUNNABLE;
+		break;
+	default: /* YIELD */
 		next = GS_RUNNABLE;
 		break;
 	}
@@ -401,6 +419,13 @@ static int on_transition(struct gstate *gs, const struct gt_event_hdr *ev)
 		g->pseudo = ev->flags & GT_F_PSEUDO_WAIT;
 		break;
 	}
+	case GT_EV_PREEMPT:
+		g->stack = 0;
+		if (next == GS_WAITING) { /* a GC pause, not the goroutine blocking */
+			g->reason = gs->reason_preempted;
+			g->pseudo = true;
+		}
+		break;
 	case GT_EV_UNPARK:
 		/* the park stack is where it resumes: keep it for the runnable wait */
 		g->woken_by = waker;

@@ -113,6 +113,7 @@ struct gstate {
 	uint64_t lost;	       /* records lost, summed over LOSS events */
 	/* GAP windows (record --budget): also loss windows above, but by design */
 	uint64_t ngaps, gap_ns, gap_est_events;
+	uint8_t reason_preempted; /* waitReasonPreempted in this capture, 0 = unknown */
 	/* counters for summaries */
 	uint64_t nr_events, nr_created, nr_exited, nr_snapshot, nr_guessed, nr_bad;
 };
