@@ -39,7 +39,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo bench stress clean fixtures fuzz
+.PHONY: all deps test demo bench stress clean fixtures fuzz corpus
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -121,6 +121,11 @@ bench: deps
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./tests/fuzz/run.sh
+
+# Third-party Go binaries from npm, PyPI and Debian (tests/corpus/list.tsv), cached in ~/.cache/gtrace-corpus.
+corpus: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)GTRACE=$(CURDIR)/$(OUT)/gtrace ./tests/corpus/run.sh
 
 clean:
 	rm -rf $(OUT)

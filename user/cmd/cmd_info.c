@@ -381,6 +381,48 @@ static void print_addrs(const struct gt_pclntab *t, const struct info_opts *o)
 		printf("]");
 }
 
+/*
+ * What disassembly of the runtime confirms of the offsets in use (x86-64):
+ * the independent check `make corpus` relies on for stripped binaries.
+ */
+static void print_disasm_check(const struct gt_elf *ef, const struct gt_pclntab *t,
+			       const struct gt_go_runtime *rt, bool json)
+{
+	static const struct { unsigned bit; const char *name; size_t off; } f[] = {
+		{ GT_DIS_G_LABELS, "g_labels", offsetof(struct gt_go_offsets, g_labels) },
+		{ GT_DIS_G_M, "g_m", offsetof(struct gt_go_offsets, g_m) },
+		{ GT_DIS_G_SYSCALLSP, "g_syscallsp", offsetof(struct gt_go_offsets, g_syscallsp) },
+		{ GT_DIS_G_WAITREASON, "g_waitreason", offsetof(struct gt_go_offsets, g_waitreason) },
+		{ GT_DIS_G_ATOMICSTATUS, "g_atomicstatus",
+		  offsetof(struct gt_go_offsets, g_atomicstatus) },
+	};
+	struct gt_go_offsets dis = rt->off;
+	unsigned found = 0, n = 0, bad = 0;
+
+	go_offsets__from_disasm(ef, t, &dis, &found);
+	printf(json ? ",\"offsets_disasm\":{" : "disasm check:   ");
+	for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++) {
+		__u32 d = *(const __u32 *)((const char *)&dis + f[i].off);
+		__u32 u = *(const __u32 *)((const char *)&rt->off + f[i].off);
+
+		if (!(found & f[i].bit))
+			continue;
+		bad += d != u;
+		if (json)
+			printf("%s\"%s\":%u", n ? "," : "", f[i].name, d);
+		else if (d == u)
+			printf("%s%s=%u", n ? " " : "", f[i].name, d);
+		else
+			printf("%s%s=%u (in use: %u)", n ? " " : "", f[i].name, d, u);
+		n++;
+	}
+	if (json)
+		printf("},\"offsets_disasm_agree\":%s", n && !bad ? "true" : "false");
+	else
+		printf("%s%s\n", n ? "" : "nothing derivable",
+		       !n ? "" : bad ? ": DISAGREE" : ": agree");
+}
+
 static int inspect(const struct info_opts *o, struct gt_elf *ef, const char *shown)
 {
 	static struct gt_go_runtime rt;
@@ -408,6 +450,7 @@ static int inspect(const struct info_opts *o, struct gt_elf *ef, const char *sho
 		print_json(shown, ef, &v, &rt, probes, np);
 	else
 		print_text(shown, ef, &v, &rt, probes, np);
+	print_disasm_check(ef, t, &rt, o->json);
 	if (o->funcs)
 		print_funcs(t, o->json);
 	if (o->naddrs)
