@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -19,6 +20,30 @@ static int check_process(pid_t pid)
 		return 0;
 	pr_err("no process with PID %d\n", pid);
 	return -ESRCH;
+}
+
+/* The last NSpid field of /proc/PID/status: the pid the process sees itself as. */
+static pid_t ns_pid(pid_t pid)
+{
+	char path[64], line[512];
+	pid_t last = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (long v; (v = strtol(p, &end, 10)), end != p; p = end)
+			last = (pid_t)v;
+		break;
+	}
+	fclose(f);
+	return last;
 }
 
 /* PIE: the bias of the executable's first mapping, matched by inode in /proc/PID/maps. */
@@ -64,7 +89,13 @@ int target__open(struct gt_target *t, pid_t pid, const char *path)
 		err = check_process(pid);
 		if (err)
 			return err;
-		/* /proc/PID/exe opens the very inode the process runs, even in a container. */
+		/*
+		 * /proc/PID/exe opens the very inode the process runs: the file it
+		 * mapped even when the path now names another file (a deploy
+		 * replaced it) or nothing (deleted), and inside another mount
+		 * namespace.  Symbols, offsets and the uprobes' inode all come
+		 * from it, never from exe_name.
+		 */
 		snprintf(t->exe, sizeof(t->exe), "/proc/%d/exe", pid);
 		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 		n = readlink(link, t->exe_name, sizeof(t->exe_name) - 1);
@@ -75,6 +106,7 @@ int target__open(struct gt_target *t, pid_t pid, const char *path)
 			return err;
 		}
 		t->exe_name[n] = 0;
+		t->ns_pid = ns_pid(pid);
 	} else {
 		snprintf(t->exe, sizeof(t->exe), "%s", path);
 		snprintf(t->exe_name, sizeof(t->exe_name), "%s", path);

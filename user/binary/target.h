@@ -18,7 +18,8 @@
 struct gt_target {
 	pid_t pid;	/* 0 for a binary on disk */
 	char exe[4096]; /* path opened: /proc/PID/exe for processes */
-	char exe_name[4096]; /* what the process says its executable is */
+	char exe_name[4096]; /* what the process says its executable is (in its own mount namespace) */
+	pid_t ns_pid;	/* its pid in its own (innermost) PID namespace; == pid outside containers */
 	struct gt_elf elf;
 	struct gt_go_version ver;
 	struct gt_pclntab *pcln;

@@ -501,8 +501,13 @@ int cmd_record(int argc, char **argv)
 		pr_debug("attached %d probes with %d %s links in %.1f ms\n", tracer__nprobes(r.tr),
 			 tracer__nlinks(r.tr), tracer__multi(r.tr) ? "multi-uprobe" : "perf", att / 1e6);
 	}
-	pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
-		r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
+	if (r.target.ns_pid != o.pid)
+		pr_info("gtrace: recording pid %d (pid %d in its namespace; %s, %s), %d probes; Ctrl-C to stop\n",
+			o.pid, r.target.ns_pid, r.target.exe_name, r.target.ver.str,
+			tracer__nprobes(r.tr));
+	else
+		pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
+			r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
 	why = record_loop(&r, &o);
 	/* Quiet all probes at once, detach, then drain what they already wrote. */
 	if (r.slicer) {

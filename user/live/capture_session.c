@@ -107,6 +107,8 @@ void capture_session__write_header(struct gt_capture_writer *w, const struct gt_
 	capture_writer__meta(w, "target.build_id", "%s",
 			     t->elf.go_build_id[0] ? t->elf.go_build_id : t->elf.gnu_build_id);
 	capture_writer__meta(w, "process.pid", "%d", t->pid);
+	if (t->ns_pid && t->ns_pid != t->pid) /* in a container: the pid its own logs show */
+		capture_writer__meta(w, "target.ns_pid", "%d", t->ns_pid);
 	capture_writer__meta(w, "process.executable.build_id.go", "%s", t->elf.go_build_id);
 	capture_writer__meta(w, "target.go_version", "%s", t->ver.str);
 	capture_writer__meta(w, "target.offsets_source", "%s", t->rt.source_detail);
