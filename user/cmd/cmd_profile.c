@@ -14,6 +14,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "export/profile_export.h"
+#include "lib/outfile.h"
 #include "lib/clock.h"
 #include "lib/debug.h"
 #include "live/az.h"
@@ -213,14 +214,18 @@ static int write_out(const struct prof_opts *o, const struct sampler *s, double 
 	struct profexp_opts eo = { .hz = hz, .az = az->az, .host = az->host };
 	struct gt_clock_map cm;
 	char line[160];
-	FILE *f = stdout;
+	struct gt_outfile of;
+	FILE *f;
 	int err;
 
 	if (!clock__sample(&cm))
 		eo.clock = clock__describe(&cm, line, sizeof(line));
-	if (o->output && strcmp(o->output, "-") && !(f = fopen(o->output, "w"))) {
-		pr_err("cannot write %s: %s\n", o->output, strerror(errno));
-		return -errno;
+	/* a fresh file renamed over OUT, never through a link (lib/outfile.h) */
+	if (outfile__open(&of, o->output ? o->output : "-", GT_OUT_ATOMIC, 0644, NULL, 0))
+		return -EIO;
+	if (!(f = outfile__fdopen(&of))) {
+		outfile__abort(&of, NULL);
+		return -EIO;
 	}
 	if (o->fmt == F_PPROF)
 		err = profexp__pprof(f, s, &eo);
@@ -228,10 +233,10 @@ static int write_out(const struct prof_opts *o, const struct sampler *s, double 
 		err = profexp__text(f, s, &eo);
 	else
 		err = profexp__jsonl(f, s, &eo);
-	if (f != stdout && fclose(f) && !err) {
-		pr_err("cannot write %s: %s\n", o->output, strerror(errno));
-		err = -EIO;
-	}
+	if (err)
+		outfile__abort(&of, f);
+	else
+		err = outfile__commit(&of, f);
 	return err;
 }
 
@@ -247,6 +252,8 @@ int cmd_profile(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	if (outfile__check(o.output, NULL, 0)) /* a bad -o fails before sampling for seconds */
+		return GT_EXIT_ERROR;
 	pc = (struct sampler_pacer){ .hz = o.hz, .max_share = o.max_share, .min_hz = 0.1 };
 	if ((err = sampler__open(&s, o.pid, &o.so)))
 		return GT_EXIT_ERROR;
