@@ -4,6 +4,13 @@
 # program, `make bench` measures; each installs what is missing first.
 
 OUT      := build
+# make test SANITIZE=1: the unit and report tests built with ASan + UBSan, in build/san
+# (an UBSan finding aborts: -fno-sanitize-recover).
+SAN_SUITES := unit export merge outputs sigkill
+ifeq ($(SANITIZE),1)
+OUT      := build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 OBJ      := $(OUT)/obj
 ARCH     := $(shell uname -m | sed 's/aarch64/arm64/')
 CLANG    ?= clang
@@ -13,6 +20,7 @@ PROTOC_C ?= protoc-c
 
 BPF_ARCH := $(subst x86_64,x86,$(ARCH))
 CFLAGS   ?= -O2 -g
+CFLAGS   += $(SAN_FLAGS)
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	    -D_GNU_SOURCE -I$(OBJ) -Iuser -I. -MMD -MP
 LDLIBS   := -lbpf -lelf -ldw -lz -lzstd -lcapstone -lprotobuf-c -lcurl -lm -lncursesw
@@ -108,7 +116,7 @@ $(OUT)/pprof-label-linter: $(LINT_SRCS) tools/pprof-label-linter/go.mod tools/pp
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(OUT)/unit_tests
-	$(Q)./tests/run.sh
+	$(Q)GTRACE_BUILD=$(OUT) ASAN_OPTIONS=detect_leaks=0 ./tests/run.sh $(if $(filter 1,$(SANITIZE)),$(SAN_SUITES))
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -3,13 +3,21 @@
 # Each suite prints lines "PASS name", "FAIL name" or "SKIP name" (with the
 # reason on the line before); this script counts them.  A suite that dies
 # without printing its results counts as one failure.
-#   tests/run.sh [FILTER]   run only suites whose file name contains FILTER
+#   tests/run.sh [FILTER...]   run only suites whose file name contains a FILTER
+# GTRACE_BUILD names the build to test (build/san for make test SANITIZE=1).
 cd "$(dirname "$0")/.."
-export GTRACE=$PWD/build/gtrace
+B=${GTRACE_BUILD:-build}
+export GTRACE=$PWD/$B/gtrace
 export GTRACE_FIXTURES=$PWD/build/fixtures
-log=build/test.log
+log=$B/test.log
 : > "$log"
-filter=${1:-}
+filters=("$@")
+# wanted NAME: true when no filter is given or one of them is in NAME
+wanted() {
+	[ ${#filters[@]} -eq 0 ] && return 0
+	for f in "${filters[@]}"; do [[ $1 == *"$f"* ]] && return 0; done
+	return 1
+}
 
 run_suite() {
 	local name=$1; shift
@@ -28,9 +36,9 @@ if ! tests/fixtures/build.sh >>"$log" 2>&1; then
 	echo "FAIL fixtures: tests/fixtures/build.sh failed (see $log)" | tee -a "$log"
 fi
 
-if [ -z "$filter" ] || [[ unit == *"$filter"* ]]; then
+if wanted unit; then
 	echo "== unit"
-	run_suite unit build/unit_tests
+	run_suite unit $B/unit_tests
 fi
 for t in tests/lint/*.sh; do # source checks: seconds, no build needed
 	[ -n "$filter" ] && [[ $t != *"$filter"* ]] && continue
@@ -39,7 +47,7 @@ for t in tests/lint/*.sh; do # source checks: seconds, no build needed
 done
 for t in tests/e2e/*.sh; do
 	[ "$t" = tests/e2e/lib.sh ] && continue # sourced by the suites, not one itself
-	[ -n "$filter" ] && [[ $t != *"$filter"* ]] && continue
+	wanted "$t" || continue
 	echo "== $t"
 	run_suite "$t" bash "$t"
 done

@@ -268,7 +268,8 @@ static int64_t count_where(const Profile *p, const char *key, const char *val)
 	int64_t n = 0;
 
 	for (size_t i = 0; i < p->n_sample; i++) {
-		const char *v = label(p, p->sample[i], key);
+		/* key NULL counts every sample (UBSan: no strcmp with NULL) */
+		const char *v = key ? label(p, p->sample[i], key) : NULL;
 
 		if (!key || (v && !strcmp(v, val)))
 			n += p->sample[i]->value[0];

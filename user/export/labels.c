@@ -397,17 +397,22 @@ int labels__end(struct gt_labels *L, struct gstate *gs)
 			}
 		}
 	}
-	qsort(L->keys, L->nkeys, sizeof(*L->keys), cmp_key);
+	if (L->nkeys)
+		qsort(L->keys, L->nkeys, sizeof(*L->keys), cmp_key);
 	for (size_t i = 0; i < L->nsites; i++) {
 		struct lb_site *s = &L->sites[i];
 
-		qsort(s->wakers, s->nwakers, sizeof(*s->wakers), cmp_waker);
-		qsort(s->reasons, s->nreasons, sizeof(*s->reasons), cmp_reason);
+		if (s->nwakers) /* qsort(NULL, 0) is undefined (UBSan) */
+			qsort(s->wakers, s->nwakers, sizeof(*s->wakers), cmp_waker);
+		if (s->nreasons)
+			qsort(s->reasons, s->nreasons, sizeof(*s->reasons), cmp_reason);
 	}
 	/* the index is not needed once sorted */
-	qsort(L->sites, L->nsites, sizeof(*L->sites), cmp_site);
+	if (L->nsites)
+		qsort(L->sites, L->nsites, sizeof(*L->sites), cmp_site);
 	u64map__free(&L->site_idx);
-	qsort(L->changes_v, L->nchanges, sizeof(*L->changes_v), cmp_change);
+	if (L->nchanges)
+		qsort(L->changes_v, L->nchanges, sizeof(*L->changes_v), cmp_change);
 	u64map__free(&L->change_idx);
 	return 0;
 }
