@@ -64,7 +64,7 @@ def main(argv):
             if k == "capture":
                 cap = ev
                 continue
-            if k == "loss":
+            if k in ("loss", "gap"):  # gap: record --budget paused the probes, by design
                 losses.append((ev.get("t", 0), ev.get("end", ev.get("t", 0))))
                 continue
             g = ev.get("goid")
