@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 #include "gtrace_events.h"
 #include "go_abi.bpf.h"
+#include "gt_common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -54,77 +55,6 @@ const volatile bool preemptpark_before_check = false;
  */
 volatile bool gt_enabled = false;
 
-/* Wake the reader only when this much is waiting: batches wake-ups. */
-const volatile __u64 wakeup_bytes = 256 * 1024;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by --buffer before load */
-} rb SEC(".maps");
-
-/* key: event type.  value: records that could not be reserved (per CPU). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GT_EV_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
-
-/* key: event type.  value: records produced, written or lost (per CPU). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GT_EV_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} produced SEC(".maps");
-
-/* key: stack id.  value: unused.  Stacks already sent to user space. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u8);
-} stacks_sent SEC(".maps");
-
-/* key: label set id.  value: unused.  Label sets already sent. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u8);
-} labelsets_sent SEC(".maps");
-
-/*
- * key: address of a runtime label set.  value: its id (content hash).
- * Refreshed on every setProfLabel, so an address the runtime reuses for
- * another set maps to the new content before any goroutine inherits it.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u64);
-} labelset_ids SEC(".maps");
-
-/*
- * Label reading state.  It lives in map memory on purpose: the verifier
- * treats values loaded from a map as unknown, so each bpf_loop iteration
- * looks alike and verification converges, where stack-held counters would
- * be tracked precisely and explode into one state per iteration.
- */
-struct label_state {
-	__u64 list;	  /* slice layout: address of label[0] */
-	__u64 n;	  /* slice layout: labels */
-	__u64 bucket;	  /* map layout: current bucket */
-	__u64 buckets;	  /* map layout: bucket array being walked */
-	__u64 nbuckets;
-	__u64 hash;
-	__u32 pos;	  /* bytes used in blob */
-	__u32 bidx;
-	__u32 slot;
-	__u32 truncated;
-};
-
 /*
  * What each thread of the target runs, learned from the probes themselves
  * (a start puts a goroutine on the thread; a park, preemption, yield or exit
@@ -153,22 +83,6 @@ static __always_inline struct thread_state *thread_state(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/* Scratch for the variable-size records (too big for the BPF stack). */
-struct scratch {
-	union {
-		struct gt_ev_stack stack;
-		struct gt_ev_labelset labelset;
-	};
-	struct label_state st;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch_map SEC(".maps");
-
 /*
  * Every probe hit, by every program (the counting-only ones of --bare-trap
  * too): hits per recorded event says how many traps record nothing.
@@ -180,62 +94,9 @@ struct {
 	__type(value, __u64);
 } hits SEC(".maps");
 
-static __always_inline void count(void *map, __u32 type)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &type);
-
-	if (v)
-		*v += 1;
-}
-
 static __always_inline bool wanted(__u32 type)
 {
 	return events_mask & (1u << type);
-}
-
-static __always_inline __u64 rb_flags(void)
-{
-	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									   : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void fill_hdr(struct gt_event_hdr *h, __u32 type, __u32 size, __u64 goid)
-{
-	h->type = type;
-	h->size = size;
-	h->flags = 0;
-	h->cpu = bpf_get_smp_processor_id();
-	h->pad = 0;
-	h->tid = (__u32)bpf_get_current_pid_tgid();
-	h->pad2 = 0;
-	h->ts = bpf_ktime_get_ns();
-	h->goid = goid;
-}
-
-/* Reserves a fixed-size record; on failure counts it lost for its type. */
-static __always_inline void *reserve(__u32 type, __u32 size, __u64 goid)
-{
-	struct gt_event_hdr *h;
-
-	count(&produced, type);
-	h = bpf_ringbuf_reserve(&rb, size, 0);
-	if (!h) {
-		count(&lost, type);
-		return NULL;
-	}
-	fill_hdr(h, type, size, goid);
-	return h;
-}
-
-/* Sends a record built in scratch; false when the ring buffer was full. */
-static __always_inline bool output(void *rec, __u32 type, __u32 size)
-{
-	count(&produced, type);
-	if (bpf_ringbuf_output(&rb, rec, size, rb_flags())) {
-		count(&lost, type);
-		return false;
-	}
-	return true;
 }
 
 static __always_inline bool is_target(void)
@@ -267,37 +128,6 @@ static __always_inline bool in_range(__u64 pc, __u64 lo, __u64 hi)
 	return pc >= lo && pc < hi;
 }
 
-/* ---- stacks ---- */
-
-struct walk_ctx {
-	struct gt_ev_stack *st;
-	__u64 fp;
-	__u64 hash;
-};
-
-static long walk_frame(__u32 i, void *arg)
-{
-	struct walk_ctx *w = arg;
-	__u64 frame[2] = {}; /* saved frame pointer, return address: one read */
-	__u32 idx;
-
-	if (!w->fp || i >= GT_STACK_MAX - 1)
-		return 1;
-	bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp);
-	if (!frame[1])
-		return 1;
-	idx = i + 1;
-	barrier_var(idx); /* keep the mask: the verifier needs the bound */
-	w->st->pcs[idx & (GT_STACK_MAX - 1)] = frame[1];
-	w->st->nr = i + 2;
-	w->hash = (w->hash ^ frame[1]) * 0x100000001b3ull;
-	/* Frames grow up the stack; anything else is a torn or foreign chain. */
-	if (frame[0] <= w->fp)
-		return 1;
-	w->fp = frame[0];
-	return 0;
-}
-
 /*
  * Walks frame pointers from a first return address pc0 and the frame
  * pointer of the frame it returns into, and sends the stack once; returns
@@ -305,241 +135,18 @@ static long walk_frame(__u32 i, void *arg)
  */
 static __always_inline __u64 send_stack_from(__u64 pc0, __u64 fp)
 {
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
 	struct walk_ctx w;
-	__u8 one = 1;
-	__u32 size;
 
-	if (!s)
+	if (!stack_begin(&w, 0))
 		return 0;
-	w.st = &s->stack;
-	w.st->pcs[0] = pc0;
-	w.st->nr = 1;
-	w.fp = fp;
-	w.hash = (0xcbf29ce484222325ull ^ w.st->pcs[0]) * 0x100000001b3ull;
-	if (!w.st->pcs[0])
-		return 0;
-	bpf_loop(GT_STACK_MAX, walk_frame, &w, 0);
-	w.hash |= 1; /* never 0: 0 means "no stack" */
-	if (bpf_map_lookup_elem(&stacks_sent, &w.hash))
-		return w.hash;
-	fill_hdr(&w.st->h, GT_EV_STACK, 0, 0);
-	w.st->id = w.hash;
-	w.st->pad = 0;
-	if (w.st->nr >= GT_STACK_MAX - 1)
-		w.st->h.flags |= GT_F_TRUNCATED;
-	size = offsetof(struct gt_ev_stack, pcs) + (w.st->nr & (GT_STACK_MAX - 1)) * 8;
-	barrier_var(size);
-	if (size > sizeof(struct gt_ev_stack))
-		size = sizeof(struct gt_ev_stack);
-	w.st->h.size = size;
-	if (output(w.st, GT_EV_STACK, size))
-		bpf_map_update_elem(&stacks_sent, &w.hash, &one, BPF_ANY);
-	return w.hash;
+	stack_walk(&w, pc0, fp);
+	return stack_send(&w, 0, 0);
 }
 
 /* A parked goroutine's stack, from g.sched (saved by mcall). */
 static __always_inline __u64 send_stack(__u64 g)
 {
 	return send_stack_from(read_u64(g + off.g_sched_pc), read_u64(g + off.g_sched_bp));
-}
-
-/* ---- label sets ---- */
-
-struct label_ctx {
-	struct scratch *s;
-};
-
-/* Appends one Go string (ptr, len) as u16 length + bytes. */
-static __always_inline bool put_str(struct scratch *s, __u64 ptr, __u64 len)
-{
-	__u64 pos = s->st.pos;
-	__u8 *dst;
-
-	if (len > GT_LABEL_STR_MAX) {
-		len = GT_LABEL_STR_MAX;
-		s->st.truncated = 1;
-	}
-	/* Explicit bounds the verifier can follow: pos + 2 + len fits the blob. */
-	if (pos > GT_LABELSET_BLOB - GT_LABEL_STR_MAX - 2) {
-		s->st.truncated = 1;
-		return false;
-	}
-	barrier_var(pos);
-	dst = &s->labelset.blob[pos];
-	dst[0] = len & 0xff;
-	dst[1] = len >> 8;
-	if (len && bpf_probe_read_user(dst + 2, len, (void *)ptr))
-		return false;
-	s->st.pos = pos + 2 + len;
-	return true;
-}
-
-/* Appends the label whose key and value strings are kv[0..3]. */
-static __always_inline void put_label(struct scratch *s, __u64 kv[4])
-{
-	if (s->labelset.count >= GT_LABEL_MAX) {
-		s->st.truncated = 1;
-		return;
-	}
-	if (put_str(s, kv[0], kv[1]) && put_str(s, kv[2], kv[3]))
-		s->labelset.count++;
-}
-
-/* 1.24+: a sorted []label{key, value string}. */
-static long read_slice_label(__u32 i, void *arg)
-{
-	struct scratch *s = ((struct label_ctx *)arg)->s;
-	__u64 kv[4] = {};
-
-	if (i >= s->st.n)
-		return 1;
-	bpf_probe_read_user(kv, sizeof(kv), (void *)(s->st.list + (__u64)i * off.lbl.list_stride));
-	put_label(s, kv);
-	return 0;
-}
-
-/*
- * <= 1.23: map[string]string, walked bucket by bucket with the geometry in
- * off.lbl (filled by user space from the offsets table).  One slot per
- * iteration keeps the callback small.
- */
-static long read_map_slot(__u32 i, void *arg)
-{
-	struct scratch *s = ((struct label_ctx *)arg)->s;
-	__u64 kv[4] = {}, b = s->st.bucket;
-	__u32 slot;
-
-	if (!b) {
-		if (s->st.bidx >= s->st.nbuckets)
-			return 1;
-		b = s->st.buckets + (__u64)s->st.bidx * off.lbl.bucket_size;
-		s->st.bucket = b;
-		s->st.bidx++;
-		s->st.slot = 0;
-	}
-	slot = s->st.slot & (GT_GO_BUCKET_SLOTS - 1);
-	if (read_u8(b + slot) >= off.lbl.min_tophash) {
-		bpf_probe_read_user(&kv[0], 16, (void *)(b + off.lbl.bucket_keys + slot * 16));
-		bpf_probe_read_user(&kv[2], 16, (void *)(b + off.lbl.bucket_values + slot * 16));
-		put_label(s, kv);
-	}
-	if (slot == GT_GO_BUCKET_SLOTS - 1) {
-		s->st.bucket = read_u64(b + off.lbl.bucket_overflow); /* overflow bucket, or 0: next */
-		s->st.slot = 0;
-	} else {
-		s->st.slot = slot + 1;
-	}
-	return 0;
-}
-
-static long hash_word(__u32 i, void *arg)
-{
-	struct scratch *s = ((struct label_ctx *)arg)->s;
-	__u32 off = i * 8;
-	__u64 w;
-
-	if (off >= s->st.pos)
-		return 1;
-	barrier_var(off);
-	w = *(__u64 *)&s->labelset.blob[off & (GT_LABELSET_BLOB - 8)];
-	s->st.hash = (s->st.hash ^ w) * 0x100000001b3ull;
-	return 0;
-}
-
-static __always_inline void walk_buckets(struct label_ctx *c, __u64 buckets, __u64 n)
-{
-	c->s->st.buckets = buckets;
-	c->s->st.nbuckets = n;
-	c->s->st.bucket = 0;
-	c->s->st.bidx = 0;
-	c->s->st.slot = 0;
-	bpf_loop(GT_LABEL_MAX * GT_GO_BUCKET_SLOTS, read_map_slot, c, 0);
-}
-
-static __always_inline void read_labels(struct label_ctx *c, __u64 p)
-{
-	struct scratch *s = c->s;
-	__u64 h, old;
-	__u8 B;
-
-	if (off.labels_slice) {
-		s->st.list = read_u64(p);
-		s->st.n = read_u64(p + 8);
-		if (s->st.n > GT_LABEL_MAX) {
-			s->st.n = GT_LABEL_MAX;
-			s->st.truncated = 1;
-		}
-		bpf_loop(GT_LABEL_MAX, read_slice_label, c, 0);
-		return;
-	}
-	h = read_u64(p); /* *labelMap -> *hmap */
-	if (!h)
-		return;
-	B = read_u8(h + off.lbl.hmap_b);
-	if (B > 6)
-		B = 6; /* 64 buckets hold far more labels than we keep */
-	/* While a growth is unfinished, some entries are still in the old buckets. */
-	old = read_u64(h + off.lbl.hmap_oldbuckets);
-	if (old)
-		walk_buckets(c, old, B ? 1ull << (B - 1) : 1);
-	walk_buckets(c, read_u64(h + off.lbl.hmap_buckets), 1ull << B);
-}
-
-/*
- * Returns the id of the label set at p (the value of g.labels), sending
- * its content once.  fresh: re-read the content even if p is known.
- */
-static __always_inline __u64 labelset_id(__u64 p, bool fresh)
-{
-	__u32 zero = 0, size, words;
-	struct scratch *s;
-	struct label_ctx c;
-	__u64 *known, id;
-	__u8 one = 1;
-
-	if (!p)
-		return 0;
-	known = bpf_map_lookup_elem(&labelset_ids, &p);
-	if (known && !fresh)
-		return *known;
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 0;
-	c.s = s;
-	__builtin_memset(&s->st, 0, sizeof(s->st));
-	s->labelset.count = 0;
-	read_labels(&c, p);
-	/* Zero the rest of the last word: the hash must see only this set. */
-	if ((s->st.pos & 7) && s->st.pos < GT_LABELSET_BLOB) {
-		__u64 *w = (__u64 *)&s->labelset.blob[s->st.pos & (GT_LABELSET_BLOB - 8)];
-
-		*w &= (1ull << ((s->st.pos & 7) * 8)) - 1;
-	}
-	s->st.hash = 0xcbf29ce484222325ull ^ s->labelset.count;
-	bpf_loop(GT_LABELSET_BLOB / 8, hash_word, &c, 0);
-	id = s->st.hash | 1;
-	bpf_map_update_elem(&labelset_ids, &p, &id, BPF_ANY);
-	if (bpf_map_lookup_elem(&labelsets_sent, &id))
-		return id;
-	fill_hdr(&s->labelset.h, GT_EV_LABELSET, 0, 0);
-	s->labelset.id = id;
-	s->labelset.blob_len = s->st.pos;
-	s->labelset.pad = 0;
-	if (s->st.truncated)
-		s->labelset.h.flags |= GT_F_TRUNCATED;
-	words = (s->st.pos + 7) / 8;
-	if (words > GT_LABELSET_BLOB / 8)
-		words = GT_LABELSET_BLOB / 8;
-	barrier_var(words);
-	if (words > GT_LABELSET_BLOB / 8)
-		return id;
-	size = offsetof(struct gt_ev_labelset, blob) + words * 8;
-	s->labelset.h.size = size;
-	if (output(&s->labelset, GT_EV_LABELSET, size))
-		bpf_map_update_elem(&labelsets_sent, &id, &one, BPF_ANY);
-	return id;
 }
 
 /*
@@ -619,7 +226,7 @@ static __always_inline void on_create(struct pt_regs *ctx, __u64 newg, bool park
 		return;
 	labels = read_u64(newg + off.g_labels);
 	/* Before reserving: the label set definition must precede its use. */
-	labels = labelset_id(labels, false);
+	labels = labelset_id(labels, &off, false, 0);
 	e = reserve(GT_EV_CREATE, sizeof(*e), goid_of(newg));
 	if (!e)
 		return;
@@ -866,7 +473,7 @@ static __always_inline int on_setproflabel(struct pt_regs *ctx)
 	if (!wanted(GT_EV_LABELS) ||
 	    (setproflabel_before_check && will_restart(ctx)))
 		return 0;
-	id = labelset_id(GO_ARG1(ctx), true);
+	id = labelset_id(GO_ARG1(ctx), &off, true, 0);
 	/*
 	 * Where the change was made: the caller (SetGoroutineLabels, pprof.Do
 	 * and the code that called them), walked from this function's return
