@@ -15,7 +15,7 @@
 #ifndef GTRACE_EVENTS_H
 #define GTRACE_EVENTS_H
 
-#define GT_CAPTURE_VERSION 3 /* 2: LABELS carries the stack of the change; 3: GT_EV_GAP (record --budget) */
+#define GT_CAPTURE_VERSION 4 /* 2: LABELS carries the stack of the change; 3: GT_EV_GAP (record --budget); 4: CPU samples */
 
 enum gt_event_type {
 	GT_EV_NONE = 0,
@@ -35,6 +35,7 @@ enum gt_event_type {
 	GT_EV_LOSS = 14,	 /* user space: records were dropped in this window */
 	GT_EV_SNAPSHOT = 15,	 /* user space: a goroutine that existed at attach */
 	GT_EV_GAP = 16,		 /* user space: probes were detached in this window (slices) */
+	GT_EV_CPU_SAMPLE = 17,	 /* on-CPU sample (perf_event, bpf/cpu_sample.bpf.c) */
 	GT_EV_MAX,
 };
 
@@ -64,6 +65,7 @@ enum gt_g_status {
 #define GT_F_TO_RUNNABLE 0x10 /* syscall exit: no P was free, goroutine queued */
 #define GT_F_PARKED_CREATE 0x20 /* create: born waiting (iter.Pull coroutines, 1.23+) */
 #define GT_F_NO_P 0x40 /* preempt: back from a syscall with no P free, queued (1.26+) */
+#define GT_F_KERNEL_STACK 0x80 /* stack: kernel addresses (not the target's; never unbiased) */
 
 /*
  * Every record starts with this header.  size counts the whole record,
@@ -76,7 +78,7 @@ struct gt_event_hdr {
 	__u8 cpu;
 	__u16 pad;
 	__u32 tid;
-	__u32 pad2;
+	__u32 pad2; /* 0; definitions (stack, labelset) the CPU sampler writes: the tgid */
 	__u64 ts;   /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
 	__u64 goid; /* the goroutine the event is about; 0 for definitions */
 };
@@ -229,6 +231,35 @@ struct gt_go_label_layout {
 #define GT_GO_BUCKET_SLOTS 8 /* slots per map bucket (the tophash[] bytes at the start) */
 
 /*
+ * What the sampled thread was running (gt_ev_cpu_sample.kind).  The goid
+ * and labels are those of the goroutine the thread serves (m.curg), also
+ * while it is on the system stack for it; 0 / none when it serves none.
+ */
+enum gt_cpu_kind {
+	GT_CPU_GO = 0,	   /* Go code on the goroutine's own stack */
+	GT_CPU_SYSTEM = 1, /* the runtime on g0/gsignal (scheduler, GC, systemstack work) */
+	GT_CPU_CGO = 2,	   /* C code: a cgo call, or a thread with no Go g at all */
+};
+
+/*
+ * One on-CPU sample: the thread h.tid of process tgid was running when the
+ * CPU clock ticked (every period_ns of CPU time).  stack: user stack id,
+ * leaf first, the leaf stored as IP + 1 so that it symbolizes like the
+ * return addresses above it (consumers look up pc - 1).  kstack: kernel
+ * stack id (GT_F_KERNEL_STACK), 0 when off or in user mode.
+ */
+struct gt_ev_cpu_sample {
+	struct gt_event_hdr h;
+	__u64 stack;
+	__u64 kstack;
+	__u64 labels; /* label set id, 0 for none */
+	__u64 period_ns;
+	__u32 tgid;
+	__u8 kind;    /* enum gt_cpu_kind */
+	__u8 pad[3];
+};
+
+/*
  * Runtime layout the probes need, filled per target from DWARF, the version
  * table or disassembly (user/binary/go_offsets.c) and passed as rodata.
  */
@@ -252,6 +283,18 @@ enum gt_site_kind {
 	GT_SITE_PREEMPTPARK = 4,
 	GT_SITE_SYSCALL_ENTER = 5,
 	GT_SITE_SYSCALL_EXIT = 6,
+};
+
+/*
+ * What the CPU sampler needs per traced process (its `targets` map, key:
+ * tgid): the runtime layout, where g sits in thread-local storage, and the
+ * Go text (samples outside it on a g0 are C code).  Runtime addresses.
+ */
+struct gt_cpu_target {
+	struct gt_go_offsets off;
+	__s64 tls_g;	  /* g's offset from the thread pointer (fs base); 0: unknown */
+	__u64 text_lo;	  /* [text_lo, text_hi): Go functions (pclntab) */
+	__u64 text_hi;
 };
 
 /* Loss counters: one slot per event type, per CPU. */

@@ -28,6 +28,8 @@ const struct gt_event_spec gt_event_specs[GT_EV_MAX] = {
 			     { PC(gt_ev_snapshot, gopc, GT_PC_RETURN),
 			       PC(gt_ev_snapshot, startpc, GT_PC_ENTRY) } },
 	[GT_EV_GAP] = { "gap", sizeof(struct gt_ev_gap) },
+	/* its stacks are STACK records; a CPU sample itself holds no address */
+	[GT_EV_CPU_SAMPLE] = { "cpu_sample", sizeof(struct gt_ev_cpu_sample) },
 };
 
 void event_spec__each_pc(struct gt_event_hdr *rec, void (*fn)(void *arg, __u64 *pc, int kind),
@@ -43,7 +45,8 @@ void event_spec__each_pc(struct gt_event_hdr *rec, void (*fn)(void *arg, __u64 *
 		if (s->pcs[i].off + sizeof(*pc) <= rec->size && *pc)
 			fn(arg, pc, s->pcs[i].kind);
 	}
-	if (s->pc_array) {
+	/* Kernel stacks (CPU samples, --kernel-stacks) hold no address of the target. */
+	if (s->pc_array && !(rec->flags & GT_F_KERNEL_STACK)) {
 		struct gt_ev_stack *st = (struct gt_ev_stack *)rec;
 		size_t room = rec->size < offsetof(struct gt_ev_stack, pcs) ? 0 :
 			      (rec->size - offsetof(struct gt_ev_stack, pcs)) / 8;

@@ -491,6 +491,18 @@ uint64_t tracer__hits(struct gt_tracer *tr)
 	return sum;
 }
 
+int tracer__map_fd(struct gt_tracer *tr, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(tr->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -1;
+}
+
+uint64_t tracer__buffer_bytes(const struct gt_tracer *tr)
+{
+	return bpf_map__max_entries(tr->skel->maps.rb);
+}
+
 int tracer__nprobes(const struct gt_tracer *tr)
 {
 	return tr->nsites;
