@@ -185,7 +185,7 @@ static __always_inline void save_create(struct pt_regs *ctx, __u64 newg, bool pa
 	count(&produced, GT_EV_CREATE);
 	/* the label set definition goes out now, before any record using it */
 	fill_hdr(&e.h, GT_EV_CREATE, sizeof(e), 0);
-	fill_create(ctx, &e, newg, labelset_id(read_u64(newg + off.g_labels), false), parked);
+	fill_create(ctx, &e, newg, labelset_id(read_u64(newg + off.g_labels), &off, false, 0), parked);
 	if (bpf_map_update_elem(&pending_creates, &newg, &e, BPF_ANY))
 		count(&lost, GT_EV_CREATE);
 }

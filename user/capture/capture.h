@@ -142,5 +142,7 @@ static inline uint64_t capture__labels_stack(const struct gt_ev_labels *e)
 }
 /* Capture's own name for an event type ("create", "park", ...). */
 const char *capture__event_name(unsigned type);
+/* What a CPU sample's thread ran (gt_ev_cpu_sample.kind): "go", "system", "cgo". */
+const char *capture__cpu_kind(unsigned kind);
 
 #endif

@@ -52,6 +52,15 @@ struct gt_capture {
 	bool it_done;
 };
 
+const char *capture__cpu_kind(unsigned kind)
+{
+	static const char *const names[] = {
+		[GT_CPU_GO] = "go", [GT_CPU_SYSTEM] = "system", [GT_CPU_CGO] = "cgo",
+	};
+
+	return kind < sizeof(names) / sizeof(*names) ? names[kind] : "unknown";
+}
+
 const char *capture__event_name(unsigned type)
 {
 	const struct gt_event_spec *s = event_spec(type);

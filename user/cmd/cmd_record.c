@@ -30,6 +30,7 @@
 #include "binary/target.h"
 #include "live/tracer.h"
 #include "live/slicer.h"
+#include "live/cpu_sampler.h"
 #include "lib/u64map.h"
 
 static volatile sig_atomic_t exiting;
@@ -39,6 +40,7 @@ struct record {
 	struct gt_capture_writer *w;
 	struct gt_tracer *tr;
 	struct gt_slicer *slicer; /* --budget: probes on for slices of each second */
+	struct gt_cpu_sampler *cpu; /* --cpu: writes into tr's ring buffer */
 	struct u64map syms_done; /* PCs whose frames are in the capture */
 	struct gt_clock_tracker clock;
 	bool clock_ok;
@@ -56,7 +58,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gtrace record -p PID [-d SECONDS] [-o FILE] [--events LIST] [--no-stacks]\n"
-		"                     [--buffer SIZE] [--budget PCT] [--az ZONE] [--no-az-detect] [-q] [-v]\n"
+		"                     [--buffer SIZE] [--budget PCT] [--cpu[=HZ]] [--kernel-stacks]\n"
+		"                     [--az ZONE] [--no-az-detect] [-q] [-v]\n"
 		"\n"
 		"Record every goroutine transition and pprof label set of a running Go process\n"
 		"into a capture file, until SECONDS pass, Ctrl-C, or the process exits.\n"
@@ -71,6 +74,9 @@ static void usage(FILE *f)
 		"      --budget PCT     keep the target's added CPU under PCT%% of its own: probes\n"
 		"                       attached for a slice of each second only; the gaps are\n"
 		"                       marked in the capture and every report (e.g. 2)\n"
+		"      --cpu[=HZ]       also sample on-CPU stacks with goroutine and labels,\n"
+		"                       HZ per CPU (default 99; --cpu-hz HZ is the same)\n"
+		"      --kernel-stacks  with --cpu: also the kernel stack of samples in the kernel\n"
 		"      --probe-at-entry put probes on functions' first bytes (benchmarks only)\n"
 		"      --bare-trap      same probe sites, programs that only count hits (benchmarks)\n"
 		"      --create-at-ret  Go <= 1.23: creations at newproc1's single-stepped RETs (benchmarks)\n"
@@ -84,6 +90,7 @@ static void usage(FILE *f)
 		"examples:\n"
 		"  gtrace record -p $(pidof myserver) -d 10\n"
 		"  gtrace record -p 1234 --events create,exit -o lifecycle.gtr\n"
+		"  gtrace record -p 1234 -d 30 --cpu   # then: report -f pprof --profile cpu|wall\n"
 		"then: gtrace report gtrace.gtr\n");
 }
 
@@ -307,10 +314,33 @@ struct record_opts {
 	bool per_site;
 	bool create_at_ret;
 	double budget; /* %, 0: no slicing */
+	unsigned cpu_hz; /* 0: no CPU samples */
+	bool kernel_stacks;
 	struct gt_az_opts az;
 };
 
-enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE, OPT_BUDGET, OPT_PER_SITE, OPT_AT_RET };
+enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE, OPT_BUDGET, OPT_PER_SITE, OPT_AT_RET,
+       OPT_CPU, OPT_CPU_HZ, OPT_KSTACKS };
+
+static int parse_hz(const char *arg, unsigned *hz)
+{
+	char *end;
+	unsigned long v;
+
+	if (!arg) {
+		*hz = GT_CPU_HZ_DEFAULT;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || !v || v > GT_CPU_HZ_MAX) {
+		pr_err("invalid CPU sampling rate '%s' (samples per second per CPU, 1 to %d; "
+		       "default %d)\n", arg, GT_CPU_HZ_MAX, GT_CPU_HZ_DEFAULT);
+		return -EINVAL;
+	}
+	*hz = v;
+	return 0;
+}
 
 /* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
 static int parse_args(int argc, char **argv, struct record_opts *o)
@@ -327,6 +357,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "budget", required_argument, NULL, OPT_BUDGET },
 		{ "per-site-links", no_argument, NULL, OPT_PER_SITE },
 		{ "create-at-ret", no_argument, NULL, OPT_AT_RET },
+		{ "cpu", optional_argument, NULL, OPT_CPU },
+		{ "cpu-hz", required_argument, NULL, OPT_CPU_HZ },
+		{ "kernel-stacks", no_argument, NULL, OPT_KSTACKS },
 		CLI_AZ_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ 0 },
@@ -371,9 +404,19 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		}
+		case OPT_CPU:
+		case OPT_CPU_HZ:
+			if (parse_hz(optarg, &o->cpu_hz))
+				return GT_EXIT_USAGE;
+			break;
+		case OPT_KSTACKS: o->kernel_stacks = true; break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
+	}
+	if (o->kernel_stacks && !o->cpu_hz) {
+		pr_err("--kernel-stacks needs --cpu\n");
+		return GT_EXIT_USAGE;
 	}
 	if (!o->pid || optind != argc) {
 		if (o->pid)
@@ -462,6 +505,13 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		goto out;
 	write_header(&r, o.mask, o.stacks, o.buffer, &o.az);
+	if (o.cpu_hz) {
+		/* In the first chunk: readers decide from the header what the capture holds. */
+		capture_writer__meta(r.w, "record.cpu_hz", "%u", o.cpu_hz);
+		capture_writer__meta(r.w, "record.cpu_period_ns", "%llu",
+				     (unsigned long long)(1000000000ull / o.cpu_hz));
+		capture_writer__meta(r.w, "record.cpu_kernel_stacks", "%d", o.kernel_stacks);
+	}
 	err = capture_writer__flush(r.w);
 	if (err)
 		goto out;
@@ -480,6 +530,17 @@ int cmd_record(int argc, char **argv)
 				     tracer__multi(r.tr) ? "multi-uprobe" : "perf-per-site");
 		capture_writer__meta(r.w, "record.attach_ns", "%llu", (unsigned long long)att);
 	}
+	if (o.cpu_hz) {
+		struct gt_cpu_sampler_opts so = { .hz = o.cpu_hz, .kernel_stacks = o.kernel_stacks,
+						  .share = r.tr };
+
+		err = cpu_sampler__open(&r.cpu, &so, NULL, NULL);
+		if (!err)
+			err = cpu_sampler__add_target(r.cpu, &r.target);
+		if (err)
+			goto out;
+		capture_writer__meta(r.w, "record.cpu_events", "%d", cpu_sampler__ncpus(r.cpu));
+	}
 	if (o.budget) {
 		struct gt_slicer_opts so = { .budget_pct = o.budget };
 
@@ -491,6 +552,8 @@ int cmd_record(int argc, char **argv)
 	} else {
 		tracer__enable(r.tr, true);
 	}
+	if (r.cpu)
+		cpu_sampler__enable(r.cpu, true);
 	capture_writer__meta(r.w, "record.enabled_mono_ns", "%llu",
 			     (unsigned long long)clock__mono_ns());
 	take_snapshot(&r);
@@ -502,12 +565,13 @@ int cmd_record(int argc, char **argv)
 			 tracer__nlinks(r.tr), tracer__multi(r.tr) ? "multi-uprobe" : "perf", att / 1e6);
 	}
 	if (r.target.ns_pid != o.pid)
-		pr_info("gtrace: recording pid %d (pid %d in its namespace; %s, %s), %d probes; Ctrl-C to stop\n",
+		pr_info("gtrace: recording pid %d (pid %d in its namespace; %s, %s), %d probes%s; Ctrl-C to stop\n",
 			o.pid, r.target.ns_pid, r.target.exe_name, r.target.ver.str,
-			tracer__nprobes(r.tr));
+			tracer__nprobes(r.tr), r.cpu ? ", CPU samples" : "");
 	else
-		pr_info("gtrace: recording pid %d (%s, %s), %d probes; Ctrl-C to stop\n", o.pid,
-			r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr));
+		pr_info("gtrace: recording pid %d (%s, %s), %d probes%s; Ctrl-C to stop\n", o.pid,
+			r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr),
+			r.cpu ? ", CPU samples" : "");
 	why = record_loop(&r, &o);
 	/* Quiet all probes at once, detach, then drain what they already wrote. */
 	if (r.slicer) {
@@ -520,7 +584,11 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	tracer__enable(r.tr, false);
+	if (r.cpu)
+		cpu_sampler__enable(r.cpu, false);
 	capture_writer__meta(r.w, "record.disabled_mono_ns", "%llu", (unsigned long long)clock__mono_ns());
+	cpu_sampler__close(r.cpu);
+	r.cpu = NULL;
 	tracer__detach(r.tr);
 	tracer__poll(r.tr, 0);
 	tracer__flush_pending(r.tr);
@@ -534,6 +602,7 @@ int cmd_record(int argc, char **argv)
 	err = r.err;
 out:
 	slicer__close(r.slicer);
+	cpu_sampler__close(r.cpu);
 	tracer__close(r.tr);
 	if (r.w) {
 		int cerr = capture_writer__close(r.w);
