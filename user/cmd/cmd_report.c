@@ -31,6 +31,8 @@ static const char *const profiles[] = {
 	[GT_PROFILE_GOROUTINE] = "goroutine",
 	[GT_PROFILE_LIFETIME] = "lifetime",
 	[GT_PROFILE_LABELS] = "labels",
+	[GT_PROFILE_CPU] = "cpu",
+	[GT_PROFILE_WALL] = "wall",
 };
 
 /* --labels: the label-loss analysis in the format asked for (docs/labels.md). */
@@ -46,7 +48,8 @@ static void usage(FILE *f)
 		"Turn a capture written by 'gtrace record' into something to read or open.\n"
 		"\n"
 		"  -f, --format FORMAT   text (default), jsonl, pprof, perfetto, chrome, gotrace\n"
-		"      --profile KIND    pprof: offcpu (default), schedlat, goroutine, lifetime, labels\n"
+		"      --profile KIND    pprof: offcpu (default), schedlat, goroutine, lifetime, labels;\n"
+		"                        cpu, wall (captures recorded with --cpu)\n"
 		"      --labels          where labels get lost: per key shares, unlabelled time by\n"
 		"                        creation site and who woke it, label changes that drop keys\n"
 		"                        (text, jsonl; with pprof the 'labels' profile)\n"
@@ -125,7 +128,7 @@ int cmd_report(int argc, char **argv)
 				if (!strcmp(optarg, profiles[i]))
 					k = i;
 			if (k < 0) {
-				pr_err("unknown profile '%s' (offcpu, schedlat, goroutine, lifetime, labels)\n",
+				pr_err("unknown profile '%s' (offcpu, schedlat, goroutine, lifetime, labels, cpu, wall)\n",
 				       optarg);
 				return GT_EXIT_USAGE;
 			}

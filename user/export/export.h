@@ -16,6 +16,8 @@ enum gt_profile_kind {
 	GT_PROFILE_GOROUTINE,
 	GT_PROFILE_LIFETIME,
 	GT_PROFILE_LABELS, /* unlabelled time by site: export_labels_pprof */
+	GT_PROFILE_CPU,	 /* on-CPU samples (record --cpu) */
+	GT_PROFILE_WALL, /* on-CPU + off-CPU + runnable, per stack, goroutine and labels */
 };
 
 struct gt_export_opts {

@@ -85,7 +85,7 @@ static void print_site(struct gt_capture *cap, const char *key, uint64_t pc, FIL
 	json_str(out, buf);
 }
 
-static void print_stack(struct gt_capture *cap, uint64_t id, FILE *out)
+static void print_stack(struct gt_capture *cap, uint64_t id, const char *key, FILE *out)
 {
 	const struct gt_stack *s = capture__stack(cap, id);
 	struct gt_frame fr[16];
@@ -95,10 +95,10 @@ static void print_stack(struct gt_capture *cap, uint64_t id, FILE *out)
 	if (!id)
 		return;
 	if (!s) {
-		fputs(",\"stack_missing\":true", out);
+		fprintf(out, ",\"%s_missing\":true", key);
 		return;
 	}
-	fputs(",\"stack\":[", out);
+	fprintf(out, ",\"%s\":[", key);
 	for (uint32_t i = 0; i < s->nr; i++) {
 		int n = capture__symbolize(cap, s->pcs[i] - 1, fr, 16);
 
@@ -118,7 +118,7 @@ static void print_stack(struct gt_capture *cap, uint64_t id, FILE *out)
 	}
 	fputc(']', out);
 	if (s->truncated)
-		fputs(",\"stack_truncated\":true", out);
+		fprintf(out, ",\"%s_truncated\":true", key);
 }
 
 static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, FILE *out)
@@ -153,7 +153,7 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 		print_site(cap, "site", e->gopc - 1, out);
 		print_labels(cap, e->labels, out);
 		print_system(cap, e->startpc, out);
-		print_stack(cap, e->stack, out);
+		print_stack(cap, e->stack, "stack", out);
 		break;
 	}
 	case GT_EV_START:
@@ -166,7 +166,7 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 		json_str(out, capture__waitreason(cap, e->reason));
 		if (h->flags & GT_F_PSEUDO_WAIT)
 			fputs(",\"pseudo\":true", out);
-		print_stack(cap, e->stack, out);
+		print_stack(cap, e->stack, "stack", out);
 		break;
 	}
 	case GT_EV_UNPARK: {
@@ -195,6 +195,16 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 		if (h->flags & GT_F_TO_RUNNABLE)
 			fputs(",\"to_runnable\":true", out);
 		break;
+	case GT_EV_CPU_SAMPLE: {
+		const struct gt_ev_cpu_sample *e = (const void *)h;
+
+		fprintf(out, ",\"tgid\":%u,\"code\":\"%s\",\"period_ns\":%llu", e->tgid,
+			capture__cpu_kind(e->kind), (unsigned long long)e->period_ns);
+		print_labels(cap, e->labels, out);
+		print_stack(cap, e->stack, "stack", out);
+		print_stack(cap, e->kstack, "kernel_stack", out);
+		break;
+	}
 	case GT_EV_LOSS: {
 		const struct gt_ev_loss *e = (const void *)h;
 

@@ -4,7 +4,10 @@
  * profile.proto) for `go tool pprof`, Pyroscope and Parca.  Four profiles
  * from the goroutine state machine: offcpu (time waiting or in syscalls
  * per park stack), schedlat (time runnable), goroutine (who is alive at a
- * time) and lifetime (goroutine lifetimes by creation site).  Samples are
+ * time) and lifetime (goroutine lifetimes by creation site); two more with
+ * the CPU samples of `record --cpu`: cpu (like Go's own CPU profile, plus
+ * goid and labels) and wall (cpu + off-CPU + runnable, so a goroutine's or
+ * a label's time adds up to where it went).  Samples are
  * aggregated while streaming, so memory follows distinct (stack, labels,
  * state, goroutine) keys, never the event count; the profile is built (by
  * pprof_builder) and written once at the end, as every pprof writer must.
@@ -22,6 +25,8 @@
 
 /* Aggregation key words. */
 enum { K_STACK, K_LABELS, K_STATE, K_GOID, K_GOPC, K_STARTPC };
+/* CPU samples: K_GOPC holds the kernel stack, STATE_WORD's reason the gt_cpu_kind. */
+#define K_KSTACK K_GOPC
 
 #define STATE_WORD(state, reason, cause) \
 	((uint64_t)(state) | (uint64_t)(reason) << 8 | (uint64_t)(cause) << 16)
@@ -40,7 +45,17 @@ struct pp {
 	/* labels every sample carries */
 	const char *az, *host;
 	double scale; /* record --budget: span / time the probes were on (1: not sliced) */
+	uint64_t cpu_samples;
+	/*
+	 * wall: CPU sampled per goid, not yet set against its running time
+	 * (by goid alone: label set ids of the attach snapshot and of the
+	 * probes need not be equal for equal sets).
+	 */
+	struct gs_agg sampled;
 };
+
+/* wall: a running interval (reason byte), the part of it the samples did not cover. */
+#define RUN_INTERVAL 0xff
 
 /* ---- collecting ---- */
 
@@ -64,6 +79,19 @@ static int on_interval(struct gstate *gs, const struct gs_interval *iv)
 			return add(p, iv->stack, iv->labels, STATE_WORD(iv->state, iv->reason, 0),
 				   iv->goid, 0, 0, d);
 		return 0;
+	case GT_PROFILE_WALL:
+		/*
+		 * Running time comes from the CPU samples, with their stacks; what
+		 * the transitions say was running beyond that (the thread off CPU,
+		 * or sampling error) is added per goroutine when writing.
+		 */
+		if (iv->state == GS_RUNNING)
+			return add(p, 0, iv->labels, STATE_WORD(GS_RUNNING, RUN_INTERVAL, 0),
+				   iv->goid, 0, 0, d);
+		if ((iv->state == GS_WAITING && !iv->pseudo) || iv->state == GS_SYSCALL)
+			return add(p, iv->stack, iv->labels, STATE_WORD(iv->state, iv->reason, 0),
+				   iv->goid, 0, 0, d);
+		/* fall through */
 	case GT_PROFILE_SCHEDLAT:
 		if (iv->state == GS_RUNNABLE)
 			return add(p, iv->start_ev == GT_EV_UNPARK ? iv->stack : 0, iv->labels,
@@ -86,11 +114,32 @@ static int take_alive(struct gstate *gs, struct gs_g *g, void *arg)
 		   STATE_WORD(g->state, waiting ? g->reason : 0, 0), 0, g->gopc, g->startpc, 1);
 }
 
+/* One CPU sample: running, in its stacks, with what the thread ran as the reason byte. */
+static int take_sample(struct pp *p, const struct gt_event_hdr *ev)
+{
+	const struct gt_ev_cpu_sample *c = (const void *)ev;
+
+	if (ev->size < sizeof(*c))
+		return 0;
+	p->cpu_samples++;
+	if (p->o->profile == GT_PROFILE_WALL) {
+		uint64_t k[GS_AGG_WORDS] = { ev->goid };
+
+		if (!gs_agg__add(&p->sampled, k, c->period_ns))
+			return -ENOMEM;
+	}
+	return add(p, c->stack, c->labels, STATE_WORD(GS_RUNNING, c->kind, 0), ev->goid,
+		   c->kstack, 0, c->period_ns);
+}
+
 static int on_event(struct gstate *gs, const struct gt_event_hdr *ev)
 {
 	struct pp *p = gs->arg;
 	int err;
 
+	if (ev->type == GT_EV_CPU_SAMPLE &&
+	    (p->o->profile == GT_PROFILE_CPU || p->o->profile == GT_PROFILE_WALL))
+		return take_sample(p, ev);
 	if (p->o->profile != GT_PROFILE_GOROUTINE || !p->o->at_ns || p->at_taken ||
 	    ev->ts <= (uint64_t)p->o->at_ns || !ev->goid)
 		return 0;
@@ -156,6 +205,20 @@ static int stack_locs(struct pp *p, uint64_t stack, uint64_t *ids, int max)
 	return n;
 }
 
+/* A CPU sample's locations: kernel frames, "[cgo]" for C code, then the Go stack. */
+static int sample_stack(struct pp *p, const struct gs_agg_ent *e, uint64_t *ids)
+{
+	unsigned kind = e->k[K_STATE] >> 8 & 0xff;
+	int n = stack_locs(p, e->k[K_KSTACK], ids, GT_STACK_MAX / 2);
+
+	if (kind == GT_CPU_CGO)
+		ids[n++] = pprof_builder__pseudo(p->b, "[cgo]");
+	n += stack_locs(p, e->k[K_STACK], ids + n, GT_STACK_MAX);
+	if (!n)
+		ids[n++] = pprof_builder__pseudo(p->b, "[unknown stack]");
+	return n;
+}
+
 /* The locations of one sample, leaf first. */
 static int sample_locs(struct pp *p, const struct gs_agg_ent *e, uint64_t *ids)
 {
@@ -169,6 +232,14 @@ static int sample_locs(struct pp *p, const struct gs_agg_ent *e, uint64_t *ids)
 					pprof_builder__pseudo(p->b, "[runtime]");
 		return 2;
 	}
+	if (p->o->profile == GT_PROFILE_WALL && state == GS_RUNNING &&
+	    (e->k[K_STATE] >> 8 & 0xff) == RUN_INTERVAL) {
+		ids[0] = pprof_builder__pseudo(p->b, "[running, not on CPU]");
+		return 1;
+	}
+	if ((p->o->profile == GT_PROFILE_CPU || p->o->profile == GT_PROFILE_WALL) &&
+	    state == GS_RUNNING)
+		return sample_stack(p, e, ids);
 	n = stack_locs(p, e->k[K_STACK], ids, GT_STACK_MAX);
 	if (n)
 		return n;
@@ -224,15 +295,18 @@ static void fill_labels(struct pp *p, const struct gs_agg_ent *e, struct labels 
 	unsigned state = e->k[K_STATE] & 0xff, reason = e->k[K_STATE] >> 8 & 0xff;
 	unsigned cause = e->k[K_STATE] >> 16 & 0xff;
 
-	if (p->o->profile != GT_PROFILE_LIFETIME)
+	if (p->o->profile != GT_PROFILE_LIFETIME && p->o->profile != GT_PROFILE_CPU)
 		lab_str(L, "state", gs_state_name(state));
+	if (p->o->profile >= GT_PROFILE_CPU && state == GS_RUNNING && reason != RUN_INTERVAL)
+		lab_str(L, "code", capture__cpu_kind(reason));
 	if (state == GS_WAITING)
 		lab_str(L, "wait_reason", gs_reason_name(p->cap, reason));
 	if (p->o->profile == GT_PROFILE_SCHEDLAT)
 		lab_str(L, "cause", capture__event_name(cause));
 	if (p->o->profile == GT_PROFILE_LIFETIME)
 		lab_str(L, "exited", state == GS_DEAD ? "true" : "false");
-	if (e->k[K_GOPC] || p->o->profile >= GT_PROFILE_GOROUTINE) {
+	if (p->o->profile < GT_PROFILE_CPU &&
+	    (e->k[K_GOPC] || p->o->profile >= GT_PROFILE_GOROUTINE)) {
 		creation_site(p, e->k[K_GOPC], site, sitelen);
 		lab_str(L, "created_by", site);
 	}
@@ -246,14 +320,41 @@ static void fill_labels(struct pp *p, const struct gs_agg_ent *e, struct labels 
 
 static int add_sample(struct pp *p, const struct gs_agg_ent *e)
 {
-	uint64_t ids[GT_STACK_MAX + 2];
-	/* the goroutine profile has count only; a sliced capture's delays are scaled up */
-	int64_t values[2] = { (int64_t)(e->count * p->scale + 0.5),
-			      (int64_t)(e->sum * p->scale + 0.5) };
+	uint64_t ids[GT_STACK_MAX * 2 + 2];
+	unsigned state = e->k[K_STATE] & 0xff;
+	/*
+	 * The goroutine profile has count only; a sliced capture's delays are
+	 * scaled up.  CPU samples are never sliced (wall does not scale either).
+	 */
+	double sc = p->o->profile >= GT_PROFILE_CPU ? 1 : p->scale;
+	int64_t values[4] = { (int64_t)(e->count * sc + 0.5), (int64_t)(e->sum * sc + 0.5) };
 	struct labels L = { .n = 0 };
 	char site[512];
 	int n = sample_locs(p, e, ids);
 
+	if (p->o->profile == GT_PROFILE_WALL && state == GS_RUNNING &&
+	    (e->k[K_STATE] >> 8 & 0xff) == RUN_INTERVAL) {
+		uint64_t k[GS_AGG_WORDS] = { e->k[K_GOID] };
+		struct gs_agg_ent *s = gs_agg__add(&p->sampled, k, 0);
+		uint64_t seen = s ? s->sum : 0;
+
+		/* the samples cover this much of the goroutine's running time */
+		if (s)
+			s->sum = seen > e->sum ? seen - e->sum : 0;
+		if (e->sum <= seen)
+			return 0;
+		values[0] = e->sum - seen;
+		values[1] = values[2] = values[3] = 0;
+		fill_labels(p, e, &L, site, sizeof(site));
+		return pprof_builder__sample(p->b, ids, n, values, L.l, L.n);
+	}
+	if (p->o->profile == GT_PROFILE_WALL) {
+		/* wall = cpu + offcpu + runnable: one column per part, the row in one */
+		values[0] = e->sum;
+		values[1] = state == GS_RUNNING ? e->sum : 0;
+		values[2] = state == GS_WAITING || state == GS_SYSCALL ? e->sum : 0;
+		values[3] = state == GS_RUNNABLE ? e->sum : 0;
+	}
 	fill_labels(p, e, &L, site, sizeof(site));
 	return pprof_builder__sample(p->b, ids, n, values, L.l, L.n);
 }
@@ -262,8 +363,8 @@ static int add_sample(struct pp *p, const struct gs_agg_ent *e)
 
 static const struct kind {
 	const char *name;
-	const char *types[2]; /* sample types, their units in units[] */
-	const char *units[2];
+	const char *types[4]; /* sample types, their units in units[] */
+	const char *units[4];
 	const char *period; /* period type, in counts */
 	const char *dflt;   /* default sample type, NULL: the only one */
 } kinds[] = {
@@ -274,6 +375,12 @@ static const struct kind {
 	[GT_PROFILE_GOROUTINE] = { "goroutine", { "goroutine" }, { "count" }, "goroutine", NULL },
 	[GT_PROFILE_LIFETIME] = { "lifetime", { "goroutines", "lifetime" },
 				  { "count", "nanoseconds" }, "goroutines", "lifetime" },
+	/* as Go's own CPU profile: samples/count, cpu/nanoseconds, period cpu/ns */
+	[GT_PROFILE_CPU] = { "cpu", { "samples", "cpu" }, { "count", "nanoseconds" }, "cpu",
+			     "cpu" },
+	[GT_PROFILE_WALL] = { "wall", { "wall", "cpu", "offcpu", "runnable" },
+			      { "nanoseconds", "nanoseconds", "nanoseconds", "nanoseconds" },
+			      "wall", "wall" },
 };
 
 static int set_types(struct pp *p)
@@ -281,9 +388,16 @@ static int set_types(struct pp *p)
 	const struct kind *k = &kinds[p->o->profile];
 	int err = 0;
 
-	for (int i = 0; i < 2 && k->types[i] && !err; i++)
+	const char *period = capture__meta(p->cap, "record.cpu_period_ns");
+
+	for (int i = 0; i < 4 && k->types[i] && !err; i++)
 		err = pprof_builder__sample_type(p->b, k->types[i], k->units[i]);
-	pprof_builder__period(p->b, k->period, "count", 1);
+	if (p->o->profile == GT_PROFILE_CPU)
+		pprof_builder__period(p->b, "cpu", "nanoseconds", period ? atoll(period) : 0);
+	else if (p->o->profile == GT_PROFILE_WALL)
+		pprof_builder__period(p->b, "wall", "nanoseconds", 1);
+	else
+		pprof_builder__period(p->b, k->period, "count", 1);
 	if (k->dflt)
 		pprof_builder__default_type(p->b, k->dflt);
 	return err;
@@ -321,6 +435,9 @@ static void header_comments(struct pp *p)
 	const char *loss = capture__meta(p->cap, "loss.total");
 
 	add_comment(p, "gtrace %s profile", kinds[p->o->profile].name);
+	if (p->o->profile >= GT_PROFILE_CPU)
+		add_comment(p, "cpu samples=%" PRIu64 " at %s Hz per CPU", p->cpu_samples,
+			    capture__meta(p->cap, "record.cpu_hz") ?: "?");
 	add_comment(p, "clock.error_ns=%s clock.sync=%s", err ? err : "unknown",
 		    sync ? sync : "unknown");
 	if (!clock__from_meta(&cm, "clock", meta_lookup, p->cap))
@@ -397,6 +514,11 @@ int export_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *o
 	struct pp p = { .cap = cap, .o = o };
 	int err;
 
+	if ((o->profile == GT_PROFILE_CPU || o->profile == GT_PROFILE_WALL) &&
+	    !capture__meta(cap, "record.cpu_hz")) {
+		pr_err("this capture has no CPU samples: record it with 'gtrace record --cpu'\n");
+		return -EINVAL;
+	}
 	p.az = capture__meta(cap, "az");
 	p.host = capture__meta(cap, "host.name");
 	gstate__init(&p.gs, cap, &ops, &p);
@@ -407,5 +529,6 @@ int export_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *o
 		pr_err("pprof: reading the capture failed: %s\n", strerror(-err));
 	gstate__exit(&p.gs);
 	gs_agg__free(&p.agg);
+	gs_agg__free(&p.sampled);
 	return err;
 }

@@ -212,15 +212,55 @@ static int start_capture(struct tl *t)
 	return err;
 }
 
+/*
+ * A CPU sample (record --cpu): an instant on the goroutine's track named
+ * after the function it was in, with its stack; samples of threads serving
+ * no goroutine have no track to go on and are left to the profiles.
+ */
+static int on_cpu_sample(struct tl *t, const struct gt_event_hdr *ev)
+{
+	const struct gt_ev_cpu_sample *c = (const void *)ev;
+	struct gs_g *g = ev->goid ? gstate__get(&t->gs, ev->goid) : NULL;
+	const struct gt_stack *st = capture__stack(t->cap, c->stack);
+	struct tl_arg args[3];
+	struct gt_frame f[8];
+	char name[300];
+	int n = 0, err;
+
+	if (ev->size < sizeof(*c) || !g || !kept(t, g))
+		return 0;
+	err = ensure_track(t, g);
+	if (err)
+		return err;
+	if (c->kind == GT_CPU_CGO)
+		snprintf(name, sizeof(name), "cpu: [cgo]");
+	else if (st && st->nr && (n = capture__symbolize(t->cap, st->pcs[0] - 1, f, 8)) > 0)
+		snprintf(name, sizeof(name), "cpu: %s", f[0].func);
+	else
+		snprintf(name, sizeof(name), "cpu");
+	n = 0;
+	args[n++] = (struct tl_arg){ "code", capture__cpu_kind(c->kind), 0 };
+	args[n++] = (struct tl_arg){ "period_ns", NULL, c->period_ns };
+	if (c->stack)
+		args[n++] = (struct tl_arg){ "stack", tl_stack_text(t, c->stack), 0 };
+	t->ninstants++;
+	return t->ops->instant(t, g->goid, ev->tid, ev->ts, name, args, n, 0);
+}
+
 static int on_event(struct gstate *gs, const struct gt_event_hdr *ev)
 {
 	struct tl *t = gs->arg;
+	int err;
 
 	/* the backend's header needs the first timestamp (Chrome's ts origin) */
 	if (!t->t0 && ev->ts) {
 		t->t0 = ev->ts;
-		return start_capture(t);
+		err = start_capture(t);
+		if (err)
+			return err;
 	}
+	if (ev->type == GT_EV_CPU_SAMPLE)
+		return on_cpu_sample(t, ev);
 	return 0;
 }
 
