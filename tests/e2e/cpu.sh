@@ -1,0 +1,103 @@
+#!/bin/bash
+# On-CPU samples (record --cpu): the cpuburn fixture's tenant=a goroutines
+# burn three times the CPU of tenant=b in five known functions.  Judged by
+# `go tool pprof` (tests/e2e/check_cpu.py): the tagfocus ratio, the top
+# functions, the goids against the fixture's own list, the shares against
+# the work the fixture does, and, in one run, against Go's own CPU profiler
+# running in the fixture at the same time.  Every Go version (plain),
+# stripped and PIE on one version, and the cgo build (its C time is cgo).
+# Plus: the wall profile adds up, jsonl and Perfetto carry the samples.
+cd "$(dirname "$0")/../.."
+. tests/e2e/lib.sh
+. tests/e2e/proc_lib.bash
+
+GO=${GO:-/usr/local/go/bin/go}
+[ -x "$GTRACE" ] || { skip cpu "no $GTRACE (run make)"; exit 0; }
+[ -x "$GO" ] || { skip cpu "no $GO for go tool pprof"; exit 0; }
+vers=$(go_versions)
+[ -n "$vers" ] || { skip cpu "no fixtures in $FIX"; exit 0; }
+main_ver=$(echo "$vers" | grep -x go1.26 || echo "$vers" | tail -1)
+
+# run NAME BIN SECONDS HZ [fixture args...]: fixture + record --cpu, then
+# the cpu profile in $d/cpu.pb.gz; returns non-zero (after a FAIL) if any
+# step failed.
+run() {
+	local name=$1 bin=$2 secs=$3 hz=$4
+	shift 4
+	d=$TMP/${name//\//_}
+	mkdir -p "$d"
+	spawn "$d/fix.out" "$bin" "$@"; fpid=$SPAWN_PID
+	if ! wait_line "$d/fix.out" '^ready$' 10; then
+		indent "$d/fix.out"; fail "$name: fixture not ready in 10 s"; return 1
+	fi
+	if ! "$GTRACE" record -q -p "$fpid" -d "$secs" --cpu="$hz" --no-az-detect \
+		-o "$d/cap" 2> "$d/rec.err"; then
+		indent "$d/rec.err"; fail "$name: gtrace record --cpu failed"; return 1
+	fi
+	kill -TERM "$fpid"
+	wait_exit "$fpid" 10
+	if ! "$GTRACE" report "$d/cap" -f pprof --profile cpu -o "$d/cpu.pb.gz" 2> "$d/rep.err"; then
+		indent "$d/rep.err"; fail "$name: report --profile cpu failed"; return 1
+	fi
+}
+
+# The main run: Go's own profiler in the fixture over the same seconds, at
+# about the same rate (Go's SetCPUProfileRate; gtrace's is per CPU).
+bin=$FIX/cpuburn-$main_ver-plain
+if [ -x "$bin" ]; then
+	name=cpu/$main_ver-plain
+	if run "$name" "$bin" 10 499 -cpuprofile "$TMP/go.prof" -cpuprofile-hz 500; then
+		wall=()
+		if "$GTRACE" report "$d/cap" -f pprof --profile wall -o "$d/wall.pb.gz" \
+			2> "$d/wall.err"; then
+			wall=(--wall "$d/wall.pb.gz")
+		else
+			indent "$d/wall.err"; fail "$name: report --profile wall failed"
+		fi
+		python3 tests/e2e/check_cpu.py "$name" "$GO" "$d/cpu.pb.gz" "$d/fix.out" \
+			--go-profile "$TMP/go.prof" "${wall[@]}"
+		main_d=$d
+	fi
+else
+	skip "cpu/$main_ver-plain" "no $bin"
+fi
+
+for v in $vers; do
+	for var in plain stripped pie cgo; do
+		[ $v = $main_ver ] && [ $var = plain ] && continue
+		[ $v != $main_ver ] && [ $var != plain ] && continue
+		name=cpu/$v-$var
+		bin=$FIX/cpuburn-$v-$var
+		[ -x "$bin" ] || { skip "$name" "no $bin"; continue; }
+		run "$name" "$bin" 5 999 || continue
+		extra=()
+		[ $var = cgo ] && extra=(--cgo)
+		python3 tests/e2e/check_cpu.py "$name" "$GO" "$d/cpu.pb.gz" "$d/fix.out" "${extra[@]}"
+	done
+done
+
+if [ -n "${main_d:-}" ]; then
+	# Chrome (and Perfetto: the same timeline driver) put each sample on its
+	# goroutine's track, named after the function it was in.
+	"$GTRACE" report "$main_d/cap" -f chrome -o "$main_d/trace.json" 2> "$main_d/chrome.err"
+	check cpu/chrome-samples-on-tracks python3 -c '
+import json, re, sys
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+fix = dict(re.findall(r"burner goid=(\d+) tenant=\S+ fn=(\S+)", open(sys.argv[2]).read()))
+cpu = [e for e in ev if e.get("ph") == "i" and e["name"].startswith("cpu")]
+on = [e for e in cpu if str(e["tid"]) in fix]
+right = [e for e in on if e["name"] == "cpu: main." + fix[str(e["tid"])]]
+assert len(on) > 100 and len(right) >= 0.95 * len(on), (len(cpu), len(on), len(right))
+print(len(cpu), "cpu instants,", len(right), "of", len(on), "on burner tracks name their function")
+' "$main_d/trace.json" "$main_d/fix.out"
+
+	"$GTRACE" report "$main_d/cap" -f jsonl > "$main_d/cap.jsonl" 2> "$main_d/jsonl.err"
+	check cpu/jsonl python3 -c '
+import json, sys
+n = [json.loads(l) for l in open(sys.argv[1])]
+s = [e for e in n if e.get("ev") == "cpu_sample"]
+assert len(s) > 100, f"{len(s)} cpu_sample lines"
+assert all("goid" in e and "code" in e and "period_ns" in e for e in s), s[0]
+assert any(e.get("labels", {}).get("tenant") == "a" for e in s), s[0]
+' "$main_d/cap.jsonl"
+fi
