@@ -68,7 +68,8 @@ static void usage(FILE *f)
 		"  -d, --duration SEC   stop after SEC seconds (default: until Ctrl-C)\n"
 		"  -o, --output FILE    capture file (default gtrace.gtr; '-' for stdout)\n"
 		"      --events LIST    event classes, comma-separated (default all):\n"
-		"                       create,start,park,unpark,preempt,yield,syscall,exit,labels\n"
+		"                       create,start,park,unpark,preempt,yield,syscall,exit,labels;\n"
+		"                       none (with --cpu: CPU samples only, no uprobe)\n"
 		"      --no-stacks      do not walk the stack at each park\n"
 		"      --buffer SIZE    ring buffer size, e.g. 16M (default 32M; power of two)\n"
 		"      --budget PCT     keep the target's added CPU under PCT%% of its own: probes\n"
@@ -103,7 +104,9 @@ static int parse_events(const char *list, uint32_t *mask)
 {
 	char *copy = strdup(list), *save = NULL;
 
-	*mask = 1u << GT_EV_LABELSET | 1u << GT_EV_STACK;
+	*mask = GT_DEFINITION_EVENTS;
+	if (!strcmp(list, "none"))
+		goto out; /* with --cpu: samples only, no uprobe */
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		bool found = false;
 
@@ -122,6 +125,7 @@ static int parse_events(const char *list, uint32_t *mask)
 			return -EINVAL;
 		}
 	}
+out:
 	free(copy);
 	return 0;
 }
@@ -413,6 +417,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
+	}
+	if (o->mask == GT_DEFINITION_EVENTS && !o->cpu_hz) {
+		pr_err("--events none records nothing without --cpu\n");
+		return GT_EXIT_USAGE;
 	}
 	if (o->kernel_stacks && !o->cpu_hz) {
 		pr_err("--kernel-stacks needs --cpu\n");

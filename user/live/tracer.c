@@ -398,6 +398,7 @@ int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tr
 		 gt_record_fn fn, void *ctx)
 {
 	struct gt_tracer *tr = calloc(1, sizeof(*tr));
+	bool probes;
 	int err;
 
 	if (!tr)
@@ -409,8 +410,13 @@ int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tr
 	tr->bias = t->load_bias;
 	tr->ncpus = libbpf_num_possible_cpus();
 	libbpf_set_print(libbpf_print);
+	/*
+	 * No transition wanted (record --cpu --events none): the object is only
+	 * the ring buffer and maps a CPU sampler writes into; nothing attaches.
+	 */
+	probes = o->events_mask & ~GT_DEFINITION_EVENTS;
 	err = load(tr, t, o, !o->per_site_links);
-	if (!err)
+	if (!err && probes)
 		err = tracer__attach(tr);
 	if (err && tr->multi && uprobe_multi__unsupported(err)) {
 		/* A program typed for multi links cannot take perf links: reload. */
@@ -420,7 +426,7 @@ int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tr
 		gtrace_bpf__destroy(tr->skel);
 		tr->skel = NULL;
 		err = load(tr, t, o, false);
-		if (!err)
+		if (!err && probes)
 			err = tracer__attach(tr);
 	}
 	if (err)

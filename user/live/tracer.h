@@ -14,6 +14,11 @@
 #include <stdint.h>
 #include "binary/target.h"
 #include "capture/capture.h" /* gt_record_fn */
+#include <linux/types.h>
+#include "bpf/gtrace_events.h"
+
+/* Definition records: with only these in events_mask, no probe is attached. */
+#define GT_DEFINITION_EVENTS (1u << GT_EV_LABELSET | 1u << GT_EV_STACK)
 
 struct gt_tracer_opts {
 	uint32_t events_mask;	/* bit (1 << GT_EV_*) */
