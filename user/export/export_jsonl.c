@@ -182,7 +182,7 @@ static void print_fields(struct gt_capture *cap, const struct gt_event_hdr *h, F
 		const struct gt_ev_labels *e = (const void *)h;
 
 		print_labels(cap, e->labels, out);
-		print_stack(cap, capture__labels_stack(e), out);
+		print_stack(cap, capture__labels_stack(e), "stack", out);
 		break;
 	}
 	case GT_EV_PREEMPT:
