@@ -234,7 +234,7 @@ TEST(capture_labels_v1_record_reads)
 	unlink(path);
 }
 
-/* Version 3 added CPU samples; a version-1 file (no type 16) must read as before. */
+/* Version 4 added CPU samples; a version-1 file (no type 17) must read as before. */
 TEST(capture_reads_version1)
 {
 	char path[] = "/tmp/gt-cap-XXXXXX";

@@ -66,11 +66,10 @@ void tracer__timings(const struct gt_tracer *tr, uint64_t *attach_ns, uint64_t *
  */
 int tracer__enable_stats(struct gt_tracer *tr);
 void tracer__prog_stats(struct gt_tracer *tr, uint64_t *run_cnt, uint64_t *run_time_ns);
-/* Removes every probe (records already in the ring buffer stay readable); attach again with tracer__attach. */
 /* fd of one of the BPF object's maps ("rb", "produced", ...), for a sampler sharing them; or -1. */
 int tracer__map_fd(struct gt_tracer *tr, const char *name);
 uint64_t tracer__buffer_bytes(const struct gt_tracer *tr);
-/* Removes every probe (records already in the ring buffer stay readable). */
+/* Removes every probe (records already in the ring buffer stay readable); attach again with tracer__attach. */
 void tracer__detach(struct gt_tracer *tr);
 /*
  * Go <= 1.23: creates still held in the kernel (goroutines made but not
