@@ -28,6 +28,7 @@ static const struct {
 	{ "stack", sizeof(struct gt_ev_stack), offsetof(struct gt_ev_stack, pcs) },
 	{ "loss", sizeof(struct gt_ev_loss) },	       { "snapshot", sizeof(struct gt_ev_snapshot) },
 	{ "gap", sizeof(struct gt_ev_gap) },
+	{ "cpu_sample", sizeof(struct gt_ev_cpu_sample) },
 };
 
 static char *header_text(void)
