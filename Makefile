@@ -47,7 +47,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo bench stress clean fixtures fuzz corpus
+.PHONY: all deps test demo bench clean fixtures fuzz corpus
 .DELETE_ON_ERROR:
 .SECONDARY:
 

@@ -104,4 +104,20 @@ assert len(s) > 100, f"{len(s)} cpu_sample lines"
 assert all("goid" in e and "code" in e and "period_ns" in e for e in s), s[0]
 assert any(e.get("labels", {}).get("tenant") == "a" for e in s), s[0]
 ' "$main_d/cap.jsonl"
+
+	# report --labels: the CPU column is the sampled CPU of the goroutines
+	# carrying each key, replayed here from the jsonl sample lines.
+	"$GTRACE" report "$main_d/cap" --labels -f jsonl > "$main_d/labels.jsonl" 2> "$main_d/labels.err"
+	check cpu/labels-cpu-share python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+want = sum(e["period_ns"] for e in ev if e.get("ev") == "cpu_sample" and "tenant" in e.get("labels", {}))
+rep = [json.loads(l) for l in open(sys.argv[2])]
+win = [r for r in rep if r["section"] == "window"][0]
+key = [r for r in rep if r["section"] == "key" and r["key"] == "tenant"]
+assert win["cpu_samples"] is True and win["cpu_ns"] > 0, win
+assert key and key[0]["cpu_ns"] == want, (key, want)
+assert key[0]["cpu_share"] > 0.5, key
+print("tenant: cpu", want, "ns,", key[0]["cpu_share"], "of sampled user-goroutine CPU")
+' "$main_d/cap.jsonl" "$main_d/labels.jsonl"
 fi

@@ -262,6 +262,23 @@ static void note_key(struct lb_change *c, const char *k)
 }
 
 /* A label change, seen before the model applies it (g->labels is the old set). */
+/*
+ * A CPU sample's period counts for the label set the sample itself read
+ * from the goroutine (m.curg), whatever code it ran for it (Go, the
+ * runtime on its behalf, cgo); threads serving no goroutine and runtime
+ * goroutines are left out, as everywhere in this report.
+ */
+static int cpu_sample(struct gt_labels *L, struct gstate *gs, const struct gt_ev_cpu_sample *e)
+{
+	struct gs_g *g;
+
+	if (!e->h.goid || !(g = gstate__get(gs, e->h.goid)) || g->system)
+		return 0;
+	L->cpu_samples = true;
+	L->cpu += e->period_ns;
+	return by_set(L, e->labels, 3, e->period_ns);
+}
+
 int labels__event(struct gt_labels *L, struct gstate *gs, const struct gt_event_hdr *ev)
 {
 	const struct gt_ev_labels *e = (const void *)ev;
@@ -272,6 +289,8 @@ int labels__event(struct gt_labels *L, struct gstate *gs, const struct gt_event_
 	uint64_t stack;
 	uintptr_t i;
 
+	if (ev->type == GT_EV_CPU_SAMPLE)
+		return cpu_sample(L, gs, (const struct gt_ev_cpu_sample *)ev);
 	if (ev->type != GT_EV_LABELS || !(g = gstate__get(gs, ev->goid)) || g->system)
 		return 0;
 	if (e->labels == g->labels)
@@ -383,7 +402,8 @@ int labels__end(struct gt_labels *L, struct gstate *gs)
 		switch (e->k[1]) {
 		case 0: L->labelled_offcpu += e->sum; break;
 		case 1: L->labelled_running += e->sum; break;
-		default: L->labelled_creations += e->sum; break;
+		case 2: L->labelled_creations += e->sum; break;
+		default: L->labelled_cpu += e->sum; break;
 		}
 		for (uint32_t j = 0; j < ls->count; j++) {
 			struct lb_key *k = key(L, ls->keys[j]);
@@ -393,7 +413,8 @@ int labels__end(struct gt_labels *L, struct gstate *gs)
 			switch (e->k[1]) {
 			case 0: k->offcpu += e->sum; break;
 			case 1: k->running += e->sum; break;
-			default: k->creations += e->sum; break;
+			case 2: k->creations += e->sum; break;
+			default: k->cpu += e->sum; break;
 			}
 		}
 	}

@@ -21,7 +21,7 @@
 /* Time carried by one label key (or, for the "no labels" row, by none). */
 struct lb_key {
 	const char *key;
-	uint64_t offcpu, running, creations;
+	uint64_t offcpu, running, creations, cpu;
 };
 
 /* The labels of the goroutines that woke an unlabelled site, and how often. */
@@ -65,6 +65,7 @@ struct gt_labels {
 	/* totals over user goroutines */
 	uint64_t offcpu, running, creations, changes;
 	uint64_t labelled_offcpu, labelled_running, labelled_creations;
+	uint64_t cpu, labelled_cpu; /* on-CPU ns from CPU samples (record --cpu) */
 	struct lb_key *keys;
 	size_t nkeys, capkeys;
 	struct lb_site *sites;
@@ -74,8 +75,8 @@ struct gt_labels {
 	size_t nchanges, capchanges;
 	struct u64map change_idx; /* stack id -> index + 1 */
 	/* by label set, folded into keys at the end */
-	struct gs_agg by_set; /* k[0] set, k[1] 0 off-CPU / 1 running / 2 creations */
-	bool cpu_samples;     /* the capture has CPU samples (none can yet: see docs/labels.md) */
+	struct gs_agg by_set; /* k[0] set, k[1] 0 off-CPU / 1 running / 2 creations / 3 CPU */
+	bool cpu_samples;     /* the capture has CPU samples of user goroutines */
 };
 
 /* 0 or -ENOMEM.  priv: index of the first of LABELS_PRIV_WORDS gs_g.priv words. */

@@ -50,15 +50,23 @@ static void text_keys(const struct gt_labels *L, FILE *out)
 
 	fprintf(out, "\nlabels (user goroutines: off-CPU %s, running %s, %" PRIu64 " created)\n",
 		dur(L->offcpu, b1, sizeof(b1)), dur(L->running, b2, sizeof(b2)), L->creations);
-	fprintf(out, "  %-24s %8s %8s %10s\n", "key", "off-CPU", "running", "creations");
-	for (size_t i = 0; i < L->nkeys; i++)
-		fprintf(out, "  %-24s %7.1f%% %7.1f%% %9.1f%%\n", L->keys[i].key,
-			pct(L->keys[i].offcpu, L->offcpu), pct(L->keys[i].running, L->running),
-			pct(L->keys[i].creations, L->creations));
-	fprintf(out, "  %-24s %7.1f%% %7.1f%% %9.1f%%\n", "(no labels)",
-		pct(L->offcpu - L->labelled_offcpu, L->offcpu),
-		pct(L->running - L->labelled_running, L->running),
-		pct(L->creations - L->labelled_creations, L->creations));
+	fprintf(out, "  %-24s %8s %8s %10s", "key", "off-CPU", "running", "creations");
+	if (L->cpu_samples)
+		fprintf(out, " %8s", "CPU");
+	fputc('\n', out);
+	for (size_t i = 0; i <= L->nkeys; i++) {
+		bool none = i == L->nkeys;
+
+		fprintf(out, "  %-24s %7.1f%% %7.1f%% %9.1f%%", none ? "(no labels)" : L->keys[i].key,
+			pct(none ? L->offcpu - L->labelled_offcpu : L->keys[i].offcpu, L->offcpu),
+			pct(none ? L->running - L->labelled_running : L->keys[i].running, L->running),
+			pct(none ? L->creations - L->labelled_creations : L->keys[i].creations,
+			    L->creations));
+		if (L->cpu_samples)
+			fprintf(out, " %7.1f%%",
+				pct(none ? L->cpu - L->labelled_cpu : L->keys[i].cpu, L->cpu));
+		fputc('\n', out);
+	}
 	if (!L->cpu_samples)
 		fprintf(out, "  (no CPU samples in this capture: 'running' is the scheduler's running "
 			     "time)\n");
@@ -186,26 +194,30 @@ int labels__print_jsonl(const struct gt_labels *L, FILE *out)
 	fprintf(out,
 		"{\"section\":\"window\",\"start\":%" PRId64 ",\"end\":%" PRId64
 		",\"duration_ns\":%" PRIu64 ",\"offcpu_ns\":%" PRIu64 ",\"running_ns\":%" PRIu64
-		",\"creations\":%" PRIu64 ",\"label_changes\":%" PRIu64 ",\"cpu_samples\":%s}\n",
+		",\"creations\":%" PRIu64 ",\"label_changes\":%" PRIu64 ",\"cpu_samples\":%s"
+		",\"cpu_ns\":%" PRIu64 "}\n",
 		L->first_ts ? capture__wall_ns(L->cap, L->first_ts) : 0,
 		L->last_ts ? capture__wall_ns(L->cap, L->last_ts) : 0, L->last_ts - L->first_ts,
-		L->offcpu, L->running, L->creations, L->changes, L->cpu_samples ? "true" : "false");
+		L->offcpu, L->running, L->creations, L->changes, L->cpu_samples ? "true" : "false",
+		L->cpu);
 	for (size_t i = 0; i <= L->nkeys; i++) {
 		bool none = i == L->nkeys;
 		struct lb_key k = none ? (struct lb_key){
 			.offcpu = L->offcpu - L->labelled_offcpu,
 			.running = L->running - L->labelled_running,
 			.creations = L->creations - L->labelled_creations,
+			.cpu = L->cpu - L->labelled_cpu,
 		} : L->keys[i];
 
 		fputs("{\"section\":\"key\",\"key\":", out);
 		json_str(out, none ? NULL : k.key);
 		fprintf(out,
 			",\"offcpu_ns\":%" PRIu64 ",\"offcpu_share\":%.4f,\"running_ns\":%" PRIu64
-			",\"running_share\":%.4f,\"creations\":%" PRIu64 ",\"creations_share\":%.4f}\n",
+			",\"running_share\":%.4f,\"creations\":%" PRIu64 ",\"creations_share\":%.4f"
+			",\"cpu_ns\":%" PRIu64 ",\"cpu_share\":%.4f}\n",
 			k.offcpu, pct(k.offcpu, L->offcpu) / 100, k.running,
 			pct(k.running, L->running) / 100, k.creations,
-			pct(k.creations, L->creations) / 100);
+			pct(k.creations, L->creations) / 100, k.cpu, pct(k.cpu, L->cpu) / 100);
 	}
 	for (size_t i = 0; i < L->nsites; i++) {
 		const struct lb_site *s = &L->sites[i];
