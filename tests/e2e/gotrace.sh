@@ -117,11 +117,12 @@ if (cd tools/demo && GOTOOLCHAIN=local "$GO" build -o "$d/demo" .) > "$d/build" 
 	   "$GTRACE" report "$d/cap" -f jsonl > "$d/cap.jsonl" 2> "$d/rep.err"; then
 		kill -KILL "$dpid" 2>/dev/null
 		judge "gotrace/demo" "$d"
-		[ -n "${GOTRACE_KEEP:-}" ] && cp "$d/cap" "$d/cap.jsonl" "$GOTRACE_KEEP/"
+		if [ -n "${GOTRACE_KEEP:-}" ]; then cp "$d/cap" "$d/cap.jsonl" "$GOTRACE_KEEP/"; fi
 	else
 		indent "$d/rec.err"; fail "gotrace/demo/record"
 	fi
-	kill -KILL "$dpid" 2>/dev/null
+	# already gone on the success path: its status must not become the suite's
+	kill -KILL "$dpid" 2>/dev/null || true
 else
 	indent "$d/build"; fail "gotrace/demo/build"
 fi
