@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Shared option parsing; see cli.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "live/az.h"
 #include "cmd/cli.h"
 #include "lib/debug.h"
@@ -85,4 +87,20 @@ bool cli__az_opt(int c, const char *arg, struct gt_az_opts *o)
 	case CLI_OPT_NO_AZ: o->no_network = true; return true;
 	}
 	return false;
+}
+
+int cli__choice(const char *arg, const char *what, const char *const *names)
+{
+	char list[256];
+	size_t n = 0, len = 0;
+
+	for (; names[n]; n++)
+		if (!strcmp(arg, names[n]))
+			return (int)n;
+	list[0] = 0;
+	for (size_t i = 0; i < n && len < sizeof(list); i++)
+		len += snprintf(list + len, sizeof(list) - len, "%s%s",
+				i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+	pr_err("unknown %s '%s' (%s)\n", what, arg, list);
+	return -1;
 }

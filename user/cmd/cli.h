@@ -28,6 +28,11 @@ bool cli__common_opt(int c);
 
 /* A positive PID; 0, or -EINVAL after "invalid PID '...'". */
 int cli__pid(const char *arg, pid_t *out);
+/*
+ * ARG as one of NAMES (NULL-terminated): its index, or -1 after the one-line
+ * error "unknown WHAT 'ARG' (a, b or c)".  NAMES follow the caller's enum.
+ */
+int cli__choice(const char *arg, const char *what, const char *const *names);
 /* A positive number of seconds for option what ("duration", "--window"); 0 or -EINVAL. */
 int cli__seconds(const char *arg, const char *what, const char *example, double *out);
 

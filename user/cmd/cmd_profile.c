@@ -21,6 +21,7 @@
 #include "live/sampler.h"
 
 enum fmt { F_PPROF, F_TEXT, F_JSONL };
+static const char *const fmt_names[] = { "pprof", "text", "jsonl", NULL };
 
 struct prof_opts {
 	pid_t pid;
@@ -120,16 +121,9 @@ static int parse_args(int argc, char **argv, struct prof_opts *o)
 			}
 			break;
 		case 'f':
-			if (!strcmp(optarg, "pprof"))
-				o->fmt = F_PPROF;
-			else if (!strcmp(optarg, "text"))
-				o->fmt = F_TEXT;
-			else if (!strcmp(optarg, "jsonl"))
-				o->fmt = F_JSONL;
-			else {
-				pr_err("unknown format '%s' (pprof, text or jsonl)\n", optarg);
+			if ((c = cli__choice(optarg, "format", fmt_names)) < 0)
 				return GT_EXIT_USAGE;
-			}
+			o->fmt = c;
 			break;
 		case 'o': o->output = optarg; break;
 		case OPT_GOID: o->so.goid_labels = true; break;

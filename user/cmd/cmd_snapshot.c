@@ -25,6 +25,7 @@
 #include "binary/target.h"
 
 enum fmt { F_TEXT, F_JSONL, F_PPROF };
+static const char *const fmt_names[] = { "text", "jsonl", "pprof", NULL };
 
 struct snap_opts {
 	pid_t pid;
@@ -89,16 +90,9 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 				return GT_EXIT_USAGE;
 			break;
 		case 'f':
-			if (!strcmp(optarg, "text"))
-				o->fmt = F_TEXT;
-			else if (!strcmp(optarg, "jsonl"))
-				o->fmt = F_JSONL;
-			else if (!strcmp(optarg, "pprof"))
-				o->fmt = F_PPROF;
-			else {
-				pr_err("unknown format '%s' (text, jsonl or pprof)\n", optarg);
+			if ((c = cli__choice(optarg, "format", fmt_names)) < 0)
 				return GT_EXIT_USAGE;
-			}
+			o->fmt = c;
 			break;
 		case 'o': o->output = optarg; break;
 		case 'S': o->stop = true; break;
