@@ -21,9 +21,10 @@ wanted() {
 
 run_suite() {
 	local name=$1; shift
-	local out rc
+	local out rc t0=$SECONDS
 	out=$("$@" 2>&1); rc=$?
 	printf '%s\n' "$out" | tee -a "$log"
+	echo "  ($name: $((SECONDS - t0)) s)" # keeps make test's time visible per suite
 	if ! printf '%s\n' "$out" | grep -qE '^(PASS|FAIL|SKIP) '; then
 		echo "FAIL $name: suite printed no result (exit $rc)" | tee -a "$log"
 	elif [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
