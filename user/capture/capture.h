@@ -129,6 +129,14 @@ bool capture__complete(const struct gt_capture *c);
 
 const struct gt_stack *capture__stack(const struct gt_capture *c, uint64_t id);
 const struct gt_labelset *capture__labelset(const struct gt_capture *c, uint64_t id);
+/*
+ * The one decoder of a LABELSET record's blob (the reader's own, for
+ * producers that hold records, not a capture: the flight recorder).
+ * *out is malloc'd, keys sorted; free it with capture__labelset_free.
+ * 0, -EBADMSG (malformed) or -ENOMEM.
+ */
+int capture__labelset_decode(const struct gt_event_hdr *h, struct gt_labelset **out);
+void capture__labelset_free(struct gt_labelset *l);
 /* Frames for an exact pc (pass ret-1 for return addresses); 0 when unknown. */
 int capture__symbolize(const struct gt_capture *c, uint64_t pc, struct gt_frame *out, int max);
 /* The runtime's name for a wait reason, or "waitreason N". */

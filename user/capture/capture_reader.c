@@ -421,17 +421,17 @@ static void sort_labels(struct gt_labelset *l)
 	free(v);
 }
 
-static int store_labelset(struct gt_capture *c, const struct gt_event_hdr *h)
+int capture__labelset_decode(const struct gt_event_hdr *h, struct gt_labelset **out)
 {
 	const struct gt_ev_labelset *e = (const void *)h;
 	const uint8_t *p = e->blob, *end;
 	struct gt_labelset *l;
 
-	if (!e->id || e->blob_len > GT_LABELSET_BLOB ||
+	*out = NULL;
+	if (h->size < offsetof(struct gt_ev_labelset, blob) || !e->id ||
+	    e->blob_len > GT_LABELSET_BLOB ||
 	    h->size < offsetof(struct gt_ev_labelset, blob) + e->blob_len || e->count > GT_LABEL_MAX)
 		return -EBADMSG;
-	if (u64map__get(&c->labelsets, e->id))
-		return 0;
 	end = p + e->blob_len;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -455,7 +455,30 @@ static int store_labelset(struct gt_capture *c, const struct gt_event_hdr *h)
 	if (l->count < e->count)
 		l->truncated = true;
 	sort_labels(l);
-	return u64map__put(&c->labelsets, e->id, l);
+	*out = l;
+	return 0;
+}
+
+void capture__labelset_free(struct gt_labelset *l)
+{
+	free_labelset(l);
+}
+
+static int store_labelset(struct gt_capture *c, const struct gt_event_hdr *h)
+{
+	const struct gt_ev_labelset *e = (const void *)h;
+	struct gt_labelset *l;
+	int err;
+
+	if (e->id && u64map__get(&c->labelsets, e->id))
+		return 0;
+	err = capture__labelset_decode(h, &l);
+	if (err)
+		return err;
+	err = u64map__put(&c->labelsets, e->id, l);
+	if (err)
+		free_labelset(l);
+	return err;
 }
 
 /*

@@ -44,15 +44,28 @@ const char *gs_func_name(struct gt_capture *cap, uint64_t pc)
 	return n > 0 ? f[n - 1].func : "?";
 }
 
-int gstate__init(struct gstate *gs, struct gt_capture *cap, const struct gs_ops *ops, void *arg)
+static const struct gs_ops no_ops;
+
+/* A wait reason's name from the capture, or from the live names. */
+static const char *reason_name(const struct gstate *gs, unsigned r)
+{
+	if (gs->cap)
+		return capture__waitreason(gs->cap, r);
+	return gs->names.reason ? gs->names.reason(gs->names.arg, r) : NULL;
+}
+
+static int init(struct gstate *gs, struct gt_capture *cap, const struct gs_names *names,
+		const struct gs_ops *ops, void *arg)
 {
 	memset(gs, 0, sizeof(*gs));
 	gs->cap = cap;
-	gs->ops = ops;
+	if (names)
+		gs->names = *names;
+	gs->ops = ops ? ops : &no_ops;
 	gs->arg = arg;
 	/* the value of waitReasonPreempted moves between versions: find it by name */
-	for (unsigned r = 1; cap && r < 256; r++) {
-		const char *n = capture__waitreason(cap, r);
+	for (unsigned r = 1; (cap || names) && r < 256; r++) {
+		const char *n = reason_name(gs, r);
 
 		if (n && !strcmp(n, "preempted")) {
 			gs->reason_preempted = r;
@@ -60,6 +73,17 @@ int gstate__init(struct gstate *gs, struct gt_capture *cap, const struct gs_ops 
 		}
 	}
 	return 0;
+}
+
+int gstate__init(struct gstate *gs, struct gt_capture *cap, const struct gs_ops *ops, void *arg)
+{
+	return init(gs, cap, NULL, ops, arg);
+}
+
+int gstate__init_live(struct gstate *gs, const struct gs_names *names, const struct gs_ops *ops,
+		      void *arg)
+{
+	return init(gs, NULL, names, ops, arg);
 }
 
 static void free_list(struct gs_g *g)
@@ -119,8 +143,14 @@ static void drop_g(struct gstate *gs, struct gs_g *g)
 
 static void set_start(struct gstate *gs, struct gs_g *g, uint64_t startpc)
 {
+	const char *n = NULL;
+
 	g->startpc = startpc;
-	g->start_func = gs_func_name(gs->cap, startpc);
+	if (gs->cap)
+		n = gs_func_name(gs->cap, startpc);
+	else if (startpc && gs->names.func)
+		n = gs->names.func(gs->names.arg, startpc);
+	g->start_func = n && *n ? n : "?";
 	g->system = go_funcs__is_system(g->start_func);
 }
 
@@ -542,6 +572,29 @@ int gstate__foreach(struct gstate *gs, int (*fn)(struct gstate *gs, struct gs_g 
 	return 0;
 }
 
+void gstate__snapshot_record(const struct gs_g *g, uint64_t ts, struct gt_ev_snapshot *out)
+{
+	static const uint32_t status[GS_NR_STATES] = {
+		[GS_RUNNING] = GT_G_RUNNING,   [GS_RUNNABLE] = GT_G_RUNNABLE,
+		[GS_WAITING] = GT_G_WAITING,   [GS_SYSCALL] = GT_G_SYSCALL,
+		[GS_UNKNOWN] = GT_G_RUNNABLE, /* never left lookup's prior: not reached */
+		[GS_DEAD] = GT_G_DEAD,
+	};
+	bool suspended = g->state == GS_WAITING && g->start_ev == GT_EV_PREEMPT;
+
+	*out = (struct gt_ev_snapshot){
+		.h = { .type = GT_EV_SNAPSHOT, .size = sizeof(*out), .ts = ts, .goid = g->goid },
+		.parent = g->parent,
+		.gopc = g->gopc,
+		.startpc = g->startpc,
+		.labels = g->labels,
+		/* what the runtime itself says of a goroutine suspendG stopped for the GC */
+		.status = suspended ? GT_G_PREEMPTED : g->state < GS_NR_STATES ? status[g->state] : 0,
+		.stack = g->state == GS_WAITING && !suspended ? g->stack : 0,
+		.reason = g->state == GS_WAITING && !suspended ? g->reason : 0,
+	};
+}
+
 /* ---- goroutine filter ---- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -611,13 +664,17 @@ void gs_filter__free(struct gs_filter *f)
 
 bool gs_filter__match(const struct gs_filter *f, struct gt_capture *cap, const struct gs_g *g)
 {
-	const struct gt_labelset *ls;
-
 	if (f->any)
 		return true;
 	if (f->goids)
 		return bsearch(&g->goid, f->goids, f->ngoids, sizeof(uint64_t), cmp_u64);
-	ls = g->labels ? capture__labelset(cap, g->labels) : NULL;
+	return gs_filter__match_labels(f, g->labels ? capture__labelset(cap, g->labels) : NULL);
+}
+
+bool gs_filter__match_labels(const struct gs_filter *f, const struct gt_labelset *ls)
+{
+	if (!f->key)
+		return false;
 	for (uint32_t i = 0; ls && i < ls->count; i++)
 		if (strlen(ls->keys[i]) == f->klen && !strncmp(ls->keys[i], f->key, f->klen) &&
 		    !strcmp(ls->values[i], f->val))

@@ -10,6 +10,12 @@
  * flagged uncertain) and SNAPSHOT records.  Memory is bounded by live
  * goroutines: dead ones are dropped at EXIT.  The per-event path does not
  * allocate (goroutine records are recycled).
+ *
+ * Two ways in: over a capture (gstate__init, gstate__process), or live,
+ * one record at a time as a producer hands them over (gstate__init_live,
+ * gstate__event), looking goroutines up as of now (gstate__get,
+ * gstate__foreach) and writing that state back out as SNAPSHOT records
+ * (gstate__snapshot_record) that this machine reads back to the same state.
  */
 #ifndef GTRACE_GSTATE_H
 #define GTRACE_GSTATE_H
@@ -101,8 +107,20 @@ struct gs_loss {
 	uint64_t start, end, lost;
 };
 
+/*
+ * The names gstate needs when no capture is behind it (gstate__init_live):
+ * the outermost function at an exact pc (a start PC), and the runtime's
+ * name for a wait reason; either may return NULL for "unknown".
+ */
+struct gs_names {
+	const char *(*func)(void *arg, uint64_t pc);
+	const char *(*reason)(void *arg, unsigned reason);
+	void *arg;
+};
+
 struct gstate {
-	struct gt_capture *cap;
+	struct gt_capture *cap; /* NULL when live: names come from .names */
+	struct gs_names names;
 	const struct gs_ops *ops;
 	void *arg;	       /* exporter's context */
 	struct u64map gs;      /* goid -> struct gs_g * */
@@ -118,8 +136,15 @@ struct gstate {
 	uint64_t nr_events, nr_created, nr_exited, nr_snapshot, nr_guessed, nr_bad;
 };
 
-/* 0 or -ENOMEM. */
+/* 0 or -ENOMEM.  ops may be NULL (nothing to hear: lookups only). */
 int gstate__init(struct gstate *gs, struct gt_capture *cap, const struct gs_ops *ops, void *arg);
+/*
+ * The same for a live stream, with the target's names.  A user that runs
+ * for ever feeds no LOSS or GAP records: their windows are kept (for the
+ * intervals' uncertain flag) and would grow with run time.
+ */
+int gstate__init_live(struct gstate *gs, const struct gs_names *names, const struct gs_ops *ops,
+		      void *arg);
 void gstate__exit(struct gstate *gs);
 /* Feeds one record (what a gt_tool's event callback does). */
 int gstate__event(struct gstate *gs, const struct gt_event_hdr *ev);
@@ -137,6 +162,12 @@ struct gs_g *gstate__get(const struct gstate *gs, uint64_t goid);
 /* Calls fn for every live goroutine (order unspecified); stops on non-zero. */
 int gstate__foreach(struct gstate *gs, int (*fn)(struct gstate *gs, struct gs_g *g, void *arg),
 		    void *arg);
+/*
+ * g as it is now, as a SNAPSHOT record stamped ts: the runtime status its
+ * state stands for (_Gpreempted for a GC suspension), the park reason and
+ * stack while waiting.  Fed back to a gstate, it yields the same state.
+ */
+void gstate__snapshot_record(const struct gs_g *g, uint64_t ts, struct gt_ev_snapshot *out);
 
 /*
  * The runtime's name for a wait reason; "(no reason)" for waitReasonZero
@@ -162,5 +193,7 @@ int gs_filter__parse(struct gs_filter *f, const char *spec);
 void gs_filter__free(struct gs_filter *f);
 /* Does g (with its current labels) match? */
 bool gs_filter__match(const struct gs_filter *f, struct gt_capture *cap, const struct gs_g *g);
+/* Does a label set hold the filter's KEY=VALUE?  false for goid filters and ls NULL. */
+bool gs_filter__match_labels(const struct gs_filter *f, const struct gt_labelset *ls);
 
 #endif
