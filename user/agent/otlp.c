@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include "lib/gzip.h"
 #include "lib/u64map.h"
 #include "lib/version.h"
 #include "agent/batch.h"
@@ -212,44 +212,6 @@ static int32_t attr_ix(struct enc *e, const char *key, const char *str, int64_t 
 	return ix;
 }
 
-/* Gunzips a pprof; NULL on error. */
-static uint8_t *gunzip(const uint8_t *in, size_t len, size_t *out_len)
-{
-	size_t cap = len * 4 + 1024;
-	uint8_t *out = malloc(cap);
-	z_stream z = { 0 };
-	int rc;
-
-	if (!out || inflateInit2(&z, 15 + 16) != Z_OK) {
-		free(out);
-		return NULL;
-	}
-	z.next_in = (uint8_t *)in;
-	z.avail_in = len;
-	do {
-		if (z.total_out == cap) {
-			uint8_t *n = realloc(out, cap * 2);
-
-			if (!n) {
-				rc = Z_MEM_ERROR;
-				break;
-			}
-			out = n;
-			cap *= 2;
-		}
-		z.next_out = out + z.total_out;
-		z.avail_out = cap - z.total_out;
-		rc = inflate(&z, Z_NO_FLUSH);
-	} while (rc == Z_OK);
-	*out_len = z.total_out;
-	inflateEnd(&z);
-	if (rc != Z_STREAM_END) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
 static const char *pstr(const Perftools__Profiles__Profile *p, int64_t i)
 {
 	return i >= 0 && (size_t)i < p->n_string_table ? p->string_table[i] : "";
@@ -259,7 +221,7 @@ static const char *pstr(const Perftools__Profiles__Profile *p, int64_t i)
 static int add_pprof(struct enc *e, ScopeProf *sp, struct vec *profs, const struct agent_series *s)
 {
 	size_t raw_len;
-	uint8_t *raw = gunzip(s->p->pprof, s->p->len, &raw_len);
+	uint8_t *raw = NULL;
 	Perftools__Profiles__Profile *pp;
 	int32_t *loc_ix = NULL, *map_ix = NULL, stk[1024];
 	int32_t pattrs[8];
@@ -267,7 +229,8 @@ static int add_pprof(struct enc *e, ScopeProf *sp, struct vec *profs, const stru
 	const char *duty = "1";
 	int err = 0;
 
-	if (!raw)
+	/* the window's own pprof, as written: no bound beyond memory */
+	if (gzip__inflate(s->p->pprof, s->p->len, SIZE_MAX, &raw, &raw_len))
 		return -EINVAL;
 	pp = perftools__profiles__profile__unpack(NULL, raw_len, raw);
 	free(raw);

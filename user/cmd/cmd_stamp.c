@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 #include "live/az.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "lib/outfile.h"
+#include "lib/gzip.h"
 #include "lib/debug.h"
 #include "profile.pb-c.h"
 
@@ -91,78 +91,6 @@ static int read_all(const char *path, uint8_t **buf, size_t *len)
 	return b ? 0 : -EIO;
 }
 
-/* Inflates a gzip stream; -EBADMSG when it is cut or corrupt. */
-static int gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
-{
-	z_stream z = { 0 };
-	size_t cap = len * 4 + 4096;
-	uint8_t *b = malloc(cap), *nb;
-	int r = Z_OK;
-
-	if (!b || inflateInit2(&z, 15 + 16) != Z_OK) {
-		free(b);
-		return -ENOMEM;
-	}
-	z.next_in = (uint8_t *)in;
-	z.avail_in = len;
-	while (r == Z_OK) {
-		if (z.total_out == cap) {
-			if (cap * 2 > STAMP_MAX_INPUT || !(nb = realloc(b, cap * 2))) {
-				r = Z_MEM_ERROR;
-				break;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		z.next_out = b + z.total_out;
-		z.avail_out = cap - z.total_out;
-		r = inflate(&z, Z_NO_FLUSH);
-		if (r == Z_BUF_ERROR && z.avail_out)
-			break; /* no more input: truncated */
-		if (r == Z_BUF_ERROR)
-			r = Z_OK;
-	}
-	*out_len = z.total_out;
-	inflateEnd(&z);
-	if (r != Z_STREAM_END) {
-		free(b);
-		return r == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
-	}
-	*out = b;
-	return 0;
-}
-
-static int gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
-{
-	z_stream z = { 0 };
-	size_t cap;
-	uint8_t *b;
-	int r;
-
-	/* Go writes profiles with gzip.BestSpeed; so do we */
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	cap = deflateBound(&z, len);
-	b = malloc(cap);
-	if (!b) {
-		deflateEnd(&z);
-		return -ENOMEM;
-	}
-	z.next_in = (uint8_t *)in;
-	z.avail_in = len;
-	z.next_out = b;
-	z.avail_out = cap;
-	r = deflate(&z, Z_FINISH);
-	*out_len = z.total_out;
-	deflateEnd(&z);
-	if (r != Z_STREAM_END) {
-		free(b);
-		return -EIO;
-	}
-	*out = b;
-	return 0;
-}
-
 /* Gzipped or plain bytes -> a checked Profile.  One error line on failure. */
 static Profile *decode(const char *path, const uint8_t *buf, size_t len)
 {
@@ -173,7 +101,7 @@ static Profile *decode(const char *path, const uint8_t *buf, size_t len)
 	int err;
 
 	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-		err = gunzip(buf, len, &raw, &rlen);
+		err = gzip__inflate(buf, len, STAMP_MAX_INPUT, &raw, &rlen);
 		if (err) {
 			pr_err("%s: %s\n", path, err == -ENOMEM ? "out of memory inflating it" :
 			       "damaged gzip data (truncated or corrupt): not a whole profile");
@@ -389,7 +317,7 @@ static int stamp(const char *input, const char *output, const struct gt_az_opts 
 	if (!err)
 		err = pack(&s, p, &raw, &rlen);
 	if (!err)
-		err = gzip(raw, rlen, &gz, &gzlen);
+		err = gzip__compress(raw, rlen, &gz, &gzlen);
 	if (err)
 		pr_err("stamping %s failed: %s\n", input, strerror(-err));
 	else

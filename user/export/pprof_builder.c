@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "lib/debug.h"
+#include "lib/gzip.h"
 #include "capture/gs_table.h"
 #include "export/pprof_builder.h"
 #include "profile.pb-c.h"
@@ -307,28 +307,18 @@ int pprof_builder__sample(struct pprof_builder *b, const uint64_t *locs, int nlo
 	return 0;
 }
 
+/* The profile gzipped, as Go's runtime/pprof writes it. */
 static int write_gzip(const uint8_t *buf, size_t len, FILE *out)
 {
-	uint8_t chunk[65536];
-	z_stream z = { 0 };
-	int zr, err = 0;
+	uint8_t *gz;
+	size_t n;
+	int err = gzip__compress(buf, len, &gz, &n);
 
-	/* 15 + 16: a gzip wrapper, BestSpeed as Go's runtime/pprof writes. */
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	z.next_in = (uint8_t *)buf;
-	z.avail_in = len;
-	do {
-		z.next_out = chunk;
-		z.avail_out = sizeof(chunk);
-		zr = deflate(&z, Z_FINISH);
-		if (fwrite(chunk, 1, sizeof(chunk) - z.avail_out, out) !=
-		    sizeof(chunk) - z.avail_out)
-			err = -EIO;
-	} while (zr == Z_OK && !err);
-	deflateEnd(&z);
-	if (!err && zr != Z_STREAM_END)
+	if (err)
+		return err;
+	if (fwrite(gz, 1, n, out) != n)
 		err = -EIO;
+	free(gz);
 	/* a full disk may only show when stdio hands its buffer over */
 	if (!err && (fflush(out) || ferror(out)))
 		err = -EIO;
