@@ -22,17 +22,8 @@ for v in go1.19 go1.26; do
 	[ -x "$bin" ] || { skip "$name" "no $bin (tests/fixtures/build.sh)"; continue; }
 	d=$TMP/$v
 	mkdir -p "$d"
-	spawn "$d/fix.out" "$bin" -wait -pairs 8 -d 5; fpid=$SPAWN_PID
-	if ! wait_line "$d/fix.out" '^ready ' 10; then
-		indent "$d/fix.out"; fail "$name: fixture not ready in 10 s"; continue
-	fi
-	spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect --budget 2 -d 4
-	gpid=$SPAWN_PID
-	if ! wait_line "$d/rec.err" 'recording' 15; then
-		indent "$d/rec.err"; fail "$name: gtrace did not start recording in 15 s"
-		kill -KILL "$fpid" "$gpid" 2>/dev/null; continue
-	fi
-	kill -USR1 "$fpid"
+	start_recording "$name" "$d" "$bin" -wait -pairs 8 -d 5 -- --budget 2 -d 4 || continue
+	fpid=$FPID gpid=$GPID
 	wait_exit "$gpid" 30; grc=$EXIT_RC
 	wait_exit "$fpid" 30; frc=$EXIT_RC
 	if [ $frc -ne 0 ] || ! grep -q '^done$' "$d/fix.out" || ! grep -qE '^rounds [1-9]' "$d/fix.out"; then

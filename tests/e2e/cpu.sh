@@ -27,10 +27,8 @@ run() {
 	shift 4
 	d=$TMP/${name//\//_}
 	mkdir -p "$d"
-	spawn "$d/fix.out" "$bin" "$@"; fpid=$SPAWN_PID
-	if ! wait_line "$d/fix.out" '^ready$' 10; then
-		indent "$d/fix.out"; fail "$name: fixture not ready in 10 s"; return 1
-	fi
+	start_fixture "$name" "$d/fix.out" "$bin" "$@" || return 1
+	fpid=$FPID
 	if ! "$GTRACE" record -q -p "$fpid" -d "$secs" --cpu="$hz" --no-az-detect \
 		${GARGS:-} -o "$d/cap" 2> "$d/rec.err"; then
 		indent "$d/rec.err"; fail "$name: gtrace record --cpu failed"; return 1

@@ -18,22 +18,17 @@ bin=$FIX/script-go1.26-plain
 GO=$(command -v go || echo /usr/local/go/bin/go)
 
 # ---- record ----
-cap=$TMP/script.gtr
-"$bin" -wait > "$TMP/fixture.out" 2>&1 &
-fix_pid=$!
-BG_PIDS="$fix_pid"
-for _ in $(seq 50); do grep -q '^ready' "$TMP/fixture.out" && break; sleep 0.1; done
-"$GTRACE" record -p "$fix_pid" -d 3 -o "$cap" --no-az-detect --az e2e-zone-1 > "$TMP/record.out" 2>&1 &
-rec_pid=$!
-BG_PIDS="$fix_pid $rec_pid"
-# signal the fixture once the probes are attached
-for _ in $(seq 100); do grep -q 'recording pid' "$TMP/record.out" && break; sleep 0.1; done
-kill -USR1 "$fix_pid" 2>/dev/null
-wait "$rec_pid"; rec_rc=$?
-wait "$fix_pid" 2>/dev/null
-BG_PIDS=
+d=$TMP/rec; mkdir -p "$d"
+cap=$d/cap
+# released once the probes are attached
+if start_recording "" "$d" "$bin" -wait -- -d 3 --az e2e-zone-1; then
+	wait "$GPID"; rec_rc=$?
+	wait "$FPID" 2>/dev/null
+else
+	rec_rc=1
+fi
 if [ $rec_rc -ne 0 ] || [ ! -s "$cap" ]; then
-	sed 's/^/  /' "$TMP/record.out" | tail -5
+	indent "$d/rec.err" 5
 	for t in record jsonl pprof-offcpu pprof-schedlat pprof-goroutine pprof-lifetime pprof-tagfocus perfetto chrome text; do fail "export/$t"; done
 	exit 0
 fi
@@ -58,7 +53,7 @@ check export/pprof-tagfocus sh -c '
 	got=$("$2" tool pprof -raw -tagfocus="kind=^mutex\$" "$3" 2>/dev/null |
 		sed -n "s/.*goid:\[\([0-9]*\) goid\].*/\1/p" | sort -nu | tr "\n" " ")
 	[ -n "$want" ] && [ "$want" = "$got" ] || { echo "fixture: $want pprof: $got"; exit 1; }' \
-	sh "$TMP/fixture.out" "$GO" "$TMP/offcpu.pb.gz"
+	sh "$d/fix.out" "$GO" "$TMP/offcpu.pb.gz"
 
 # ---- Perfetto ----
 # expected from the replay of the capture: one track per goroutine, one

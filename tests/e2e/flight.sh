@@ -17,15 +17,11 @@ vers=$(go_versions)
 # start_pair BIN DIR FLIGHT-ARGS...: starts the fixture and the recorder, releases the fixture.
 start_pair() {
 	local bin=$1 dir=$2; shift 2
-	"$bin" "${FIXARGS[@]}" > "$TMP/fix.out" 2>&1 &
-	fpid=$!
-	BG_PIDS="$BG_PIDS $fpid"
-	for _ in $(seq 100); do grep -q '^ready' "$TMP/fix.out" && break; sleep 0.1; done
-	"$GTRACE" flight -p "$fpid" --no-az-detect -o "$dir" "$@" > "$TMP/flight.log" 2>&1 &
-	gpid=$!
-	BG_PIDS="$BG_PIDS $gpid"
-	for _ in $(seq 200); do grep -q 'flight recorder on' "$TMP/flight.log" && break; sleep 0.1; done
-	grep -q 'flight recorder on' "$TMP/flight.log" || return 1
+	start_fixture "" "$TMP/fix.out" "$bin" "${FIXARGS[@]}" || return 1
+	fpid=$FPID
+	start_gtrace "" "$TMP/flight.log" 'flight recorder on' 20 \
+		flight -p "$fpid" --no-az-detect -o "$dir" "$@" || return 1
+	gpid=$GPID
 	kill -USR1 "$fpid"
 }
 

@@ -34,14 +34,9 @@ readers="local go1.27.3"
 # record NAME BIN ARGS...: the fixture at -wait, gtrace attached, then released.
 record() {
 	local d=$1 bin=$2; shift 2
-	spawn "$d/fix.out" "$bin" -wait "$@"; fpid=$SPAWN_PID
-	wait_line "$d/fix.out" '^ready ' 10 || { indent "$d/fix.out"; return 1; }
-	spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect -d 30 $RECORD_OPTS
-	gpid=$SPAWN_PID
-	if ! wait_line "$d/rec.err" 'recording' 15; then
-		indent "$d/rec.err"; kill -KILL "$fpid" "$gpid" 2>/dev/null; return 1
-	fi
-	kill -USR1 "$fpid"
+	# no name: the caller FAILs the run
+	start_recording "" "$d" "$bin" -wait "$@" -- -d 30 $RECORD_OPTS || return 1
+	fpid=$FPID gpid=$GPID
 	wait_exit "$fpid" 20
 	wait_exit "$gpid" 15; [ $EXIT_RC -eq 0 ] || { indent "$d/rec.err"; return 1; }
 	"$GTRACE" report "$d/cap" -f jsonl > "$d/cap.jsonl" 2> "$d/rep.err" || { indent "$d/rep.err"; return 1; }

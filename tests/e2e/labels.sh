@@ -24,17 +24,8 @@ for v in $vers; do
 	[ -x "$bin" ] || { skip "$name" "no $bin"; continue; }
 	d=$TMP/$v
 	mkdir -p "$d"
-	spawn "$d/fix.out" "$bin" -wait -d 2.5s; fpid=$SPAWN_PID
-	if ! wait_line "$d/fix.out" '^ready' 10; then
-		indent "$d/fix.out"; fail "$name: fixture not ready in 10 s"; continue
-	fi
-	spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect -d 30
-	gpid=$SPAWN_PID
-	if ! wait_line "$d/rec.err" 'recording' 15; then
-		indent "$d/rec.err"; fail "$name: gtrace did not start recording in 15 s"
-		kill -KILL "$fpid" "$gpid" 2>/dev/null; continue
-	fi
-	kill -USR1 "$fpid"
+	start_recording "$name" "$d" "$bin" -wait -d 2.5s -- -d 30 || continue
+	fpid=$FPID gpid=$GPID
 	wait_exit "$fpid" 30
 	wait_exit "$gpid" 30
 	if [ $EXIT_RC -ne 0 ] || ! grep -q '^done$' "$d/fix.out"; then

@@ -18,17 +18,8 @@ for v in $vers; do
 	[ -x "$bin" ] || { skip "$name" "no $bin (tests/fixtures/build.sh)"; continue; }
 	d=$TMP/$v
 	mkdir -p "$d"
-	spawn "$d/fix.out" "$bin" -wait -d 1; fpid=$SPAWN_PID
-	if ! wait_line "$d/fix.out" '^ready ' 10; then
-		indent "$d/fix.out"; fail "$name: fixture not ready in 10 s"; continue
-	fi
-	spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect --buffer 8K -d 30
-	gpid=$SPAWN_PID
-	if ! wait_line "$d/rec.err" 'recording' 15; then
-		indent "$d/rec.err"; fail "$name: gtrace did not start recording in 15 s"
-		kill -KILL "$fpid" "$gpid" 2>/dev/null; continue
-	fi
-	kill -USR1 "$fpid"
+	start_recording "$name" "$d" "$bin" -wait -d 1 -- --buffer 8K -d 30 || continue
+	fpid=$FPID gpid=$GPID
 	wait_exit "$fpid" 20; frc=$EXIT_RC
 	wait_exit "$gpid" 20; grc=$EXIT_RC
 	if [ $frc -ne 0 ] || ! grep -q '^done$' "$d/fix.out"; then

@@ -16,19 +16,18 @@ bin=$FIX/script-go1.26-plain
 [ -x "$GTRACE" ] || { skip merge "no $GTRACE (run make)"; exit 0; }
 [ -x "$bin" ] || { skip merge "no fixture $bin (tests/fixtures/build.sh)"; exit 0; }
 
-# start NAME ZONE: a waiting fixture and a recorder on it; sets pid_NAME, rec_NAME
+# start NAME ZONE: a waiting fixture and a recorder on it, not released yet;
+# sets pid_NAME, rec_NAME
 start() {
-	"$bin" -wait > "$TMP/$1.out" 2>&1 &
-	eval "pid_$1=$!"
-	for _ in $(seq 50); do grep -q '^ready' "$TMP/$1.out" && break; sleep 0.1; done
-	"$GTRACE" record -p "$(eval echo \$pid_$1)" -d 4 -o "$TMP/$1.gtr" --no-az-detect \
-		--az "$2" > "$TMP/$1.rec" 2>&1 &
-	eval "rec_$1=$!"
-	for _ in $(seq 100); do grep -q 'recording pid' "$TMP/$1.rec" && break; sleep 0.1; done
+	mkdir -p "$TMP/$1"
+	start_recording "" "$TMP/$1" "$bin" -wait --hold -d 4 --az "$2"
+	eval "pid_$1=$FPID rec_$1=$GPID"
+	ln -sf "$TMP/$1/cap" "$TMP/$1.gtr"
+	ln -sf "$TMP/$1/rec.err" "$TMP/$1.rec"
+	ln -sf "$TMP/$1/fix.out" "$TMP/$1.out"
 }
 start a e2e-zone-a
 start b e2e-zone-b
-BG_PIDS="$pid_a $pid_b $rec_a $rec_b"
 ta=$(date +%s%N); kill -USR1 "$pid_a"
 sleep 1
 tb=$(date +%s%N); kill -USR1 "$pid_b"

@@ -31,17 +31,8 @@ for v in $vers; do
 		stripped) fargs=(-wait -hold); gargs=(-d 4); stop=duration ;;
 		pie) fargs=(-wait -hold); gargs=(-d 30); stop="target exited" ;;
 		esac
-		spawn "$d/fix.out" "$bin" "${fargs[@]}"; fpid=$SPAWN_PID
-		if ! wait_line "$d/fix.out" '^ready ' 10; then
-			indent "$d/fix.out"; fail "$name: fixture not ready in 10 s"; continue
-		fi
-		spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect "${gargs[@]}"
-		gpid=$SPAWN_PID
-		if ! wait_line "$d/rec.err" 'recording' 15; then
-			indent "$d/rec.err"; fail "$name: gtrace did not start recording in 15 s"
-			kill -KILL "$fpid" "$gpid" 2>/dev/null; continue
-		fi
-		kill -USR1 "$fpid"
+		start_recording "$name" "$d" "$bin" "${fargs[@]}" -- "${gargs[@]}" || continue
+		fpid=$FPID gpid=$GPID
 		if ! wait_line "$d/fix.out" '^done$' 20; then
 			indent "$d/fix.out"; fail "$name: fixture did not print done in 20 s"
 		fi
