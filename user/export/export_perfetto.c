@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/varint.h"
 #include "lib/debug.h"
 #include "lib/strtab.h"
 #include "export/export.h"
@@ -86,33 +87,21 @@ static int reserve(struct pf *pf, struct buf *b, size_t more)
 	return 0;
 }
 
-static inline size_t varint_to(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)v | 0x80;
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /* field key (field << 3 | wire type) then a varint value */
 static inline void put_varint(struct pf *pf, struct buf *b, uint32_t field, uint64_t v)
 {
 	if (reserve(pf, b, 20))
 		return;
-	b->len += varint_to(b->p + b->len, (uint64_t)field << 3);
-	b->len += varint_to(b->p + b->len, v);
+	b->len += varint__put(b->p + b->len, (uint64_t)field << 3);
+	b->len += varint__put(b->p + b->len, v);
 }
 
 static inline void put_bytes(struct pf *pf, struct buf *b, uint32_t field, const void *d, size_t n)
 {
 	if (reserve(pf, b, 20 + n))
 		return;
-	b->len += varint_to(b->p + b->len, (uint64_t)field << 3 | 2);
-	b->len += varint_to(b->p + b->len, n);
+	b->len += varint__put(b->p + b->len, (uint64_t)field << 3 | 2);
+	b->len += varint__put(b->p + b->len, n);
 	memcpy(b->p + b->len, d, n);
 	b->len += n;
 }
@@ -121,7 +110,7 @@ static inline void put_fixed64(struct pf *pf, struct buf *b, uint32_t field, uin
 {
 	if (reserve(pf, b, 20))
 		return;
-	b->len += varint_to(b->p + b->len, (uint64_t)field << 3 | 1);
+	b->len += varint__put(b->p + b->len, (uint64_t)field << 3 | 1);
 	for (int i = 0; i < 8; i++)
 		b->p[b->len++] = (uint8_t)(v >> (8 * i));
 }
@@ -165,8 +154,8 @@ static int first_packet(struct tl *t)
 	put_varint(pf, b, 10, SEQ_ID);		/* trusted_packet_sequence_id */
 	put_varint(pf, b, 13, SEQ_INCREMENTAL_STATE_CLEARED); /* sequence_flags */
 	put_varint(pf, b, 87, 1);		/* first_packet_on_sequence */
-	dl = varint_to(def, 58 << 3);		/* TracePacketDefaults.timestamp_clock_id */
-	dl += varint_to(def + dl, clock);
+	dl = varint__put(def, 58 << 3);		/* TracePacketDefaults.timestamp_clock_id */
+	dl += varint__put(def + dl, clock);
 	put_bytes(pf, b, 59, def, dl);		/* trace_packet_defaults */
 	return emit(t, b->p, b->len);
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/varint.h"
 #include "export/gotrace_enc.h"
 #include "lib/u64map.h"
 
@@ -46,18 +47,6 @@ struct gtv {
 	struct buf strings, stacks; /* table entries, split into batches at the end */
 	uint64_t min_ts, nevents;
 };
-
-static size_t put_uv(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)v | 0x80;
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
 
 static int buf_reserve(struct buf *b, size_t more)
 {
@@ -158,8 +147,8 @@ uint64_t gtv__string(struct gtv *w, const char *s)
 	w->strs[j].id = w->next_string++;
 	w->nstrs++;
 	hdr[0] = GTV_STRING;
-	hl = 1 + put_uv(hdr + 1, w->strs[j].id);
-	hl += put_uv(hdr + hl, n);
+	hl = 1 + varint__put(hdr + 1, w->strs[j].id);
+	hl += varint__put(hdr + hl, n);
 	memcpy(w->strings.p + w->strings.len, hdr, hl);
 	memcpy(w->strings.p + w->strings.len + hl, s, n);
 	w->strings.len += hl + n;
@@ -180,18 +169,18 @@ uint64_t gtv__stack(struct gtv *w, const struct gtv_frame *f, int n)
 	w->next_stack++;
 	p = w->stacks.p + w->stacks.len;
 	*p++ = GTV_STACK;
-	p += put_uv(p, id);
-	p += put_uv(p, n);
+	p += varint__put(p, id);
+	p += varint__put(p, n);
 	w->stacks.len = p - w->stacks.p;
 	for (int i = 0; i < n; i++) {
 		/* interning may grow the string table, not this buffer */
 		fn = gtv__string(w, f[i].func ? f[i].func : "?");
 		file = gtv__string(w, f[i].file ? f[i].file : "?");
 		p = w->stacks.p + w->stacks.len;
-		p += put_uv(p, f[i].pc);
-		p += put_uv(p, fn);
-		p += put_uv(p, file);
-		p += put_uv(p, f[i].line);
+		p += varint__put(p, f[i].pc);
+		p += varint__put(p, fn);
+		p += varint__put(p, file);
+		p += varint__put(p, f[i].line);
 		w->stacks.len = p - w->stacks.p;
 	}
 	return id;
@@ -204,10 +193,10 @@ static void write_batch(struct gtv *w, uint64_t m, uint64_t ts, const uint8_t *d
 	size_t hl = 1;
 
 	hdr[0] = GTV_EVENT_BATCH;
-	hl += put_uv(hdr + hl, GEN);
-	hl += put_uv(hdr + hl, m);
-	hl += put_uv(hdr + hl, ts);
-	hl += put_uv(hdr + hl, len);
+	hl += varint__put(hdr + hl, GEN);
+	hl += varint__put(hdr + hl, m);
+	hl += varint__put(hdr + hl, ts);
+	hl += varint__put(hdr + hl, len);
 	if (fwrite(hdr, 1, hl, w->out) != hl || fwrite(data, 1, len, w->out) != len)
 		w->err = -EIO;
 }
@@ -242,9 +231,9 @@ int gtv__event(struct gtv *w, uint64_t m, uint64_t ts, uint8_t type, int nargs,
 		b->base = b->last = ts;
 	p = b->data + b->len;
 	*p++ = type;
-	p += put_uv(p, ts - b->last);
+	p += varint__put(p, ts - b->last);
 	for (int i = 0; i < nargs; i++)
-		p += put_uv(p, args[i]);
+		p += varint__put(p, args[i]);
 	b->len = p - b->data;
 	b->last = ts;
 	if (!w->min_ts || ts < w->min_ts)
@@ -324,12 +313,12 @@ int gtv__finish(struct gtv *w, uint64_t mono_ns, int64_t wall_ns)
 	/* the snapshot's trace time is the batch base + 0: mono_ns itself */
 	*p++ = GTV_SYNC;
 	*p++ = GTV_FREQUENCY;
-	p += put_uv(p, 1000000000);
+	p += varint__put(p, 1000000000);
 	*p++ = GTV_CLOCK_SNAPSHOT;
-	p += put_uv(p, 0);
-	p += put_uv(p, mono_ns);
-	p += put_uv(p, (uint64_t)(wall_ns / 1000000000));
-	p += put_uv(p, (uint64_t)(wall_ns % 1000000000));
+	p += varint__put(p, 0);
+	p += varint__put(p, mono_ns);
+	p += varint__put(p, (uint64_t)(wall_ns / 1000000000));
+	p += varint__put(p, (uint64_t)(wall_ns % 1000000000));
 	write_batch(w, GTV_NO_THREAD, mono_ns ? mono_ns : base, sync, p - sync);
 	write_table(w, GTV_STRINGS, &w->strings);
 	write_table(w, GTV_STACKS, &w->stacks);
