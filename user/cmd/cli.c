@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Shared option parsing; see cli.h. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,19 @@ int cli__pid(const char *arg, pid_t *out)
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+int cli__want_pid(pid_t pid, int argc, char **argv, const char *cmd)
+{
+	if (!pid) {
+		pr_err("which process? give -p PID (see 'gtrace %s --help')\n", cmd);
+		return -EINVAL;
+	}
+	if (optind != argc) {
+		pr_err("unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -29,6 +29,12 @@ bool cli__common_opt(int c);
 /* A positive PID; 0, or -EINVAL after "invalid PID '...'". */
 int cli__pid(const char *arg, pid_t *out);
 /*
+ * After getopt, for the commands that take a process: -p was given and no
+ * argument is left.  0, or -EINVAL after one line ("which process? ..."
+ * naming cmd's --help, or "unexpected argument").
+ */
+int cli__want_pid(pid_t pid, int argc, char **argv, const char *cmd);
+/*
  * ARG as one of NAMES (NULL-terminated): its index, or -1 after the one-line
  * error "unknown WHAT 'ARG' (a, b or c)".  NAMES follow the caller's enum.
  */

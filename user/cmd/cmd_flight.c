@@ -123,13 +123,10 @@ static int parse_args(int argc, char **argv, struct flight_opts *o)
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
 	}
-	if (!o->pid || !o->window_s || optind != argc) {
-		if (optind != argc)
-			pr_err("unexpected argument '%s'\n", argv[optind]);
-		else if (!o->pid)
-			pr_err("which process? give -p PID (see 'gtrace flight --help')\n");
-		else
-			pr_err("how long a window? give --window SECONDS\n");
+	if (cli__want_pid(o->pid, argc, argv, "flight"))
+		return GT_EXIT_USAGE;
+	if (!o->window_s) {
+		pr_err("how long a window? give --window SECONDS\n");
 		return GT_EXIT_USAGE;
 	}
 	return -1;

@@ -132,13 +132,8 @@ static int parse_args(int argc, char **argv, struct prof_opts *o)
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
 	}
-	if (!o->pid || optind != argc) {
-		if (o->pid)
-			pr_err("unexpected argument '%s'\n", argv[optind]);
-		else
-			pr_err("which process? give -p PID (see 'gtrace profile --help')\n");
+	if (cli__want_pid(o->pid, argc, argv, "profile"))
 		return GT_EXIT_USAGE;
-	}
 	if (!o->output && o->fmt == F_PPROF)
 		o->output = "profile.pb.gz";
 	return -1;

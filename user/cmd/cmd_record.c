@@ -426,13 +426,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		pr_err("--kernel-stacks needs --cpu\n");
 		return GT_EXIT_USAGE;
 	}
-	if (!o->pid || optind != argc) {
-		if (o->pid)
-			pr_err("unexpected argument '%s'\n", argv[optind]);
-		else
-			pr_err("which process? give -p PID (see 'gtrace record --help')\n");
+	if (cli__want_pid(o->pid, argc, argv, "record"))
 		return GT_EXIT_USAGE;
-	}
 	return -1;
 }
 

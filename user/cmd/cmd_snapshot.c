@@ -100,13 +100,8 @@ static int parse_args(int argc, char **argv, struct snap_opts *o)
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
 	}
-	if (!o->pid || optind != argc) {
-		if (o->pid)
-			pr_err("unexpected argument '%s'\n", argv[optind]);
-		else
-			pr_err("which process? give -p PID (see 'gtrace snapshot --help')\n");
+	if (cli__want_pid(o->pid, argc, argv, "snapshot"))
 		return GT_EXIT_USAGE;
-	}
 	return -1;
 }
 

@@ -96,13 +96,8 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
 	}
-	if (!o->pid || optind != argc) {
-		if (o->pid)
-			pr_err("unexpected argument '%s'\n", argv[optind]);
-		else
-			pr_err("which process? give -p PID (see 'gtrace top --help')\n");
+	if (cli__want_pid(o->pid, argc, argv, "top"))
 		return GT_EXIT_USAGE;
-	}
 	return -1;
 }
 
