@@ -3,7 +3,9 @@
 # capture writer): the reader's output for each must stay byte for byte what
 # is committed beside it (jsonl, and the text report of synth.gtr), so a
 # reader or exporter change that alters output is seen; synth.gtr is format
-# version 1, synth-vN.gtr later versions, so old captures must keep reading.  Malformed captures
+# version 1, synth-vN.gtr later versions, so old captures must keep reading;
+# record-go1.26.gtr is a real `gtrace record` of the script fixture (regen.sh
+# --record), so what the probes really write is pinned too.  Malformed captures
 # (truncated, bad CRC in META or EVENTS, bad magic, a future version, a
 # 10-byte file) must give their one-line error and exit status, and no
 # format may crash on them.
@@ -30,7 +32,7 @@ for f in $d/*.gtr; do
 	if [ -z "$why" ]; then pass "golden/$n-jsonl"; else echo "  $why"; fail "golden/$n-jsonl"; fi
 done
 
-for f in $d/synth*.gtr; do
+for f in $d/synth*.gtr $d/record*.gtr; do
 	b=${f%.gtr} n=$(basename "$b")
 	if "$GTRACE" report "$f" > "$TMP/txt" 2>/dev/null && cmp -s "$TMP/txt" "$b.txt"; then
 		pass "golden/$n-text"
@@ -42,7 +44,7 @@ done
 # No format crashes or hangs on a malformed capture: exit 0 or 1, never a signal.
 for f in $d/*.gtr; do
 	n=$(basename "${f%.gtr}")
-	case $n in synth*) continue ;; esac
+	case $n in synth* | record*) continue ;; esac
 	bad=""
 	for fmt in text pprof perfetto chrome; do
 		timeout 20 "$GTRACE" report -f $fmt -o "$TMP/o" "$f" >/dev/null 2>&1; rc=$?

@@ -7,7 +7,11 @@
 #                                          format version N (kept: older
 #                                          versions must still read), and the
 #                                          malformed captures from synth.gtr
-# (after make all build/unit_tests)
+#   tests/data/golden/regen.sh --record    (root) a new record-go1.26.gtr: a
+#                                          real `gtrace record -d 2` of the
+#                                          script fixture, one worker per
+#                                          primitive (-n 1), then the outputs
+# (after make all build/unit_tests, and tests/fixtures/build.sh for --record)
 set -eu
 cd "$(dirname "$0")/../../.."
 d=tests/data/golden
@@ -16,13 +20,26 @@ outputs() {
 		b=${f%.gtr}
 		set +e
 		build/gtrace report -f jsonl "$f" > "$b.jsonl" 2> "$b.err"; echo $? > "$b.rc"
-		case $(basename "$b") in synth*) build/gtrace report "$f" > "$b.txt" 2>/dev/null ;; esac
+		case $(basename "$b") in synth* | record*) build/gtrace report "$f" > "$b.txt" 2>/dev/null ;; esac
 		set -e
 		sed -i "s|$f|CAPTURE|g" "$b.err"
 		[ -s "$b.jsonl" ] || rm -f "$b.jsonl"
 	done
 }
 if [ "${1:-}" = --outputs ]; then
+	outputs
+	exit 0
+fi
+if [ "${1:-}" = --record ]; then
+	# the e2e suites' own start-up: fixture at -wait, gtrace attached, released
+	set +eu
+	. tests/e2e/lib.sh
+	start_recording "" "$TMP" build/fixtures/script-go1.26-plain -wait -n 1 -- -d 2 \
+		--az golden-zone-1 || exit 1
+	wait "$GPID" || { indent "$TMP/rec.err"; exit 1; }
+	wait "$FPID"
+	cp "$TMP/cap" $d/record-go1.26.gtr
+	set -eu
 	outputs
 	exit 0
 fi
