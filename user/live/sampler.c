@@ -71,11 +71,28 @@ static int grow(void **a, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-/* The rest of opening, once s->t is set. */
-static int open_reader(struct sampler *s)
+/*
+ * Both ways of opening: t given (shared: its ELF and tables are not closed
+ * here), or the target opened from pid and owned.
+ */
+static int open_sampler(struct sampler **out, pid_t pid, const struct gt_target *t,
+			const struct sampler_opts *o)
 {
+	struct sampler *s = calloc(1, sizeof(*s));
 	int err;
 
+	if (!s)
+		return -ENOMEM;
+	if (o)
+		s->o = *o;
+	if (t) {
+		s->t = *t;
+	} else if (target__open(&s->t, pid, NULL)) {
+		free(s);
+		return -ENOENT;
+	} else {
+		s->t_open = true;
+	}
 	if ((err = greader__open(&s->r, &s->t))) {
 		sampler__close(s);
 		return err;
@@ -88,44 +105,19 @@ static int open_reader(struct sampler *s)
 		sampler__close(s);
 		return -ENOMEM;
 	}
+	*out = s;
 	return 0;
 }
 
 int sampler__open(struct sampler **out, pid_t pid, const struct sampler_opts *o)
 {
-	struct sampler *s = calloc(1, sizeof(*s));
-	int err;
-
-	if (!s)
-		return -ENOMEM;
-	if (o)
-		s->o = *o;
-	if (target__open(&s->t, pid, NULL)) {
-		free(s);
-		return -ENOENT;
-	}
-	s->t_open = true;
-	if ((err = open_reader(s)))
-		return err;
-	*out = s;
-	return 0;
+	return open_sampler(out, pid, NULL, o);
 }
 
 int sampler__open_target(struct sampler **out, const struct gt_target *t,
 			 const struct sampler_opts *o)
 {
-	struct sampler *s = calloc(1, sizeof(*s));
-	int err;
-
-	if (!s)
-		return -ENOMEM;
-	if (o)
-		s->o = *o;
-	s->t = *t; /* shares t's ELF and tables: not closed here */
-	if ((err = open_reader(s)))
-		return err;
-	*out = s;
-	return 0;
+	return open_sampler(out, 0, t, o);
 }
 
 void sampler__close(struct sampler *s)
