@@ -63,10 +63,15 @@ nslices=$(python3 tests/e2e/export_check.py "$TMP/cap.jsonl" slices)
 if ! py=$(tools/py-venv.sh 2>"$TMP/venv.err"); then
 	sed 's/^/  /' "$TMP/venv.err" | tail -3; fail export/perfetto
 elif "$GTRACE" report "$cap" -f perfetto -o "$TMP/trace.pftrace" 2>"$TMP/err" &&
-     out=$("$py" tests/e2e/perfetto_check.py "$TMP/trace.pftrace" --summary "$TMP/pf.json" 2>&1); then
-	pf_slices=$(printf '%s\n' "$out" | sed -n 's/.*slices=\([0-9]*\).*/\1/p')
+     out=$("$py" tests/e2e/perfetto_check.py "$TMP/trace.pftrace" --summary "$TMP/pf.json" --stats 2>&1); then
+	pf_slices=$(printf '%s\n' "$out" | sed -n 's/^tracks=.* slices=\([0-9]*\).*/\1/p')
 	pf_tracks=$(printf '%s\n' "$out" | sed -n 's/^tracks=\([0-9]*\).*/\1/p')
-	if [ -n "$ngor" ] && [ "$pf_tracks" = "$ngor" ] && [ -n "$nslices" ] && [ "$pf_slices" = "$nslices" ]; then
+	# the fixture's main goroutine has hundreds of slices: it must have got a
+	# sequence of its own (default track, delta timestamps), resolved above
+	pf_seqs=$(printf '%s\n' "$out" | sed -n 's/^sequences=\([0-9]*\).*/\1/p')
+	pf_delta=$(printf '%s\n' "$out" | sed -n 's/.* delta_ts=\([0-9]*\).*/\1/p')
+	if [ -n "$ngor" ] && [ "$pf_tracks" = "$ngor" ] && [ -n "$nslices" ] && [ "$pf_slices" = "$nslices" ] &&
+	   [ "${pf_seqs:-0}" -ge 2 ] && [ "${pf_delta:-0}" -gt 0 ]; then
 		pass export/perfetto
 	else echo "  $out (capture has $ngor goroutines, $nslices state intervals)"; fail export/perfetto; fi
 else

@@ -5,14 +5,24 @@
 # decodes as perfetto.protos.TracePacket with no unknown fields, slices
 # balance per track and never go back in time, each flow has both ends,
 # tracks are declared (goroutine tracks: merge NONE under the process
-# track), a ClockSnapshot carries MONOTONIC and REALTIME, every event is on
-# CLOCK_MONOTONIC (its own field or the sequence's TracePacketDefaults), and
+# track), a ClockSnapshot carries MONOTONIC and REALTIME, and every event
+# resolves the way trace_processor resolves it, per sequence: its clock
+# (its own timestamp_clock_id or the sequence's TracePacketDefaults) is
+# MONOTONIC or a sequence-scoped clock defined by a ClockSnapshot on that
+# sequence against MONOTONIC, incremental ones summed packet by packet; its
+# track is its own track_uuid or the defaults' TrackEventDefaults.track_uuid;
 # every interned reference (event name, category, annotation name, string
-# value iid) resolves to interned data sent earlier on its sequence.
+# value iid) resolves to interned data sent earlier on its sequence since
+# its last SEQ_INCREMENTAL_STATE_CLEARED, and packets using any of this set
+# SEQ_NEEDS_INCREMENTAL_STATE.  Flows are read from both the fixed64 and
+# the (older) varint flow id fields, as trace_processor does.
 # Prints one summary line: "tracks=N slices=N flows=N instants=N clocks=..."
 #   perfetto_check.py FILE [--summary OUT.json]  also writes what the UI
 #   shows, names resolved: slice names and label args, counted, for
-#   comparing with another rendering of the same capture (Chrome JSON).
+#   comparing with another rendering of the same capture (Chrome JSON);
+#   --stats prints how many events used a sequence's defaults and clocks;
+#   --events OUT writes every track event resolved (track name, MONOTONIC
+#   ns, type, name, arguments, flow ids), sorted, to compare two encodings.
 import collections
 import sys
 
@@ -27,7 +37,7 @@ def unknown_fields(msg):
         return False
 
 
-def main(path, summary=None):
+def main(path, summary=None, show_stats=False, events_out=None):
     data = open(path, 'rb').read()
     trace = Trace()
     trace.ParseFromString(data)
@@ -38,15 +48,30 @@ def main(path, summary=None):
     slices = instants = 0
     clocks = set()
     errors = []
-    seq = collections.defaultdict(lambda: {'clock': 0, 'names': {}, 'cats': {}, 'anames': {}, 'astrs': {}})
+    MONO = 3
+
+    def fresh_seq():
+        return {'clock': 0, 'track': None, 'clocks': {}, 'valid': False,
+                'names': {}, 'cats': {}, 'anames': {}, 'astrs': {}}
+    seq = collections.defaultdict(fresh_seq)
     slice_names, args = collections.Counter(), collections.Counter()
+    stats = collections.Counter()
+    events = [] if events_out else None
     for p in trace.packet:
-        st = seq[p.trusted_packet_sequence_id]
+        sid = p.trusted_packet_sequence_id
         if p.sequence_flags & 1:
-            st.update(names={}, cats={}, anames={}, astrs={})
-        if p.HasField('trace_packet_defaults') and p.trace_packet_defaults.HasField('timestamp_clock_id'):
-            st['clock'] = p.trace_packet_defaults.timestamp_clock_id
+            seq[sid] = fresh_seq()
+            seq[sid]['valid'] = True
+        st = seq[sid]
+        if p.HasField('trace_packet_defaults'):
+            d = p.trace_packet_defaults
+            st['clock'] = d.timestamp_clock_id if d.HasField('timestamp_clock_id') else 0
+            st['track'] = (d.track_event_defaults.track_uuid
+                           if d.HasField('track_event_defaults') and
+                           d.track_event_defaults.HasField('track_uuid') else None)
         if p.HasField('interned_data'):
+            if not st['valid']:
+                errors.append('interned data before incremental state was cleared on %d' % sid)
             d = p.interned_data
             st['names'].update({e.iid: e.name for e in d.event_names})
             st['cats'].update({e.iid: e.name for e in d.event_categories})
@@ -55,7 +80,17 @@ def main(path, summary=None):
         if unknown_fields(p):
             errors.append('unknown fields in packet')
         if p.HasField('clock_snapshot'):
-            clocks |= {c.clock_id for c in p.clock_snapshot.clocks}
+            cs = p.clock_snapshot.clocks
+            clocks |= {c.clock_id for c in cs if c.clock_id < 64}
+            mono = [c.timestamp for c in cs if c.clock_id == MONO]
+            for c in cs:
+                if 64 <= c.clock_id < 128:
+                    # sequence-scoped: value -> MONOTONIC by this snapshot
+                    if not sid or not mono or c.unit_multiplier_ns not in (0, 1):
+                        errors.append('sequence clock %d not defined against MONOTONIC' % c.clock_id)
+                        continue
+                    st['clocks'][c.clock_id] = {'incr': c.is_incremental, 'at': c.timestamp,
+                                                'mono': mono[0], 'last': c.timestamp}
         if p.HasField('track_descriptor'):
             td = p.track_descriptor
             tracks[td.uuid] = td
@@ -66,19 +101,40 @@ def main(path, summary=None):
                     errors.append('track %s before its parent' % td.name)
         if p.HasField('track_event'):
             te = p.track_event
-            if te.track_uuid not in tracks:
-                errors.append('event on undeclared track %d' % te.track_uuid)
+            uses_state = False
+            if te.HasField('track_uuid'):
+                u = te.track_uuid
+            else:
+                u = st['track']
+                uses_state = True
+                stats['default_track'] += 1
+                if u is None:
+                    errors.append('event with no track and no default track on %d' % sid)
+            if u not in tracks:
+                errors.append('event on undeclared track %s' % u)
             clock = p.timestamp_clock_id if p.HasField('timestamp_clock_id') else st['clock']
-            if clock != 3:
-                errors.append('event not on CLOCK_MONOTONIC')
+            uses_state |= not p.HasField('timestamp_clock_id')
+            ts = p.timestamp
+            if clock in st['clocks']:
+                c = st['clocks'][clock]
+                if c['incr']:
+                    c['last'] = (c['last'] + ts) & ((1 << 64) - 1)
+                    ts = c['last']
+                    stats['delta_ts'] += 1
+                ts = ts - c['at'] + c['mono']
+            elif clock != MONO:
+                errors.append('event not on CLOCK_MONOTONIC (clock %d on sequence %d)' % (clock, sid))
             name = te.name if te.HasField('name') else st['names'].get(te.name_iid) if te.HasField('name_iid') else None
             if te.HasField('name_iid') and name is None:
                 errors.append('name iid %d not interned' % te.name_iid)
+            uses_state |= te.HasField('name_iid') or len(te.category_iids) > 0
             for c in te.category_iids:
                 if c not in st['cats']:
                     errors.append('category iid %d not interned' % c)
+            evargs = []
             for a in te.debug_annotations:
                 k = a.name if a.HasField('name') else st['anames'].get(a.name_iid)
+                uses_state |= a.HasField('name_iid') or a.HasField('string_value_iid')
                 if k is None:
                     errors.append('annotation name iid %d not interned' % a.name_iid)
                 if a.HasField('string_value_iid'):
@@ -89,13 +145,21 @@ def main(path, summary=None):
                     v = a.string_value
                 else:
                     v = a.uint_value
+                evargs.append('%s=%s' % (k, v))
                 if te.type == te.TYPE_SLICE_BEGIN:
                     args['%s=%s' % (k, v)] += 1
-            u = te.track_uuid
+            if uses_state and not (p.sequence_flags & 2 and st['valid']):
+                errors.append('packet relies on incremental state without SEQ_NEEDS_INCREMENTAL_STATE')
+            if events is not None:
+                events.append('%s\t%d\t%s\t%s\t%s\t%s' % (
+                    tracks[u].name if u in tracks else u, ts, te.Type.Name(te.type), name,
+                    ','.join(sorted(evargs)).replace('\n', '|'),
+                    ','.join(map(str, list(te.flow_ids) + list(te.flow_ids_old) +
+                             list(te.terminating_flow_ids) + list(te.terminating_flow_ids_old)))))
             if te.type in (te.TYPE_SLICE_BEGIN, te.TYPE_SLICE_END):
-                if p.timestamp < last.get(u, 0):
+                if ts < last.get(u, 0):
                     errors.append('track %d goes back in time' % u)
-                last[u] = p.timestamp
+                last[u] = ts
             if te.type == te.TYPE_SLICE_BEGIN:
                 depth[u] += 1
                 slices += 1
@@ -106,9 +170,9 @@ def main(path, summary=None):
                     errors.append('END without BEGIN on %d' % u)
             elif te.type == te.TYPE_INSTANT:
                 instants += 1
-            for f in te.flow_ids:
+            for f in list(te.flow_ids) + list(te.flow_ids_old):
                 out_flows[f] += 1
-            for f in te.terminating_flow_ids:
+            for f in list(te.terminating_flow_ids) + list(te.terminating_flow_ids_old):
                 in_flows[f] += 1
     if any(depth.values()):
         errors.append('unterminated slices: %s' % dict((k, v) for k, v in depth.items() if v))
@@ -120,6 +184,11 @@ def main(path, summary=None):
     print('tracks=%d slices=%d flows=%d instants=%d clocks=%s' %
           (goroutine_tracks, slices, len(out_flows), instants,
            ','.join(map(str, sorted(clocks)))))
+    if events_out:
+        with open(events_out, 'w') as f:
+            f.write('\n'.join(sorted(events)) + '\n')
+    if show_stats:
+        print('sequences=%d default_track=%d delta_ts=%d' % (len(seq), stats['default_track'], stats['delta_ts']))
     for e in errors[:10]:
         print('error:', e)
     if summary:
@@ -131,4 +200,7 @@ def main(path, summary=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1], sys.argv[3] if sys.argv[2:3] == ['--summary'] else None))
+    a = sys.argv[1:]
+    sm = a[a.index('--summary') + 1] if '--summary' in a else None
+    ev = a[a.index('--events') + 1] if '--events' in a else None
+    sys.exit(main(a[0], sm, '--stats' in a, ev))

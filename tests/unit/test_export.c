@@ -412,6 +412,11 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 				c->out_ids[c->flows_out++] = te->flow_ids[i];
 			for (size_t i = 0; i < te->n_terminating_flow_ids && c->flows_in < 64; i++)
 				c->in_ids[c->flows_in++] = te->terminating_flow_ids[i];
+			/* the varint fields, which we write (trace_processor reads both) */
+			for (size_t i = 0; i < te->n_flow_ids_old && c->flows_out < 64; i++)
+				c->out_ids[c->flows_out++] = te->flow_ids_old[i];
+			for (size_t i = 0; i < te->n_terminating_flow_ids_old && c->flows_in < 64; i++)
+				c->in_ids[c->flows_in++] = te->terminating_flow_ids_old[i];
 		}
 		perfetto__protos__trace_packet__free_unpacked(p, NULL);
 	}

@@ -190,8 +190,11 @@ static void decode(const uint8_t *b, size_t len, struct mpf *m)
 				m->min_ts = p->timestamp;
 			if (parented && p->timestamp > m->max_ts)
 				m->max_ts = p->timestamp;
+			/* either flow id field (we write the varint one) */
 			for (size_t i = 0; i < te->n_flow_ids && m->nflows < 64; i++)
 				m->flow_ids[m->nflows++] = te->flow_ids[i];
+			for (size_t i = 0; i < te->n_flow_ids_old && m->nflows < 64; i++)
+				m->flow_ids[m->nflows++] = te->flow_ids_old[i];
 		}
 		perfetto__protos__trace_packet__free_unpacked(p, NULL);
 	}

@@ -12,12 +12,21 @@
  * stamp every packet with the capture's own wall time (REALTIME, the
  * trace clock), since each host's MONOTONIC means nothing to the others.
  *
- * Compact by the format's own means (docs/formats/perfetto.md): one
- * sequence whose first packet clears incremental state and sets the
- * timestamp clock as a default; every name, category, annotation name and
- * string value interned; track uuids of one or two bytes; track
- * descriptors once.  Track events are encoded by hand into one reused
- * buffer; protobuf-c writes only the rare descriptor and clock packets.
+ * Compact by the format's own means (docs/formats/perfetto.md):
+ * - a shared sequence (descriptors, instants, the first slices of every
+ *   goroutine) whose first packet clears incremental state and sets the
+ *   timestamp clock as a default;
+ * - a goroutine that has had PROMOTE slices gets a sequence of its own
+ *   for the rest: its defaults name the goroutine's track, so its slices
+ *   carry no track uuid, and a sequence-scoped incremental clock makes
+ *   their timestamps deltas (a goroutine's slices are written in time
+ *   order; nothing else is written on its sequence).  Short goroutines
+ *   stay on the shared sequence: a sequence costs ~50 bytes and its own
+ *   copy of every interned string;
+ * - every name, category, annotation name and string value interned, per
+ *   sequence; flows as small varint ids; small track uuids.
+ * Track events are encoded by hand straight into the output buffer;
+ * protobuf-c writes only the rare descriptor and clock packets.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,19 +41,28 @@
 
 typedef Perfetto__Protos__TracePacket Packet;
 
-#define SEQ_ID 0x67 /* our one trusted sequence ("g"); one byte on the wire */
+#define SEQ_ID 1 /* the shared sequence; goroutine sequences are SEQ_ID + their index */
 #define PROCESS_UUID 0x6774726300000000ULL
-/* capture idx's process: descriptors only, so a big number costs nothing */
-#define PROC_UUID(t) (PROCESS_UUID + ((uint64_t)(t)->idx << 40))
 /*
- * Goroutine tracks are named by every event: goid + 1 (one or two bytes),
- * or, merged, with the capture index in the low 10 bits.
+ * Track uuids are written by every event on the shared sequence, so they
+ * are small: report's process is 1 and goroutine tracks goid + 2 (one to
+ * three bytes).  Merged: capture idx's process is a big number (descriptors
+ * only), goroutine tracks carry the capture index in the low 10 bits.
  */
-#define TRACK_UUID(t, goid) ((t)->wall ? ((goid) + 1) << 10 | ((t)->idx & 1023) : (goid) + 1)
+#define PROC_UUID(t) ((t)->wall ? PROCESS_UUID + ((uint64_t)(t)->idx << 40) : 1)
+#define TRACK_UUID(t, goid) ((t)->wall ? ((goid) + 1) << 10 | ((t)->idx & 1023) : (goid) + 2)
 /* merged outputs: the "clock uncertainty" group and one child per window */
 #define WINDOWS_UUID 0x6774726d00000000ULL
 #define SEQ_INCREMENTAL_STATE_CLEARED 1
 #define SEQ_NEEDS_INCREMENTAL_STATE 2
+#define CLOCK_MONOTONIC_ID PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC
+#define CLOCK_DELTA 64 /* sequence-scoped (64..127), incremental: our goroutine sequences */
+/*
+ * Slices a goroutine writes on the shared sequence before it gets its own:
+ * a sequence pays its ~50-byte first packet and its interned strings back
+ * at ~12 bytes a slice (no track uuid, 2-3 byte timestamps instead of 6-7).
+ */
+#define PROMOTE 16
 #define MERGE_NONE \
 	PERFETTO__PROTOS__TRACK_DESCRIPTOR__SIBLING_MERGE_BEHAVIOR__SIBLING_MERGE_BEHAVIOR_NONE
 #define SLICE_BEGIN PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN
@@ -52,29 +70,58 @@ typedef Perfetto__Protos__TracePacket Packet;
 #define INSTANT PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT
 #define OUT_FLUSH (1 << 20)
 
-/* A growable byte buffer; the encoder reuses three of them for every event. */
+/* Interned kinds: each has its own iid space; the InternedData field it goes in. */
+enum { K_CAT, K_NAME, K_ANAME, K_ASTR, NKINDS };
+static const uint8_t idata_field[NKINDS] = { 1, 2, 3, 29 };
+
+/* A growable byte buffer: the output not yet written to the FILE. */
 struct buf {
 	uint8_t *p;
 	size_t len, cap;
 };
 
+/* Memo of string pointer -> iid (strings stay put for a capture, timeline.h). */
+struct pcache {
+	const char **k;
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* One sequence: its incremental clock and which (kind, iid) it has been sent. */
+struct seq {
+	uint64_t last;		/* the delta clock's current value (goroutine sequences) */
+	uint64_t low[NKINDS];	/* iids 1..64 sent: bit iid - 1 (names, keys: nearly all) */
+	uint32_t *sent;		/* larger ones: kind << 30 | iid, open addressing, 0 = empty */
+	uint32_t n, cap;
+};
+
+/* A string to send as interned data with the packet being written. */
+struct pend {
+	uint8_t kind;
+	uint64_t iid;
+	const char *s;
+	size_t n;
+};
+
 struct pf {
-	struct buf out;	 /* bytes not yet written to the FILE */
-	struct buf te, ann, idata, pkt; /* one event's TrackEvent, annotation, interned data, packet */
-	uint8_t *pk;	 /* protobuf-c packing scratch (descriptors, clocks) */
+	struct buf out;
+	uint8_t *pk; /* protobuf-c packing scratch (descriptors, clocks) */
 	size_t pkcap;
 	bool first;
 	unsigned nwindows; /* merged: windows written (their tracks) */
-	/* interned per kind (each has its own iid space on the sequence) */
-	struct strtab names, cats, anames, astrs;
-	uint64_t cat_iid;
+	struct strtab tab[NKINDS];
+	struct pcache pc[NKINDS];
+	struct seq *seqs; /* [0] the shared sequence, then one per promoted goroutine */
+	size_t nseqs, seqcap;
 	int err;
 };
 
-static int reserve(struct pf *pf, struct buf *b, size_t more)
+static int reserve(struct pf *pf, size_t more)
 {
+	struct buf *b = &pf->out;
+
 	if (b->len + more > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
+		size_t cap = b->cap ? b->cap : OUT_FLUSH + 4096;
 		uint8_t *p;
 
 		while (cap < b->len + more)
@@ -87,32 +134,61 @@ static int reserve(struct pf *pf, struct buf *b, size_t more)
 	return 0;
 }
 
-/* field key (field << 3 | wire type) then a varint value */
-static inline void put_varint(struct pf *pf, struct buf *b, uint32_t field, uint64_t v)
+/* lib/varint.h's writer, returning where the next byte goes */
+static inline uint8_t *varint(uint8_t *p, uint64_t v)
 {
-	if (reserve(pf, b, 20))
-		return;
-	b->len += varint__put(b->p + b->len, (uint64_t)field << 3);
-	b->len += varint__put(b->p + b->len, v);
+	return p + varint__put(p, v);
 }
 
-static inline void put_bytes(struct pf *pf, struct buf *b, uint32_t field, const void *d, size_t n)
+static inline size_t varint_len(uint64_t v)
 {
-	if (reserve(pf, b, 20 + n))
-		return;
-	b->len += varint__put(b->p + b->len, (uint64_t)field << 3 | 2);
-	b->len += varint__put(b->p + b->len, n);
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
 }
 
-static inline void put_fixed64(struct pf *pf, struct buf *b, uint32_t field, uint64_t v)
+/* field key (field << 3 | wire type 0) then a varint value */
+static inline uint8_t *put_v(uint8_t *p, uint32_t field, uint64_t v)
 {
-	if (reserve(pf, b, 20))
-		return;
-	b->len += varint__put(b->p + b->len, (uint64_t)field << 3 | 1);
-	for (int i = 0; i < 8; i++)
-		b->p[b->len++] = (uint8_t)(v >> (8 * i));
+	return varint(varint(p, (uint64_t)field << 3), v);
+}
+
+static inline uint8_t *put_s(uint8_t *p, uint32_t field, const void *s, size_t n)
+{
+	p = varint(varint(p, (uint64_t)field << 3 | 2), n);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/*
+ * A length-delimited field is written with one byte kept for its length
+ * (nearly every message here is under 128 bytes); the rare longer one is
+ * moved up to make room.  lenp is that byte, end where the message ends;
+ * returns the new end.
+ */
+static inline uint8_t *close_len(uint8_t *lenp, uint8_t *end)
+{
+	size_t n = end - (lenp + 1), k;
+
+	if (n < 0x80) {
+		*lenp = (uint8_t)n;
+		return end;
+	}
+	k = varint_len(n);
+	memmove(lenp + k, lenp + 1, n);
+	varint(lenp, n);
+	return end + k - 1;
+}
+
+static inline uint8_t *open_len(uint8_t *p, uint32_t field, uint8_t **lenp)
+{
+	p = varint(p, (uint64_t)field << 3 | 2);
+	*lenp = p;
+	return p + 1;
 }
 
 static int flush_out(struct tl *t)
@@ -125,45 +201,53 @@ static int flush_out(struct tl *t)
 	return pf->err;
 }
 
-/* One packet's bytes as Trace.packet (field 1), into the output buffer. */
-static int emit(struct tl *t, const uint8_t *pkt, size_t len)
+/* After a packet was written at out.p + out.len up to end. */
+static inline int done(struct tl *t, uint8_t *end)
 {
 	struct pf *pf = t->priv;
 
-	put_bytes(pf, &pf->out, 1, pkt, len);
+	pf->out.len = end - pf->out.p;
 	if (pf->out.len >= OUT_FLUSH)
 		flush_out(t);
 	return pf->err;
 }
 
+/* Where the next packet goes (room for at least more bytes), its length byte in *lenp. */
+static inline uint8_t *open_packet(struct pf *pf, size_t more, uint8_t **lenp)
+{
+	if (reserve(pf, more + 8))
+		return NULL;
+	return open_len(pf->out.p + pf->out.len, 1, lenp); /* Trace.packet */
+}
+
 /*
- * The sequence's first packet: clears incremental state and sets the
+ * The shared sequence's first packet: clears incremental state and sets the
  * defaults every later packet leaves out (its timestamp clock).
  */
 static int first_packet(struct tl *t)
 {
 	struct pf *pf = t->priv;
-	struct buf *b = &pf->pkt;
-	uint8_t def[8];
-	size_t dl;
+	uint8_t *p, *lp, *dl;
 	uint32_t clock = t->wall ? PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_REALTIME :
-				   PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC;
+				   CLOCK_MONOTONIC_ID;
 
 	pf->first = false;
-	b->len = 0;
-	put_varint(pf, b, 10, SEQ_ID);		/* trusted_packet_sequence_id */
-	put_varint(pf, b, 13, SEQ_INCREMENTAL_STATE_CLEARED); /* sequence_flags */
-	put_varint(pf, b, 87, 1);		/* first_packet_on_sequence */
-	dl = varint__put(def, 58 << 3);		/* TracePacketDefaults.timestamp_clock_id */
-	dl += varint__put(def + dl, clock);
-	put_bytes(pf, b, 59, def, dl);		/* trace_packet_defaults */
-	return emit(t, b->p, b->len);
+	if (!(p = open_packet(pf, 32, &lp)))
+		return pf->err;
+	p = put_v(p, 10, SEQ_ID);			 /* trusted_packet_sequence_id */
+	p = put_v(p, 13, SEQ_INCREMENTAL_STATE_CLEARED); /* sequence_flags */
+	p = put_v(p, 87, 1);				 /* first_packet_on_sequence */
+	p = open_len(p, 59, &dl);			 /* trace_packet_defaults */
+	p = put_v(p, 58, clock);			 /* .timestamp_clock_id */
+	p = close_len(dl, p);
+	return done(t, close_len(lp, p));
 }
 
-/* Writes a protobuf-c packet (descriptors, clock snapshots) on our sequence. */
+/* Writes a protobuf-c packet (descriptors, clock snapshots) on the shared sequence. */
 static int put_packet(struct tl *t, Packet *p)
 {
 	struct pf *pf = t->priv;
+	uint8_t *w, *lp;
 	size_t len;
 
 	if (pf->first && first_packet(t))
@@ -180,32 +264,287 @@ static int put_packet(struct tl *t, Packet *p)
 		pf->pkcap = len * 2;
 	}
 	perfetto__protos__trace_packet__pack(p, pf->pk);
-	return emit(t, pf->pk, len);
+	if (!(w = open_packet(pf, len + 8, &lp)))
+		return pf->err;
+	memcpy(w, pf->pk, len);
+	return done(t, close_len(lp, w + len));
 }
 
-/* The iid of s in table tab; a first use adds {iid, s} to the packet's interned data. */
-static uint64_t intern(struct pf *pf, struct strtab *tab, uint32_t idata_field, const char *s)
+static inline size_t ptr_hash(const void *p)
 {
-	size_t n = strlen(s);
-	bool fresh;
-	uint64_t iid = strtab__intern(tab, s, n, &fresh);
-	struct buf *e = &pf->ann; /* free while the annotation is not being built */
+	uint64_t x = (uintptr_t)p;
 
-	if (!iid) {
+	x ^= x >> 17;
+	x *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(x >> 32);
+}
+
+static uint64_t pcache_get(const struct pcache *c, const char *s)
+{
+	if (!c->cap)
+		return 0;
+	for (size_t i = ptr_hash(s) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		if (c->k[i] == s)
+			return c->v[i];
+		if (!c->k[i])
+			return 0;
+	}
+}
+
+static int pcache_put(struct pcache *c, const char *s, uint64_t v)
+{
+	size_t i;
+
+	if ((c->n + 1) * 2 > c->cap) {
+		struct pcache g = { .cap = c->cap ? c->cap * 2 : 64 };
+
+		g.k = calloc(g.cap, sizeof(*g.k));
+		g.v = calloc(g.cap, sizeof(*g.v));
+		if (!g.k || !g.v) {
+			free(g.k);
+			free(g.v);
+			return -ENOMEM;
+		}
+		for (i = 0; i < c->cap; i++)
+			if (c->k[i])
+				pcache_put(&g, c->k[i], c->v[i]);
+		free(c->k);
+		free(c->v);
+		*c = g;
+	}
+	for (i = ptr_hash(s) & (c->cap - 1); c->k[i]; i = (i + 1) & (c->cap - 1))
+		;
+	c->k[i] = s;
+	c->v[i] = v;
+	c->n++;
+	return 0;
+}
+
+static void pcache_free(struct pcache *c)
+{
+	free(c->k);
+	free(c->v);
+	*c = (struct pcache){ 0 };
+}
+
+/* The iid of s among kind's strings; cached by pointer when its text cannot change. */
+static uint64_t iid_of(struct pf *pf, int kind, const char *s, bool cache)
+{
+	bool fresh;
+	uint64_t iid = cache ? pcache_get(&pf->pc[kind], s) : 0;
+
+	if (iid)
+		return iid;
+	iid = strtab__intern(&pf->tab[kind], s, strlen(s), &fresh);
+	if (!iid || iid >= (1u << 30) || (cache && pcache_put(&pf->pc[kind], s, iid))) {
 		pf->err = -ENOMEM;
 		return 0;
-	}
-	if (fresh) {
-		size_t save = e->len;
-
-		put_varint(pf, e, 1, iid);
-		put_bytes(pf, e, 2, s, n); /* name, or InternedString.str */
-		put_bytes(pf, &pf->idata, idata_field, e->p + save, e->len - save);
-		e->len = save;
 	}
 	return iid;
 }
 
+/* True when sq has been sent key already; otherwise notes it as sent. */
+static bool sent_before(struct pf *pf, struct seq *sq, uint32_t key)
+{
+	uint32_t i;
+
+	if ((sq->n + 1) * 2 > sq->cap) {
+		struct seq g = { .cap = sq->cap ? sq->cap * 2 : 16 };
+
+		if (!(g.sent = calloc(g.cap, sizeof(*g.sent)))) {
+			pf->err = -ENOMEM;
+			return true;
+		}
+		for (i = 0; i < sq->cap; i++)
+			if (sq->sent[i])
+				sent_before(pf, &g, sq->sent[i]);
+		free(sq->sent);
+		sq->sent = g.sent;
+		sq->cap = g.cap;
+		sq->n = g.n;
+	}
+	for (i = (key * 0x9e3779b1u) >> 7 & (sq->cap - 1); sq->sent[i]; i = (i + 1) & (sq->cap - 1))
+		if (sq->sent[i] == key)
+			return true;
+	sq->sent[i] = key;
+	sq->n++;
+	return false;
+}
+
+/* s's iid for a packet on sq; the first use on sq adds s to the packet's interned data. */
+static uint64_t ref(struct pf *pf, struct seq *sq, int kind, const char *s, bool cache,
+		    struct pend *pend, int *np)
+{
+	uint64_t iid = iid_of(pf, kind, s, cache), bit;
+
+	if (iid && iid <= 64) {
+		bit = 1ULL << (iid - 1);
+		if (sq->low[kind] & bit)
+			return iid;
+		sq->low[kind] |= bit;
+	} else if (!iid || sent_before(pf, sq, (uint32_t)kind << 30 | (uint32_t)iid)) {
+		return iid;
+	}
+	pend[(*np)++] = (struct pend){ kind, iid, s, strlen(s) };
+	return iid;
+}
+
+/* One event's place: the sequence, and the track when not the sequence's default. */
+struct where {
+	struct seq *sq;
+	uint32_t id;	/* trusted_packet_sequence_id */
+	uint64_t track; /* 0: the sequence's default track */
+	bool delta;	/* timestamps on the sequence's delta clock */
+};
+
+/*
+ * One TrackEvent packet, encoded here rather than through protobuf-c:
+ * names, categories, annotation names and string values are interned per
+ * sequence (sent once, then referred to by iid), the clock (and on a
+ * goroutine's sequence the track) comes from the sequence defaults, and
+ * the bytes go straight into the output buffer.  name_fixed: name's text
+ * stays put for the capture (slice names), so its iid is memoized.
+ */
+static int track_event(struct tl *t, const struct where *w, int64_t ts, int type,
+		       const char *name, bool name_fixed, const struct tl_arg *args, int n,
+		       uint64_t flow_out, uint64_t flow_in)
+{
+	struct pf *pf = t->priv;
+	struct pend pend[2 + 2 * TL_MAX_ARGS];
+	uint64_t niid[TL_MAX_ARGS], siid[TL_MAX_ARGS], cat = 0, nm = 0;
+	size_t more = 64 + 24 * (size_t)n;
+	uint8_t *p, *lp, *tl;
+	int np = 0;
+
+	if (pf->first && first_packet(t))
+		return pf->err;
+	if (type != SLICE_END) {
+		cat = ref(pf, w->sq, K_CAT, "goroutine", true, pend, &np); /* one pcache entry */
+		if (name)
+			nm = ref(pf, w->sq, K_NAME, name, name_fixed, pend, &np);
+	}
+	for (int i = 0; i < n; i++) {
+		niid[i] = ref(pf, w->sq, K_ANAME, args[i].key, true, pend, &np);
+		siid[i] = args[i].str ? ref(pf, w->sq, K_ASTR, args[i].str, true, pend, &np) : 0;
+	}
+	for (int i = 0; i < np; i++)
+		more += pend[i].n + 24;
+	if (pf->err || !(p = open_packet(pf, more, &lp)))
+		return pf->err;
+	if (!w->delta) {
+		p = put_v(p, 8, (uint64_t)ts);
+	} else if ((uint64_t)ts >= w->sq->last) {
+		p = put_v(p, 8, (uint64_t)ts - w->sq->last); /* timestamp: a delta */
+		w->sq->last = ts;
+	} else {
+		/* never seen (a goroutine's slices come in order), but stay exact */
+		p = put_v(p, 58, CLOCK_MONOTONIC_ID);
+		p = put_v(p, 8, (uint64_t)ts);
+	}
+	p = put_v(p, 10, w->id);
+	p = put_v(p, 13, SEQ_NEEDS_INCREMENTAL_STATE);
+	if (np) {
+		uint8_t *il;
+
+		p = open_len(p, 12, &il); /* interned_data */
+		for (int i = 0; i < np; i++) {
+			size_t el = 1 + varint_len(pend[i].iid) + 1 + varint_len(pend[i].n) + pend[i].n;
+
+			p = varint(p, (uint64_t)idata_field[pend[i].kind] << 3 | 2);
+			p = varint(p, el);
+			p = put_v(p, 1, pend[i].iid);		/* iid */
+			p = put_s(p, 2, pend[i].s, pend[i].n); /* name, or InternedString.str */
+		}
+		p = close_len(il, p);
+	}
+	p = open_len(p, 11, &tl); /* track_event */
+	if (cat)
+		p = put_v(p, 3, cat); /* category_iids */
+	p = put_v(p, 9, type);
+	if (w->track)
+		p = put_v(p, 11, w->track);
+	if (nm)
+		p = put_v(p, 10, nm); /* name_iid */
+	for (int i = 0; i < n; i++) {
+		uint8_t *al;
+
+		p = open_len(p, 4, &al); /* debug_annotations */
+		p = put_v(p, 1, niid[i]); /* name_iid */
+		if (args[i].str)
+			p = put_v(p, 17, siid[i]); /* string_value_iid */
+		else
+			p = put_v(p, 3, args[i].num); /* uint_value */
+		p = close_len(al, p);
+	}
+	/*
+	 * Flows by their varint fields (flow_ids_old, terminating_flow_ids_old):
+	 * our ids are counters, 1-4 bytes, not the 8 of the fixed64 fields
+	 * meant for hashed ids; trace_processor reads either.
+	 */
+	if (flow_out)
+		p = put_v(p, 36, flow_out);
+	if (flow_in)
+		p = put_v(p, 42, flow_in);
+	p = close_len(tl, p);
+	return done(t, close_len(lp, p));
+}
+
+static struct where shared(struct tl *t, uint64_t track)
+{
+	struct pf *pf = t->priv;
+
+	return (struct where){ &pf->seqs[0], SEQ_ID, track, false };
+}
+
+/*
+ * g's own sequence, from its PROMOTE-th slice on: its first packet clears
+ * the (new) sequence's state, makes g's track the default track and the
+ * delta clock the default clock, and defines that clock at ts.
+ */
+static int promote(struct tl *t, uint64_t *slot, uint64_t track, uint64_t ts)
+{
+	struct pf *pf = t->priv;
+	uint8_t *p, *lp, *dl, *el, *cl, *c1;
+	struct seq *sq;
+
+	if (pf->first && first_packet(t))
+		return pf->err;
+	if (pf->nseqs == pf->seqcap) {
+		size_t cap = pf->seqcap * 2;
+		struct seq *s = realloc(pf->seqs, cap * sizeof(*s));
+
+		if (!s || pf->nseqs >= UINT32_MAX - SEQ_ID)
+			return pf->err = -ENOMEM;
+		pf->seqs = s;
+		pf->seqcap = cap;
+	}
+	sq = &pf->seqs[pf->nseqs];
+	*sq = (struct seq){ .last = ts };
+	*slot = PROMOTE + pf->nseqs++;
+	if (!(p = open_packet(pf, 80, &lp)))
+		return pf->err;
+	p = put_v(p, 10, SEQ_ID + (*slot - PROMOTE));
+	p = put_v(p, 13, SEQ_INCREMENTAL_STATE_CLEARED);
+	p = put_v(p, 87, 1);	   /* first_packet_on_sequence */
+	p = open_len(p, 59, &dl);  /* trace_packet_defaults */
+	p = put_v(p, 58, CLOCK_DELTA); /* .timestamp_clock_id */
+	p = open_len(p, 11, &el);  /* .track_event_defaults */
+	p = put_v(p, 11, track);   /* ..track_uuid */
+	p = close_len(el, p);
+	p = close_len(dl, p);
+	p = open_len(p, 6, &cl); /* clock_snapshot: the delta clock starts at ts MONOTONIC */
+	p = open_len(p, 1, &c1);
+	p = put_v(p, 1, CLOCK_MONOTONIC_ID);
+	p = put_v(p, 2, ts);
+	p = close_len(c1, p);
+	p = open_len(p, 1, &c1);
+	p = put_v(p, 1, CLOCK_DELTA);
+	p = put_v(p, 2, ts);
+	p = put_v(p, 3, 1); /* is_incremental */
+	p = close_len(c1, p);
+	p = close_len(cl, p);
+	return done(t, close_len(lp, p));
+}
 static void set_clock(Perfetto__Protos__ClockSnapshot__Clock *c, uint32_t id, uint64_t ts)
 {
 	perfetto__protos__clock_snapshot__clock__init(c);
@@ -295,11 +634,15 @@ static int pf_begin(struct tl *t)
 
 static int pf_process(struct tl *t)
 {
+	struct pf *pf = t->priv;
 	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
 	Perfetto__Protos__TrackDescriptor td = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
 	Perfetto__Protos__ProcessDescriptor pd = PERFETTO__PROTOS__PROCESS_DESCRIPTOR__INIT;
 	const char *comm = tl_process_name(t);
 
+	/* a new capture: the last one's strings (and so their addresses) are gone */
+	for (int k = 0; k < NKINDS; k++)
+		pcache_free(&pf->pc[k]);
 	pd.has_pid = true;
 	pd.pid = t->pid;
 	pd.process_name = (char *)comm;
@@ -322,101 +665,81 @@ static int pf_process(struct tl *t)
 static int pf_track(struct tl *t, const struct gs_g *g, const char *name)
 {
 	struct pf *pf = t->priv;
-	struct buf *td = &pf->te, *pkt = &pf->pkt;
+	size_t n = strlen(name);
+	uint8_t *p, *lp, *dl;
 
 	if (pf->first && first_packet(t))
 		return pf->err;
-	td->len = pkt->len = 0;
-	put_varint(pf, td, 1, TRACK_UUID(t, g->goid));	/* uuid */
-	put_bytes(pf, td, 2, name, strlen(name));	/* name */
-	put_varint(pf, td, 5, PROC_UUID(t));		/* parent_uuid */
-	put_varint(pf, td, 12, g->goid > INT32_MAX ? INT32_MAX : g->goid); /* sibling_order_rank */
-	put_varint(pf, td, 15, MERGE_NONE);		/* sibling_merge_behavior */
-	put_varint(pf, pkt, 10, SEQ_ID);
-	put_bytes(pf, pkt, 60, td->p, td->len);		/* track_descriptor */
-	if (pf->err)
+	if (!(p = open_packet(pf, n + 48, &lp)))
 		return pf->err;
-	return emit(t, pkt->p, pkt->len);
+	p = put_v(p, 10, SEQ_ID);
+	p = open_len(p, 60, &dl);			    /* track_descriptor */
+	p = put_v(p, 1, TRACK_UUID(t, g->goid));	    /* uuid */
+	p = put_s(p, 2, name, n);			    /* name */
+	p = put_v(p, 5, PROC_UUID(t));			    /* parent_uuid */
+	p = put_v(p, 12, g->goid > INT32_MAX ? INT32_MAX : g->goid); /* sibling_order_rank */
+	p = put_v(p, 15, MERGE_NONE);			    /* sibling_merge_behavior */
+	p = close_len(dl, p);
+	return done(t, close_len(lp, p));
 }
 
 /*
- * One TrackEvent packet, encoded here rather than through protobuf-c:
- * names, categories, annotation names and string values are interned (sent
- * once, then referred to by iid), the clock comes from the sequence
- * defaults, and nothing is allocated per event.
+ * A slice is a BEGIN and an END packet: on the shared sequence for a
+ * goroutine's first PROMOTE - 1 slices, on its own after that (merged
+ * outputs: always shared; their wall clock may step back).
  */
-static int packet_event(struct tl *t, uint64_t uuid, int64_t ts, int type, const char *name,
-			const struct tl_arg *args, int n, uint64_t *flow_out, uint64_t *flow_in)
-{
-	struct pf *pf = t->priv;
-	struct buf *te = &pf->te, *ann = &pf->ann, *pkt = &pf->pkt;
-
-	if (pf->first && first_packet(t))
-		return pf->err;
-	te->len = pf->idata.len = pkt->len = 0;
-	if (type != SLICE_END) {
-		if (!pf->cat_iid)
-			pf->cat_iid = intern(pf, &pf->cats, 1, "goroutine");
-		put_varint(pf, te, 3, pf->cat_iid); /* category_iids */
-	}
-	put_varint(pf, te, 9, type);
-	put_varint(pf, te, 11, uuid);
-	if (name)
-		put_varint(pf, te, 10, intern(pf, &pf->names, 2, name)); /* name_iid */
-	for (int i = 0; i < n; i++) {
-		uint64_t niid = intern(pf, &pf->anames, 3, args[i].key);
-		uint64_t siid = args[i].str ? intern(pf, &pf->astrs, 29, args[i].str) : 0;
-
-		ann->len = 0;
-		put_varint(pf, ann, 1, niid); /* name_iid */
-		if (args[i].str)
-			put_varint(pf, ann, 17, siid); /* string_value_iid */
-		else
-			put_varint(pf, ann, 3, args[i].num); /* uint_value */
-		put_bytes(pf, te, 4, ann->p, ann->len);
-	}
-	if (flow_out && *flow_out)
-		put_fixed64(pf, te, 47, *flow_out);
-	if (flow_in && *flow_in)
-		put_fixed64(pf, te, 48, *flow_in);
-	put_varint(pf, pkt, 8, (uint64_t)ts);
-	put_varint(pf, pkt, 10, SEQ_ID);
-	put_varint(pf, pkt, 13, SEQ_NEEDS_INCREMENTAL_STATE);
-	if (pf->idata.len)
-		put_bytes(pf, pkt, 12, pf->idata.p, pf->idata.len); /* interned_data */
-	put_bytes(pf, pkt, 11, te->p, te->len);			    /* track_event */
-	if (pf->err)
-		return pf->err;
-	return emit(t, pkt->p, pkt->len);
-}
-
-static int event(struct tl *t, uint64_t goid, uint64_t ts, int type, const char *name,
-		 const struct tl_arg *args, int n, uint64_t *flow_out, uint64_t *flow_in)
-{
-	return packet_event(t, TRACK_UUID(t, goid), tl_ts(t, ts), type, name, args, n, flow_out,
-			    flow_in);
-}
-
 static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name,
 		    const struct tl_arg *args, int nargs, uint64_t flow_in)
 {
+	struct pf *pf = t->priv;
 	int64_t start = tl_ts(t, iv->start), end = tl_ts(t, iv->end);
 	uint64_t uuid = TRACK_UUID(t, iv->goid);
+	uint64_t *slot = &((struct gs_g *)iv->g)->priv[TL_PRIV_BACKEND];
+	struct where w = shared(t, uuid);
 	int err;
 
 	/* a wall-clock step back inside the slice must not make it end first */
 	if (end < start)
 		end = start;
-	err = packet_event(t, uuid, start, SLICE_BEGIN, name, args, nargs, NULL, &flow_in);
+	if (!t->wall && *slot < PROMOTE && ++*slot == PROMOTE && promote(t, slot, uuid, start))
+		return pf->err;
+	if (*slot > PROMOTE - 1 && !t->wall) {
+		size_t i = *slot - PROMOTE;
+
+		w = (struct where){ &pf->seqs[i], (uint32_t)(SEQ_ID + i), 0, true };
+	}
+	err = track_event(t, &w, start, SLICE_BEGIN, name, true, args, nargs, 0, flow_in);
 	if (err)
 		return err;
-	return packet_event(t, uuid, end, SLICE_END, NULL, NULL, 0, NULL, NULL);
+	return track_event(t, &w, end, SLICE_END, NULL, false, NULL, 0, 0, 0);
 }
 
+/*
+ * Instants stay on the shared sequence: a create or wake instant is written
+ * when its flow's far end is, long after its time, and on another
+ * goroutine's track.
+ */
 static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, const char *name,
 		      const struct tl_arg *args, int nargs, uint64_t flow_out)
 {
-	return event(t, goid, ts, INSTANT, name, args, nargs, &flow_out, NULL);
+	struct where w = shared(t, TRACK_UUID(t, goid));
+
+	return track_event(t, &w, tl_ts(t, ts), INSTANT, name, true, args, nargs, flow_out, 0);
+}
+
+/* A goroutine is gone: its sequence's interning memo is not needed any more. */
+static void pf_forget(struct tl *t, const struct gs_g *g)
+{
+	struct pf *pf = t->priv;
+	uint64_t s = g->priv[TL_PRIV_BACKEND];
+
+	if (s >= PROMOTE && s - PROMOTE < pf->nseqs && s - PROMOTE) {
+		struct seq *sq = &pf->seqs[s - PROMOTE];
+
+		free(sq->sent);
+		sq->sent = NULL;
+		sq->n = sq->cap = 0;
+	}
 }
 
 static int pf_end(struct tl *t)
@@ -455,6 +778,7 @@ static int pf_window(struct tl *t, const struct tl_window *w)
 		{ "capture_a", NULL, w->a }, { "capture_b", NULL, w->b },
 		{ "bound_ns", NULL, w->bound_ns },
 	};
+	struct where at = shared(t, uuid);
 	int err = 0;
 
 	if (!pf->nwindows)
@@ -464,24 +788,30 @@ static int pf_window(struct tl *t, const struct tl_window *w)
 	if (!err)
 		err = declare_track(t, uuid, WINDOWS_UUID, w->name, NULL, pf->nwindows);
 	pf->nwindows++;
+	/* w->name is the caller's: interned by content */
 	if (!err)
-		err = packet_event(t, uuid, w->start, SLICE_BEGIN, w->name, a, 3, NULL, NULL);
+		err = track_event(t, &at, w->start, SLICE_BEGIN, w->name, false, a, 3, 0, 0);
 	if (!err)
-		err = packet_event(t, uuid, w->end, SLICE_END, NULL, NULL, 0, NULL, NULL);
+		err = track_event(t, &at, w->end, SLICE_END, NULL, false, NULL, 0, 0, 0);
 	return err;
 }
 
 static const struct tl_ops pf_ops = {
 	.begin = pf_begin, .process = pf_process, .track = pf_track, .slice = pf_slice,
-	.instant = pf_instant, .end = pf_end, .window = pf_window, .close = perfetto__close,
+	.instant = pf_instant, .end = pf_end, .window = pf_window, .forget = pf_forget,
+	.close = perfetto__close,
 };
 
 int perfetto__open(struct tl *t, const struct gt_export_opts *o, FILE *out)
 {
 	struct pf *pf = calloc(1, sizeof(*pf));
 
-	if (!pf)
+	if (!pf || !(pf->seqs = calloc(16, sizeof(*pf->seqs)))) {
+		free(pf);
 		return -ENOMEM;
+	}
+	pf->seqcap = 16;
+	pf->nseqs = 1; /* [0]: the shared sequence */
 	pf->first = true;
 	*t = (struct tl){ .o = o, .out = out, .format = "perfetto", .ops = &pf_ops, .priv = pf };
 	return 0;
@@ -493,15 +823,14 @@ void perfetto__close(struct tl *t)
 
 	if (pf) {
 		free(pf->out.p);
-		free(pf->te.p);
-		free(pf->ann.p);
-		free(pf->idata.p);
-		free(pf->pkt.p);
 		free(pf->pk);
-		strtab__free(&pf->names);
-		strtab__free(&pf->cats);
-		strtab__free(&pf->anames);
-		strtab__free(&pf->astrs);
+		for (int k = 0; k < NKINDS; k++) {
+			strtab__free(&pf->tab[k]);
+			pcache_free(&pf->pc[k]);
+		}
+		for (size_t i = 0; i < pf->nseqs; i++)
+			free(pf->seqs[i].sent);
+		free(pf->seqs);
 	}
 	free(pf);
 	t->priv = NULL;

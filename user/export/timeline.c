@@ -13,7 +13,7 @@
 #include "lib/debug.h"
 #include "export/timeline.h"
 
-enum { P_FLAGS };
+enum { P_FLAGS, P_BACKEND = TL_PRIV_BACKEND, P_N };
 #define F_TRACK 0x1
 #define F_MATCH 0x2
 
@@ -26,6 +26,30 @@ static bool kept(struct tl *t, struct gs_g *g)
 	return g->priv[P_FLAGS] & F_MATCH;
 }
 
+/* "G<goid> <start func>", by hand: a spawn storm names a track every few events */
+static void track_name(const struct gs_g *g, char *name, size_t size)
+{
+	char d[24];
+	size_t n = 0, k = 0, f;
+	uint64_t v = g->goid;
+
+	do
+		d[k++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	name[n++] = 'G';
+	while (k)
+		name[n++] = d[--k];
+	if (strcmp(g->start_func, "?")) { /* else first seen mid-life: no start PC */
+		f = strlen(g->start_func);
+		if (f > size - n - 2)
+			f = size - n - 2;
+		name[n++] = ' ';
+		memcpy(name + n, g->start_func, f);
+		n += f;
+	}
+	name[n] = 0;
+}
+
 static int ensure_track(struct tl *t, struct gs_g *g)
 {
 	char name[256];
@@ -34,10 +58,7 @@ static int ensure_track(struct tl *t, struct gs_g *g)
 		return 0;
 	g->priv[P_FLAGS] |= F_TRACK;
 	t->ntracks++;
-	if (strcmp(g->start_func, "?"))
-		snprintf(name, sizeof(name), "G%" PRIu64 " %s", g->goid, g->start_func);
-	else /* first seen mid-life: no start PC */
-		snprintf(name, sizeof(name), "G%" PRIu64, g->goid);
+	track_name(g, name, sizeof(name));
 	return t->ops->track(t, g, name);
 }
 
@@ -224,7 +245,7 @@ static int on_cpu_sample(struct tl *t, const struct gt_event_hdr *ev)
 	const struct gt_stack *st = capture__stack(t->cap, c->stack);
 	struct tl_arg args[3];
 	struct gt_frame f[8];
-	char name[300];
+	const char *name;
 	int n = 0, err;
 
 	if (ev->size < sizeof(*c) || !g || !kept(t, g))
@@ -232,12 +253,27 @@ static int on_cpu_sample(struct tl *t, const struct gt_event_hdr *ev)
 	err = ensure_track(t, g);
 	if (err)
 		return err;
-	if (c->kind == GT_CPU_CGO)
-		snprintf(name, sizeof(name), "cpu: [cgo]");
-	else if (st && st->nr && (n = capture__symbolize(t->cap, st->pcs[0] - 1, f, 8)) > 0)
-		snprintf(name, sizeof(name), "cpu: %s", f[0].func);
-	else
-		snprintf(name, sizeof(name), "cpu");
+	if (c->kind == GT_CPU_CGO) {
+		name = "cpu: [cgo]";
+	} else if (st && st->nr && (n = capture__symbolize(t->cap, st->pcs[0] - 1, f, 8)) > 0) {
+		/* one name per function, kept: backends may hold on to it (tl_ops.instant) */
+		name = u64map__get(&t->cpu_names, (uintptr_t)f[0].func);
+		if (!name) {
+			size_t len = strlen(f[0].func) + 6;
+			char *s = malloc(len);
+
+			if (!s)
+				return -ENOMEM;
+			snprintf(s, len, "cpu: %s", f[0].func);
+			if (u64map__put(&t->cpu_names, (uintptr_t)f[0].func, s)) {
+				free(s);
+				return -ENOMEM;
+			}
+			name = s;
+		}
+	} else {
+		name = "cpu";
+	}
 	n = 0;
 	args[n++] = (struct tl_arg){ "code", capture__cpu_kind(c->kind), 0 };
 	args[n++] = (struct tl_arg){ "period_ns", NULL, c->period_ns };
@@ -269,6 +305,8 @@ static int on_death(struct gstate *gs, struct gs_g *g, const struct gt_event_hdr
 	struct tl *t = gs->arg;
 
 	t->dropped_goroutines += !(g->priv[P_FLAGS] & F_MATCH);
+	if (t->ops->forget && (g->priv[P_FLAGS] & F_TRACK))
+		t->ops->forget(t, g);
 	return 0;
 }
 
@@ -300,12 +338,17 @@ static void free_stacks(struct tl *t)
 			free(t->stacks.vals[i]);
 	u64map__free(&t->stacks);
 	memset(&t->stacks, 0, sizeof(t->stacks));
+	for (size_t i = 0; t->cpu_names.keys && i < t->cpu_names.cap; i++)
+		if (t->cpu_names.keys[i])
+			free(t->cpu_names.vals[i]);
+	u64map__free(&t->cpu_names);
+	memset(&t->cpu_names, 0, sizeof(t->cpu_names));
 }
 
 int timeline__add(struct tl *t, struct gt_capture *cap)
 {
 	static const struct gs_ops ops = {
-		.priv_size = sizeof(uint64_t),
+		.priv_size = P_N * sizeof(uint64_t),
 		.event = on_event,
 		.interval = on_interval,
 		.labels = on_labels,

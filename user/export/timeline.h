@@ -19,7 +19,11 @@
 struct tl;
 struct tl_window;
 
-/* One debug argument of a slice or instant. */
+/*
+ * One debug argument of a slice or instant.  key and str must stay valid
+ * and unchanged until the capture is done (the Perfetto backend memoizes
+ * their iids by address): literals, label sets, tl_stack_text().
+ */
 struct tl_arg {
 	const char *key;
 	const char *str; /* or NULL: num */
@@ -27,6 +31,8 @@ struct tl_arg {
 };
 
 #define TL_MAX_ARGS (GT_LABEL_MAX + 8)
+/* gs_g.priv[] slot a backend may use (zero at the goroutine's birth) */
+#define TL_PRIV_BACKEND 1
 
 /*
  * Merged outputs: the wall-clock span [start, end] where events of captures
@@ -46,7 +52,10 @@ struct tl_ops {
 	/* A finished slice on iv->goid's track; flow_in terminates that flow (0 none). */
 	int (*slice)(struct tl *t, const struct gs_interval *iv, const char *name,
 		     const struct tl_arg *args, int nargs, uint64_t flow_in);
-	/* An instant on goid's track; flow_out starts that flow (0 none). */
+	/*
+	 * An instant on goid's track; flow_out starts that flow (0 none).
+	 * name, like a slice's, stays valid and unchanged for the capture.
+	 */
 	int (*instant)(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, const char *name,
 		       const struct tl_arg *args, int nargs, uint64_t flow_out);
 	int (*end)(struct tl *t);
@@ -58,6 +67,8 @@ struct tl_ops {
 	int (*process)(struct tl *t);
 	/* Merged outputs: a window where order across two captures is uncertain. */
 	int (*window)(struct tl *t, const struct tl_window *w);
+	/* Optional: g is gone (exited, or the capture ended), after its last slice. */
+	void (*forget)(struct tl *t, const struct gs_g *g);
 	/* Frees what the backend's open allocated (t->priv). */
 	void (*close)(struct tl *t);
 };
@@ -72,6 +83,7 @@ struct tl {
 	struct gstate gs;
 	struct gs_filter filter;
 	struct u64map stacks; /* stack id -> symbolized text (distinct stacks only) */
+	struct u64map cpu_names; /* function name (address) -> "cpu: <function>" */
 	char *names[2][256];  /* "waiting: <reason>" / "GC pause: <reason>" by wait reason */
 	uint64_t pid;	 /* set before timeline__add (0 = target.pid) */
 	uint64_t t0; /* first timestamp: known after the first event */
