@@ -347,6 +347,9 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 	uint64_t uuids[MAX_TRACKS], last_ts[MAX_TRACKS];
 	int depth[MAX_TRACKS], nt = 0;
 	uint32_t defclk = 0; /* the sequence's default timestamp clock */
+	/* a sequence clock (64..127) defined against MONOTONIC: its value, MONOTONIC then */
+	uint64_t seq_at = 0, seq_mono = 0;
+	uint32_t seq_clock = 0;
 	size_t off = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -372,6 +375,17 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 				c->realtime |= id == 1 && ts == (uint64_t)SY_REAL0;
 				c->boottime |= id == 6 && ts == SY_T0 + 500000;
 			}
+			for (size_t i = 0; i < p->clock_snapshot->n_clocks; i++) {
+				Perfetto__Protos__ClockSnapshot__Clock *k = p->clock_snapshot->clocks[i];
+
+				if (k->clock_id < 64 || k->clock_id >= 128 || k->is_incremental)
+					continue;
+				seq_clock = k->clock_id;
+				seq_at = k->timestamp;
+				for (size_t j = 0; j < p->clock_snapshot->n_clocks; j++)
+					if (p->clock_snapshot->clocks[j]->clock_id == 3)
+						seq_mono = p->clock_snapshot->clocks[j]->timestamp;
+			}
 		}
 		if (p->track_descriptor && p->track_descriptor->has_parent_uuid &&
 		    nt < MAX_TRACKS) {
@@ -387,7 +401,14 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 		}
 		if (p->track_event) {
 			Perfetto__Protos__TrackEvent *te = p->track_event;
+			uint32_t clk = p->has_timestamp_clock_id ? p->timestamp_clock_id : defclk;
 			int t;
+
+			/* the shared sequence's relative clock, back to MONOTONIC */
+			if (clk == seq_clock && seq_clock) {
+				p->timestamp = p->timestamp - seq_at + seq_mono;
+				clk = 3;
+			}
 
 			for (t = 0; t < nt && uuids[t] != te->track_uuid; t++)
 				;
@@ -407,7 +428,7 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 				if (te->type != 3)
 					last_ts[t] = p->timestamp;
 			}
-			c->unbalanced += (p->has_timestamp_clock_id ? p->timestamp_clock_id : defclk) != 3;
+			c->unbalanced += clk != 3;
 			for (size_t i = 0; i < te->n_flow_ids && c->flows_out < 64; i++)
 				c->out_ids[c->flows_out++] = te->flow_ids[i];
 			for (size_t i = 0; i < te->n_terminating_flow_ids && c->flows_in < 64; i++)

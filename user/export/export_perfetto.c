@@ -58,6 +58,14 @@ typedef Perfetto__Protos__TracePacket Packet;
 #define CLOCK_MONOTONIC_ID PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC
 #define CLOCK_DELTA 64 /* sequence-scoped (64..127), incremental: our goroutine sequences */
 /*
+ * The shared sequence's clock (report): MONOTONIC - t0 + REL0, a
+ * sequence-scoped clock too, so its timestamps take the capture's length
+ * (4-5 bytes) rather than the machine's uptime (6-8).  The margin keeps
+ * values before t0 positive.
+ */
+#define CLOCK_REL 64
+#define REL0 1000000000ULL
+/*
  * Slices a goroutine writes on the shared sequence before it gets its own:
  * a sequence pays its ~50-byte first packet and its interned strings back
  * at ~12 bytes a slice (no track uuid, 2-3 byte timestamps instead of 6-7).
@@ -112,6 +120,7 @@ struct pf {
 	struct strtab tab[NKINDS];
 	struct pcache pc[NKINDS];
 	struct seq *seqs; /* [0] the shared sequence, then one per promoted goroutine */
+	uint64_t base;	  /* MONOTONIC at CLOCK_REL's REL0 (report: t0) */
 	size_t nseqs, seqcap;
 	int err;
 };
@@ -227,12 +236,13 @@ static inline uint8_t *open_packet(struct pf *pf, size_t more, uint8_t **lenp)
 static int first_packet(struct tl *t)
 {
 	struct pf *pf = t->priv;
-	uint8_t *p, *lp, *dl;
+	uint8_t *p, *lp, *dl, *cl, *c1;
 	uint32_t clock = t->wall ? PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_REALTIME :
-				   CLOCK_MONOTONIC_ID;
+				   CLOCK_REL;
 
 	pf->first = false;
-	if (!(p = open_packet(pf, 32, &lp)))
+	pf->base = t->t0;
+	if (!(p = open_packet(pf, 64, &lp)))
 		return pf->err;
 	p = put_v(p, 10, SEQ_ID);			 /* trusted_packet_sequence_id */
 	p = put_v(p, 13, SEQ_INCREMENTAL_STATE_CLEARED); /* sequence_flags */
@@ -240,6 +250,18 @@ static int first_packet(struct tl *t)
 	p = open_len(p, 59, &dl);			 /* trace_packet_defaults */
 	p = put_v(p, 58, clock);			 /* .timestamp_clock_id */
 	p = close_len(dl, p);
+	if (!t->wall) { /* clock_snapshot: CLOCK_REL's REL0 is MONOTONIC base */
+		p = open_len(p, 6, &cl);
+		p = open_len(p, 1, &c1);
+		p = put_v(p, 1, CLOCK_MONOTONIC_ID);
+		p = put_v(p, 2, pf->base);
+		p = close_len(c1, p);
+		p = open_len(p, 1, &c1);
+		p = put_v(p, 1, CLOCK_REL);
+		p = put_v(p, 2, REL0);
+		p = close_len(c1, p);
+		p = close_len(cl, p);
+	}
 	return done(t, close_len(lp, p));
 }
 
@@ -394,7 +416,7 @@ struct where {
 	struct seq *sq;
 	uint32_t id;	/* trusted_packet_sequence_id */
 	uint64_t track; /* 0: the sequence's default track */
-	bool delta;	/* timestamps on the sequence's delta clock */
+	enum { AT_WALL, AT_REL, AT_DELTA } clock; /* merged, shared, a goroutine's */
 };
 
 /*
@@ -431,13 +453,15 @@ static int track_event(struct tl *t, const struct where *w, int64_t ts, int type
 		more += pend[i].n + 24;
 	if (pf->err || !(p = open_packet(pf, more, &lp)))
 		return pf->err;
-	if (!w->delta) {
+	if (w->clock == AT_WALL) {
 		p = put_v(p, 8, (uint64_t)ts);
-	} else if ((uint64_t)ts >= w->sq->last) {
+	} else if (w->clock == AT_DELTA && (uint64_t)ts >= w->sq->last) {
 		p = put_v(p, 8, (uint64_t)ts - w->sq->last); /* timestamp: a delta */
 		w->sq->last = ts;
+	} else if (w->clock == AT_REL && (uint64_t)ts + REL0 >= pf->base) {
+		p = put_v(p, 8, (uint64_t)ts + REL0 - pf->base);
 	} else {
-		/* never seen (a goroutine's slices come in order), but stay exact */
+		/* never seen (slices come in order, after t0), but stay exact */
 		p = put_v(p, 58, CLOCK_MONOTONIC_ID);
 		p = put_v(p, 8, (uint64_t)ts);
 	}
@@ -493,7 +517,7 @@ static struct where shared(struct tl *t, uint64_t track)
 {
 	struct pf *pf = t->priv;
 
-	return (struct where){ &pf->seqs[0], SEQ_ID, track, false };
+	return (struct where){ &pf->seqs[0], SEQ_ID, track, t->wall ? AT_WALL : AT_REL };
 }
 
 /*
@@ -706,7 +730,7 @@ static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name
 	if (*slot > PROMOTE - 1 && !t->wall) {
 		size_t i = *slot - PROMOTE;
 
-		w = (struct where){ &pf->seqs[i], (uint32_t)(SEQ_ID + i), 0, true };
+		w = (struct where){ &pf->seqs[i], (uint32_t)(SEQ_ID + i), 0, AT_DELTA };
 	}
 	err = track_event(t, &w, start, SLICE_BEGIN, name, true, args, nargs, 0, flow_in);
 	if (err)
