@@ -485,6 +485,33 @@ def snapshot_bench():
     return r
 
 
+def time_formats(res, cap, ev, formats):
+    """Times `gtrace report CAP -f FMT` for each format into res[FMT]."""
+    for fmt in formats:
+        # Outputs go to memory: the disk is not what is measured.
+        dst = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else TMP, f"gtrace-bench.{fmt}")
+        t = time.monotonic()
+        q = subprocess.Popen([GTRACE, "report", cap, "-f", fmt, "-q", "-o", dst],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(q.pid, 0)
+        q.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - t
+        cpu = ru.ru_utime + ru.ru_stime
+        r = {"wall_s": wall, "cpu_s": cpu, "maxrss_mb": ru.ru_maxrss / 1024,
+             "events_per_sec": ev / wall if wall else None,
+             "events_per_cpu_sec": ev / cpu if cpu else None,
+             "out_bytes": os.path.getsize(dst) if os.path.exists(dst) else 0}
+        r["out_bytes_per_event"] = r["out_bytes"] / ev if ev else None
+        if q.returncode:
+            r["error"] = q.stderr.read().decode()[-300:]
+        res[fmt] = r
+        log(f"  report -f {fmt}: {wall:.2f}s wall, {cpu:.2f}s cpu, {r['events_per_cpu_sec'] or 0:,.0f} events/cpu-s")
+        try:
+            os.unlink(dst)
+        except OSError:
+            pass
+
+
 def conversion_bench(summary):
     """Records a capture of >= BIG_EVENTS events and times each report format."""
     if ONLY and "convert" not in ONLY:
@@ -512,29 +539,26 @@ def conversion_bench(summary):
     res["lost"] = int(meta.get("loss.total", 0) or 0)
     res["capture_bytes"] = os.path.getsize(cap)
     res["bytes_per_event"] = res["capture_bytes"] / ev if ev else None
-    for fmt in ("pprof", "perfetto", "gotrace", "text"):
-        # Outputs go to memory: the disk is not what is measured.
-        dst = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else TMP, f"gtrace-bench.{fmt}")
-        t = time.monotonic()
-        q = subprocess.Popen([GTRACE, "report", cap, "-f", fmt, "-q", "-o", dst],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, ru = os.wait4(q.pid, 0)
-        q.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.monotonic() - t
-        cpu = ru.ru_utime + ru.ru_stime
-        r = {"wall_s": wall, "cpu_s": cpu, "maxrss_mb": ru.ru_maxrss / 1024,
-             "events_per_sec": ev / wall if wall else None,
-             "events_per_cpu_sec": ev / cpu if cpu else None,
-             "out_bytes": os.path.getsize(dst) if os.path.exists(dst) else 0}
-        r["out_bytes_per_event"] = r["out_bytes"] / ev if ev else None
-        if q.returncode:
-            r["error"] = q.stderr.read().decode()[-300:]
-        res[fmt] = r
-        log(f"  report -f {fmt}: {wall:.2f}s wall, {cpu:.2f}s cpu, {r['events_per_cpu_sec'] or 0:,.0f} events/cpu-s")
-        try:
-            os.unlink(dst)
-        except OSError:
-            pass
+    time_formats(res, cap, ev, ("pprof", "perfetto", "gotrace", "text"))
+    os.unlink(cap)
+    # The other shape: a few long-lived goroutines (ping-pong on 2 Ps), where
+    # Perfetto's per-goroutine sequences apply; a third of the events suffice.
+    want = max(BIG_EVENTS // 3, 100000)
+    rate = summary.get("pingpong-p2-go1.26", {}).get("gtrace", {}).get("events_per_sec") or 1000000
+    secs = min(30, max(2, want / rate * 1.3 + 1))
+    p, out, _ = start_fixture("pingpong-go1.26", ["-procs", "2", "-dur", f"{secs + 60:.0f}s"])
+    p.send_signal(signal.SIGUSR1)
+    subprocess.run([GTRACE, "record", "-p", str(p.pid), "-d", f"{secs:.1f}", "-o", cap,
+                    "-q", "--no-az-detect", "--buffer", "256M"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stop(p)
+    meta = capture_meta(cap)
+    ev = int(meta.get("record.events", 0) or 0)
+    pp = {"source": "ping-pong, 2 goroutines, Go 1.26, -procs 2, --buffer 256M", "events": ev,
+          "lost": int(meta.get("loss.total", 0) or 0), "capture_bytes": os.path.getsize(cap)}
+    log(f"  conversion capture (ping-pong): {ev} events in {secs:.1f}s")
+    time_formats(pp, cap, ev, ("perfetto", "text"))
+    res["pingpong"] = pp
     os.unlink(cap)
     return res
 
