@@ -114,10 +114,13 @@ check export/text sh -c '"$0" report "$1" > "$2" && grep -q "^goroutines" "$2" &
 	"$GTRACE" "$cap" "$TMP/report.txt" "$ncreated"
 
 # ---- Perfetto compaction: the UI shows what the plain rendering shows ----
-# Perfetto interns names, categories, annotation names and values; Chrome
-# JSON spells everything out.  Both render the same timeline, so with every
-# interned name resolved (perfetto_check.py --summary) the slices by name,
-# the label and stack arguments, the flows and the instants must be equal.
+# Perfetto interns names, categories, annotation names and values, puts
+# long-lived goroutines on sequences of their own (default track, delta
+# clock); Chrome JSON spells everything out.  Both render the same timeline,
+# so with every interned name, default and clock resolved
+# (perfetto_check.py --summary) the slices by name, the label and stack
+# arguments, the flows and the instants must be equal, and so must every
+# track's events, at the same nanosecond, in the same order.
 check export/perfetto-vs-chrome python3 - "$TMP/pf.json" "$TMP/trace.json" <<'PY'
 import collections, json, sys
 pf = json.load(open(sys.argv[1]))
@@ -143,8 +146,30 @@ if collections.Counter(pf["args"]) != args:
 for k, want in (("flows", flows), ("instants", inst), ("tracks", len(tracks))):
     if pf[k] != want:
         bad.append("%s: perfetto %d, chrome %d" % (k, pf[k], want))
+# each track's events where and when Chrome has them: tracks, timestamps
+# (sequence clocks and deltas resolved) and order, relative to the first slice
+tl, ctl, cname = {}, collections.defaultdict(list), {}
+for e in d["traceEvents"]:
+    if e["ph"] == "M" and e["name"] == "thread_name":
+        cname[e["tid"]] = e["args"]["name"]
+for e in d["traceEvents"]:
+    if e["ph"] in "BEi":
+        ctl[cname.get(e["tid"], e["tid"])].append((round(e["ts"] * 1000), {"B": "S", "E": "E", "i": "I"}[e["ph"]], e.get("name", "")))
+for k, evs in pf["timeline"].items():
+    tl[k] = [(t, c, n if c != "E" else "") for t, c, n in evs]
+ctl = {k: [(t, c, n if c != "E" else "") for t, c, n in v] for k, v in ctl.items()}
+def norm(m):
+    t0 = min((t for v in m.values() for t, c, _ in v if c == "S"), default=0)
+    return {k: sorted((t - t0, c, n) for t, c, n in v) for k, v in m.items()}
+tl, ctl = norm(tl), norm(ctl)
+if tl != ctl:
+    diff = [k for k in set(tl) | set(ctl) if tl.get(k) != ctl.get(k)]
+    k = diff[0]
+    bad.append("%d tracks' events differ from Chrome's, e.g. %s: perfetto %s chrome %s" %
+               (len(diff), k, [x for x in tl.get(k, []) if x not in ctl.get(k, [])][:2],
+                [x for x in ctl.get(k, []) if x not in tl.get(k, [])][:2]))
 if not names or not flows or not any(k.startswith("kind=") for k in args):
     bad.append("nothing to compare (slices %d, flows %d, label args %s)" % (sum(names.values()), flows, [k for k in args if k.startswith("kind=")][:1]))
-print("\n".join(bad) or "%d slices, %d flows, %d instants, %d tracks, %d argument values equal" % (sum(names.values()), flows, inst, len(tracks), sum(args.values())))
+print("\n".join(bad) or "%d slices, %d flows, %d instants, %d tracks, %d argument values, every track's timeline equal" % (sum(names.values()), flows, inst, len(tracks), sum(args.values())))
 sys.exit(1 if bad else 0)
 PY

@@ -18,8 +18,9 @@
 # the (older) varint flow id fields, as trace_processor does.
 # Prints one summary line: "tracks=N slices=N flows=N instants=N clocks=..."
 #   perfetto_check.py FILE [--summary OUT.json]  also writes what the UI
-#   shows, names resolved: slice names and label args, counted, for
-#   comparing with another rendering of the same capture (Chrome JSON);
+#   shows, names resolved: slice names and label args, counted, and each
+#   track's events (MONOTONIC ns, kind, name), for comparing with another
+#   rendering of the same capture (Chrome JSON);
 #   --stats prints how many events used a sequence's defaults and clocks;
 #   --events OUT writes every track event resolved (track name, MONOTONIC
 #   ns, type, name, arguments, flow ids), sorted, to compare two encodings.
@@ -57,6 +58,7 @@ def main(path, summary=None, show_stats=False, events_out=None):
     slice_names, args = collections.Counter(), collections.Counter()
     stats = collections.Counter()
     events = [] if events_out else None
+    timeline = collections.defaultdict(list)  # track name -> (ns, S/E/I, name), file order
     for p in trace.packet:
         sid = p.trusted_packet_sequence_id
         if p.sequence_flags & 1:
@@ -150,6 +152,9 @@ def main(path, summary=None, show_stats=False, events_out=None):
                     args['%s=%s' % (k, v)] += 1
             if uses_state and not (p.sequence_flags & 2 and st['valid']):
                 errors.append('packet relies on incremental state without SEQ_NEEDS_INCREMENTAL_STATE')
+            if te.type in (te.TYPE_SLICE_BEGIN, te.TYPE_SLICE_END, te.TYPE_INSTANT):
+                timeline[tracks[u].name if u in tracks else str(u)].append(
+                    (ts, {te.TYPE_SLICE_BEGIN: 'S', te.TYPE_SLICE_END: 'E'}.get(te.type, 'I'), name or ''))
             if events is not None:
                 events.append('%s\t%d\t%s\t%s\t%s\t%s' % (
                     tracks[u].name if u in tracks else u, ts, te.Type.Name(te.type), name,
@@ -194,7 +199,8 @@ def main(path, summary=None, show_stats=False, events_out=None):
     if summary:
         import json
         json.dump({'tracks': goroutine_tracks, 'slices': slices, 'flows': len(out_flows),
-                   'instants': instants, 'slice_names': slice_names, 'args': args},
+                   'instants': instants, 'slice_names': slice_names, 'args': args,
+                   'timeline': timeline},
                   open(summary, 'w'))
     return 1 if errors else 0
 
