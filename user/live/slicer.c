@@ -334,6 +334,24 @@ void slicer__stats(const struct gt_slicer *s, struct gt_slicer_stats *st)
 		st->duty_min = 0;
 }
 
+void slicer__set_max_duty(struct gt_slicer *s, double max_duty)
+{
+	if (!(max_duty > 0) || max_duty > 1)
+		max_duty = 1;
+	if (max_duty < s->o.min_duty)
+		max_duty = s->o.min_duty;
+	s->o.max_duty = max_duty;
+	if (s->duty > max_duty)
+		s->duty = max_duty;
+}
+
+double slicer__on_cost(const struct gt_slicer *s)
+{
+	if (!s->sl_hits || !s->last_on_ns)
+		return 0;
+	return s->sl_hits * (s->o.trap_ns + s->sl_prog / s->sl_hits) / s->last_on_ns;
+}
+
 void slicer__close(struct gt_slicer *s)
 {
 	free(s);

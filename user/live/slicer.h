@@ -83,6 +83,16 @@ double slicer__duty(const struct gt_slicer *s);
 /* Stops: probes off and detached.  1 with *gap filled when a gap was open, else 0. */
 int slicer__finish(struct gt_slicer *s, uint64_t now_ns, struct gt_ev_gap *gap);
 void slicer__stats(const struct gt_slicer *s, struct gt_slicer_stats *st);
+/*
+ * A cap on the coming slices' duty (a host-wide budget shared by several
+ * slicers), within [min_duty, 1]; the slice running now is not cut.
+ */
+void slicer__set_max_duty(struct gt_slicer *s, double max_duty);
+/*
+ * What the probes cost the target while attached, in cores (trap and
+ * program time per ns of the last finished slice); 0 before one finished.
+ */
+double slicer__on_cost(const struct gt_slicer *s);
 void slicer__close(struct gt_slicer *s);
 
 /* The utime+stime of a whole process, ns (/proc/PID/stat), or -errno. */
