@@ -71,7 +71,7 @@ assert int(cap["record.events"]) > 0 and cap["record.stop"] == "duration"
 PY
 	check "$name/report" grep -qE '^  sliced +budget 2%: probes on [0-9.]+% of .*; [0-9]+ gaps of .* \(not recorded: ~[0-9]+ events, estimated\)' "$d/cap.txt"
 	if [ -x "$GO" ]; then
-		check "$name/pprof" bash -c "'$GO' tool pprof -raw '$d/off.pb' 2>&1 | grep -q 'sliced capture (record --budget): probes off in [0-9]* gaps.*values scaled x'"
+		check "$name/pprof" bash -c "'$GO' tool pprof -raw '$d/off.pb' 2>&1 | grep -q 'sliced capture (record --budget.*probes off in [0-9]* gaps.*values scaled x'"
 	else
 		skip "$name/pprof" "no $GO to read the profile back"
 	fi

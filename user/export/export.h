@@ -25,6 +25,13 @@ struct gt_export_opts {
 	int64_t at_ns;		      /* goroutine profile: mono time, 0 = end of capture */
 	uint64_t min_duration_ns;     /* perfetto/chrome: drop shorter slices */
 	const char *goroutines;	      /* perfetto/chrome: filter expression, NULL = all */
+	/*
+	 * pprof offcpu/schedlat of a sliced window (the agent): the profile
+	 * covers [span_lo, span_hi) (CLOCK_MONOTONIC ns), is scaled to it and
+	 * starts at wall-clock time_ns; 0: from the capture's own events.
+	 */
+	uint64_t span_lo, span_hi;
+	int64_t time_ns;
 };
 
 /* Each returns 0, or -errno after printing what went wrong. */

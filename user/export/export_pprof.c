@@ -52,6 +52,9 @@ struct pp {
 	 * probes need not be equal for equal sets).
 	 */
 	struct gs_agg sampled;
+	/* GAP windows (probes off), in file order: their time is cut out of delays */
+	struct { uint64_t start, end; } *gaps;
+	size_t ngaps, capgaps;
 };
 
 /* wall: a running interval (reason byte), the part of it the samples did not cover. */
@@ -67,10 +70,60 @@ static int add(struct pp *p, uint64_t k0, uint64_t k1, uint64_t k2, uint64_t k3,
 	return gs_agg__add(&p->agg, k, v) ? 0 : -ENOMEM;
 }
 
+/*
+ * The part of [start, end) that fell in gaps.  A sliced capture saw only
+ * the slices: a wait that spans a gap is counted for the time the probes
+ * watched it, and the whole profile is scaled up by the duty cycle after,
+ * so a goroutine parked across many gaps is not counted once in full and
+ * then scaled again.
+ */
+static uint64_t gap_overlap(const struct pp *p, uint64_t start, uint64_t end)
+{
+	uint64_t n = 0;
+
+	/* gaps come in time order: walk back from the newest until they end before start */
+	for (size_t i = p->ngaps; i-- > 0 && p->gaps[i].end > start;) {
+		uint64_t lo = p->gaps[i].start > start ? p->gaps[i].start : start;
+		uint64_t hi = p->gaps[i].end < end ? p->gaps[i].end : end;
+
+		if (hi > lo)
+			n += hi - lo;
+	}
+	return n;
+}
+
+static int note_gap(struct pp *p, const struct gt_event_hdr *ev)
+{
+	const struct gt_ev_gap *g = (const void *)ev;
+
+	if (ev->size < sizeof(*g) || g->end <= ev->ts)
+		return 0;
+	if (p->ngaps == p->capgaps) {
+		size_t n = p->capgaps ? p->capgaps * 2 : 16;
+		void *q = realloc(p->gaps, n * sizeof(*p->gaps));
+
+		if (!q)
+			return -ENOMEM;
+		p->gaps = q;
+		p->capgaps = n;
+	}
+	p->gaps[p->ngaps].start = ev->ts;
+	p->gaps[p->ngaps++].end = g->end;
+	return 0;
+}
+
 static int on_interval(struct gstate *gs, const struct gs_interval *iv)
 {
 	struct pp *p = gs->arg;
 	uint64_t d = iv->end - iv->start;
+
+	if (p->ngaps && (p->o->profile == GT_PROFILE_OFFCPU || p->o->profile == GT_PROFILE_SCHEDLAT)) {
+		uint64_t off = gap_overlap(p, iv->start, iv->end);
+
+		if (off >= d)
+			return 0; /* never seen while the probes were on */
+		d -= off;
+	}
 
 	switch (p->o->profile) {
 	case GT_PROFILE_OFFCPU:
@@ -137,6 +190,8 @@ static int on_event(struct gstate *gs, const struct gt_event_hdr *ev)
 	struct pp *p = gs->arg;
 	int err;
 
+	if (ev->type == GT_EV_GAP)
+		return note_gap(p, ev);
 	if (ev->type == GT_EV_CPU_SAMPLE &&
 	    (p->o->profile == GT_PROFILE_CPU || p->o->profile == GT_PROFILE_WALL))
 		return take_sample(p, ev);
@@ -452,19 +507,24 @@ static void header_comments(struct pp *p)
 		add_comment(p, "loss windows in events: %" PRIu64 " records", p->gs.lost);
 	if (!capture__complete(p->cap))
 		add_comment(p, "capture incomplete (no trailer): totals cover what was written");
-	if (p->gs.ngaps)
-		add_comment(p, "sliced capture (record --budget): probes off in %" PRIu64
-			       " gaps, %.3f s of %.3f s; values scaled x%.2f to the whole span "
-			       "(waits longer than a slice are under-counted)",
-			    p->gs.ngaps, p->gs.gap_ns / 1e9,
-			    (p->gs.last_ts - p->gs.first_ts) / 1e9, p->scale);
+	if (p->gs.ngaps) {
+		uint64_t span = p->o->span_hi ? p->o->span_hi - p->o->span_lo :
+						p->gs.last_ts - p->gs.first_ts;
+
+		add_comment(p, "sliced capture (record --budget, agent --budget): probes off in %"
+			       PRIu64 " gaps, %.3f s of %.3f s; values scaled x%.2f to the whole "
+			       "span (delays count the time seen while the probes were on)",
+			    p->gs.ngaps, p->gs.gap_ns / 1e9, span / 1e9, p->scale);
+		add_comment(p, "duty cycle %.4g", p->scale > 0 ? 1 / p->scale : 1);
+	}
 }
 
 /* ---- writing ---- */
 
 static int build(struct pp *p)
 {
-	uint64_t t0 = p->gs.first_ts, t1 = p->gs.last_ts;
+	uint64_t t0 = p->o->span_hi ? p->o->span_lo : p->gs.first_ts;
+	uint64_t t1 = p->o->span_hi ? p->o->span_hi : p->gs.last_ts;
 	int err = set_types(p);
 
 	p->scale = 1;
@@ -483,7 +543,10 @@ static int build(struct pp *p)
 		err = add_sample(p, &p->agg.ents[i]);
 	if (p->o->profile == GT_PROFILE_GOROUTINE && p->at_taken)
 		t0 = t1 = p->at_ts;
-	pprof_builder__time(p->b, t0 ? capture__wall_ns(p->cap, t0) : 0, t1 - t0);
+	if (p->o->span_hi)
+		pprof_builder__time(p->b, p->o->time_ns, t1 - t0);
+	else
+		pprof_builder__time(p->b, t0 ? capture__wall_ns(p->cap, t0) : 0, t1 - t0);
 	return err;
 }
 
@@ -530,5 +593,6 @@ int export_pprof(struct gt_capture *cap, const struct gt_export_opts *o, FILE *o
 	gstate__exit(&p.gs);
 	gs_agg__free(&p.agg);
 	gs_agg__free(&p.sampled);
+	free(p.gaps);
 	return err;
 }
