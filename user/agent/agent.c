@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include "lib/clock.h"
 #include "lib/debug.h"
 #include "lib/u64map.h"
@@ -29,6 +30,8 @@
 #include "agent/identity.h"
 #include "agent/metrics.h"
 #include "agent/window_profiles.h"
+#include "agent/window_slices.h"
+#include "live/trap_cost.h"
 
 #define RESCAN_S 10	     /* /proc safety net with exec events */
 #define RESCAN_NO_EVENTS_S 1 /* without them (no BPF): the only discovery */
@@ -45,6 +48,10 @@ struct proc {
 	uint64_t next_due;	/* CLOCK_MONOTONIC */
 	struct wprof_stats last; /* of the last window cut */
 	uint64_t windows;
+	struct wslice *ws;	/* exact profiles from capture slices; NULL: sampling only */
+	uint64_t ws_due;	/* CLOCK_MONOTONIC */
+	struct wslice_stats ws_last; /* of the last window cut */
+	uint64_t ws_events, ws_lost, ws_slices; /* totals */
 };
 
 /* Profiles cut early (exits, execs) waiting for their window's batch. */
@@ -74,6 +81,12 @@ struct agent {
 	/* counters for /metrics */
 	uint64_t windows, profiles, proc_events, reads, goroutines, started, exited, failed;
 	uint64_t encode_errors;
+	/* --budget > 0: exact profiles from slices */
+	bool slicing;
+	double trap_ns;		/* one trap, measured at start */
+	char tmpdir[4096];	/* the window captures */
+	uint64_t next_cap;	/* CLOCK_MONOTONIC: next host-wide cap */
+	double host_cores;	/* the probes' planned cost on every target, cores */
 };
 
 static int64_t now_real(void)
@@ -102,11 +115,29 @@ static bool wanted(struct agent *a, const struct agent_identity *id)
 	return true;
 }
 
+/* Probes on p for the exact profiles; a process that cannot take them is still sampled. */
+static void open_slices(struct agent *a, struct proc *p)
+{
+	struct wslice_opts so = { .budget = a->o->budget / 2, .trap_ns = a->trap_ns,
+				  .tmpdir = a->tmpdir, .min_duty = a->o->slice_min_duty };
+	int err = wslice__open(&p->ws, &p->t, &so);
+
+	if (err) {
+		p->ws = NULL;
+		if (err != -ESRCH)
+			pr_warn("pid %d (%s): no exact profiles, sampling only: cannot attach "
+				"probes (%s)\n", p->pid, p->id.service, strerror(-err));
+		return;
+	}
+	p->ws_due = clock__mono_ns();
+}
+
 static void consider(void *ctx, pid_t pid)
 {
 	struct agent *a = ctx;
 	struct agent_binary *bin;
-	struct wprof_opts wo = { a->o->sample_hz, 1, a->o->budget };
+	/* with slices, the sampler's reads and the probes share the budget half and half */
+	struct wprof_opts wo = { a->o->sample_hz, 1, a->slicing ? a->o->budget / 2 : a->o->budget };
 	struct proc *p;
 	int err;
 
@@ -148,6 +179,8 @@ static void consider(void *ctx, pid_t pid)
 		u64map__put(&a->skipped, pid, (void *)1);
 		goto fail;
 	}
+	if (a->slicing)
+		open_slices(a, p);
 	p->win_start = now_real();
 	if (u64map__put(&a->procs, pid, p))
 		goto fail;
@@ -156,10 +189,29 @@ static void consider(void *ctx, pid_t pid)
 		p->id.service, p->id.service_source, p->id.exe_path, p->t.ver.str);
 	return;
 fail:
+	if (p && p->ws)
+		wslice__close(p->ws);
 	if (p && p->w)
 		wprof__close(p->w);
 	free(p);
 	binaries__put(a->bins, bin);
+}
+
+/* Appends p's exact profiles of [start, end) to w; on failure the window has only the sampled ones. */
+static void cut_slices(struct agent *a, struct proc *p, int64_t start, int64_t end, int final,
+		       struct agent_window *w)
+{
+	int err = wslice__cut(p->ws, start, end, final, w, &p->ws_last);
+
+	p->ws_events += p->ws_last.events;
+	p->ws_lost += p->ws_last.lost;
+	p->ws_slices += p->ws_last.slices;
+	if (err && err != -ESRCH && !final) {
+		pr_warn("pid %d (%s): exact profiles stopped (%s); sampling goes on\n", p->pid,
+			p->id.service, strerror(-err));
+		wslice__close(p->ws);
+		p->ws = NULL;
+	}
 }
 
 /* Cuts what p has of the current window into the pending list and drops p. */
@@ -172,6 +224,9 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 	u64map__del(&a->procs, p->pid);
 	if (pd && !wprof__cut(p->w, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
 			      &pd->w, &st)) {
+		if (p->ws)
+			cut_slices(a, p, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
+				   &pd->w);
 		identity__copy(&pd->id, &p->id);
 		pd->next = a->pending;
 		a->pending = pd;
@@ -183,6 +238,7 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 	a->exited++;
 	pr_info("gtrace: agent: pid %d (%s) %s after %" PRIu64 " windows; its last partial "
 		"window goes out with this one\n", p->pid, p->id.service, why, p->windows);
+	wslice__close(p->ws);
 	wprof__close(p->w);
 	binaries__put(a->bins, p->bin);
 	free(p);
@@ -307,6 +363,8 @@ static void cut_window(struct agent *a, int64_t end)
 			continue;
 		if (wprof__cut(p->w, p->win_start, end, 0, &ws[nw], &p->last))
 			continue;
+		if (p->ws)
+			cut_slices(a, p, p->win_start, end, 0, &ws[nw]);
 		ids[nw++] = &p->id;
 		p->win_start = end;
 		p->windows++;
@@ -345,6 +403,45 @@ out:
 }
 
 /* ---- metrics ---- */
+
+/* Per process: what the probes cost it against its budget, their duty, events and loss. */
+static void render_slices(struct agent *a, FILE *f)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+		{ "gtrace_probe_spent_ratio", "gauge",
+		  "Target CPU the probes cost (hits x measured trap + program time) over the "
+		  "target's own CPU, last window." },
+		{ "gtrace_duty_cycle", "gauge", "Share of the last window the probes were attached." },
+		{ "gtrace_probe_events_total", "counter", "Records the probes produced." },
+		{ "gtrace_probe_lost_total", "counter", "Records the kernel could not queue." },
+		{ "gtrace_slices_total", "counter", "Capture slices begun." },
+	};
+
+	for (size_t k = 0; k < sizeof(m) / sizeof(*m); k++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
+		for (size_t i = 0; i < a->procs.cap; i++) {
+			struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
+			double v;
+
+			if (!p || !p->ws)
+				continue;
+			v = k == 0 ? p->ws_last.spent : k == 1 ? p->ws_last.duty :
+			    k == 2 ? (double)p->ws_events : k == 3 ? (double)p->ws_lost :
+			    (double)p->ws_slices;
+			fprintf(f, "%s{pid=\"%d\",service=\"%s\"} %.6g\n", m[k].name, p->pid,
+				p->id.service, v);
+		}
+	}
+	fprintf(f, "# HELP gtrace_host_probe_cores The probes' planned cost on all targets, cores.\n"
+		   "# TYPE gtrace_host_probe_cores gauge\ngtrace_host_probe_cores %.6g\n"
+		   "# HELP gtrace_host_budget_cores The --host-budget cap, cores.\n"
+		   "# TYPE gtrace_host_budget_cores gauge\ngtrace_host_budget_cores %g\n"
+		   "# HELP gtrace_trap_ns One uprobe trap on this host, measured at start.\n"
+		   "# TYPE gtrace_trap_ns gauge\ngtrace_trap_ns %.0f\n",
+		a->host_cores, a->o->host_budget, a->trap_ns);
+}
 
 static void render(void *ctx, FILE *f)
 {
@@ -422,8 +519,8 @@ static void render(void *ctx, FILE *f)
 	if (a->dir)
 		fprintf(f, "# TYPE gtrace_dir_bytes gauge\ngtrace_dir_bytes %" PRIu64 "\n",
 			dirsink__bytes(a->dir));
-	fprintf(f, "# HELP gtrace_budget_spent_ratio Agent CPU for a process over that process's "
-		   "own CPU, last window.\n# TYPE gtrace_budget_spent_ratio gauge\n");
+	fprintf(f, "# HELP gtrace_budget_spent_ratio What the agent cost a process (its reads, plus "
+		   "the probes' cost in the target) over that process's own CPU, last window.\n# TYPE gtrace_budget_spent_ratio gauge\n");
 	for (size_t i = 0; i < a->procs.cap; i++) {
 		struct proc *p;
 
@@ -431,12 +528,14 @@ static void render(void *ctx, FILE *f)
 			continue;
 		p = a->procs.vals[i];
 		fprintf(f, "gtrace_budget_spent_ratio{pid=\"%d\",service=\"%s\"} %.6g\n", p->pid,
-			p->id.service, p->last.spent);
+			p->id.service, p->last.spent + (p->ws ? p->ws_last.spent : 0));
 		fprintf(f, "gtrace_agent_cpu_per_process_seconds{pid=\"%d\",service=\"%s\"} %.6g\n",
 			p->pid, p->id.service, p->last.cost_ns / 1e9);
 		fprintf(f, "gtrace_sample_rate_hz{pid=\"%d\",service=\"%s\"} %.4g\n", p->pid,
 			p->id.service, p->last.hz ? p->last.hz : a->o->sample_hz);
 	}
+	if (a->slicing)
+		render_slices(a, f);
 	fprintf(f, "# HELP gtrace_budget_ratio The --budget asked for.\n"
 		   "# TYPE gtrace_budget_ratio gauge\ngtrace_budget_ratio %g\n", a->o->budget);
 	fprintf(f, "# HELP gtrace_agent_cpu_seconds_total The agent's own CPU time.\n"
@@ -458,6 +557,35 @@ static void url_with(char *out, size_t len, const char *base, const char *path)
 		snprintf(out, len, "%.*s", (int)n, base);
 	else
 		snprintf(out, len, "%.*s%s", (int)n, base, path);
+}
+
+/*
+ * --budget > 0: what a trap costs here, and a private directory for the
+ * window captures (under the spool, which is the agent's own writable
+ * place; else $TMPDIR or /tmp).  Without them the agent samples only.
+ */
+static void setup_slices(struct agent *a, const struct agent_opts *o)
+{
+	const char *base = o->spool ? o->spool : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	int err = trap_cost__measure(&a->trap_ns);
+
+	if (err) {
+		pr_warn("gtrace: agent: cannot measure a uprobe trap here (%s); taking 1 us\n",
+			strerror(-err));
+		a->trap_ns = 1000;
+	}
+	if (o->spool)
+		mkdir(o->spool, 0700);
+	snprintf(a->tmpdir, sizeof(a->tmpdir), "%s/gtrace-slices.XXXXXX", base);
+	if (!mkdtemp(a->tmpdir)) {
+		pr_warn("gtrace: agent: no exact profiles, sampling only: cannot make a directory "
+			"in %s (%s)\n", base, strerror(errno));
+		a->tmpdir[0] = 0;
+		return;
+	}
+	a->slicing = true;
+	pr_debug("agent: a uprobe trap costs %.0f ns here; window captures in %s\n", a->trap_ns,
+		 a->tmpdir);
 }
 
 static int setup(struct agent *a, const struct agent_opts *o)
@@ -504,6 +632,8 @@ static int setup(struct agent *a, const struct agent_opts *o)
 	if (o->metrics_addr && (err = metrics__open(&a->ms, o->metrics_addr, render, a)))
 		return err;
 	az__resolve(&o->az, &a->az);
+	if (o->budget > 0)
+		setup_slices(a, o);
 	a->bins = binaries__new();
 	if (!a->bins)
 		return -ENOMEM;
@@ -523,11 +653,14 @@ static void teardown(struct agent *a)
 		if (!a->procs.keys || !a->procs.keys[i])
 			continue;
 		p = a->procs.vals[i];
+		wslice__close(p->ws);
 		wprof__close(p->w);
 		binaries__put(a->bins, p->bin);
 		free(p);
 	}
 	u64map__free(&a->procs);
+	if (a->tmpdir[0])
+		rmdir(a->tmpdir);
 	u64map__free(&a->skipped);
 	proc_events__close(a->pe);
 	shipper__close(a->ship, a->o->flush_grace_s);
@@ -538,6 +671,38 @@ static void teardown(struct agent *a)
 		regfree(&a->inc);
 	if (a->has_exc)
 		regfree(&a->exc);
+}
+
+/*
+ * The host-wide cap: the probes' planned cost on every target together
+ * (duty x cores while attached, per process) kept under --host-budget
+ * cores.  When over, every process's coming slices shrink by the same
+ * factor; under it, each may grow to its share of the headroom (the
+ * slicer still at most doubles a period).  Once a second, as slices are
+ * planned.
+ */
+static void host_cap(struct agent *a, uint64_t now)
+{
+	double total = 0, f;
+
+	if (!a->slicing || now < a->next_cap)
+		return;
+	a->next_cap = now + 1000000000ull;
+	for (size_t i = 0; i < a->procs.cap; i++) {
+		struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
+
+		if (p && p->ws)
+			total += wslice__duty(p->ws) * wslice__on_cost(p->ws);
+	}
+	a->host_cores = total;
+	f = total > 0 ? a->o->host_budget / total : 0;
+	for (size_t i = 0; i < a->procs.cap; i++) {
+		struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
+
+		if (p && p->ws)
+			wslice__set_max_duty(p->ws, f > 0 && wslice__on_cost(p->ws) > 0 ?
+						     wslice__duty(p->ws) * f : 1);
+	}
 }
 
 /* Samples every process that is due; returns the earliest next due time. */
@@ -552,6 +717,23 @@ static uint64_t tick_all(struct agent *a, uint64_t now)
 		if (!a->procs.keys || !a->procs.keys[i])
 			continue;
 		p = a->procs.vals[i];
+		if (p->ws && p->ws_due <= now) {
+			p->ws_due = wslice__tick(p->ws, now, &err);
+			if (err == -ESRCH) {
+				retire(a, p, "exited");
+				i = (size_t)-1;
+				continue;
+			}
+			if (err) {
+				/* detached at once: never probes nobody drains */
+				pr_warn("pid %d (%s): exact profiles stopped (%s); sampling goes on\n",
+					p->pid, p->id.service, strerror(-err));
+				wslice__close(p->ws);
+				p->ws = NULL;
+			}
+		}
+		if (p->ws && p->ws_due < next)
+			next = p->ws_due;
 		if (p->next_due > now) {
 			next = p->next_due < next ? p->next_due : next;
 			continue;
@@ -599,6 +781,7 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 			discovery__scan(consider, &a);
 			next_scan = mono + (a.pe ? RESCAN_S : RESCAN_NO_EVENTS_S) * 1000000000ull;
 		}
+		host_cap(&a, mono);
 		next = tick_all(&a, mono);
 		real = now_real();
 		if (real >= a.win_end) {

@@ -27,6 +27,8 @@ struct agent_opts {
 	uint64_t spool_max;
 	double window_s;
 	double budget;		   /* share, 0.01 = 1% */
+	double host_budget;	   /* probes' cost on all targets together, cores (0.05 = 5% of one) */
+	double slice_min_duty;	   /* 0: the slicer's (0.5%); tests force slices with 1 */
 	double sample_hz;
 	const char *include, *exclude; /* extended regexes on service name and executable path */
 	int nlabels;

@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"\n"
 		"Profile every Go process on this host, containers included, and ship one\n"
 		"set of profiles per process each window: wall, offcpu, runnable (sampled from\n"
-		"goroutine snapshots, no probes) and goroutines.  Runs until SIGTERM or Ctrl-C,\n"
+		"goroutine snapshots, no probes), goroutines, and within --budget offcpu_exact\n"
+		"and schedlat (from transition capture slices).  Runs until SIGTERM or Ctrl-C,\n"
 		"then flushes the current window.  Needs root (CAP_BPF, CAP_PERFMON,\n"
 		"CAP_SYS_PTRACE, CAP_SYS_RESOURCE) and the host PID namespace.\n"
 		"\n"
@@ -48,7 +49,14 @@ static void usage(FILE *f)
 		"  --spool-max SIZE    bound of the spool; oldest dropped first (default 256M)\n"
 		"  --window DUR        window length, e.g. 15s (default), 10, 1m\n"
 		"  --budget PCT        agent CPU allowed per target, as a share of that target's\n"
-		"                      own CPU, e.g. 1%% (default) or 0.5%%; 0: fixed-rate sampling\n"
+		"                      own CPU, e.g. 1%% (default) or 0.5%%: half for the sampler's\n"
+		"                      reads, half for probes attached in slices (the exact\n"
+		"                      offcpu_exact and schedlat profiles); 0: sampling only,\n"
+		"                      at a fixed rate, no probe\n"
+		"  --host-budget PCT   all probes' cost on all targets together, as a share of\n"
+		"                      one core (default 5%%)\n"
+		"  --slice-min-duty F  the slices' smallest duty cycle, 0..1 (default 0.005;\n"
+		"                      tests use 1 to keep the probes on)\n"
 		"  --sample-hz N       goroutine snapshots a second per process, at most (default 10)\n"
 		"  --include REGEX     profile only processes whose service name or executable\n"
 		"                      path matches (POSIX extended regex)\n"
@@ -77,6 +85,7 @@ static void usage(FILE *f)
 enum {
 	O_PYRO = 0x100, O_OTLP, O_DIR, O_DIR_MAX, O_SPOOL, O_SPOOL_MAX, O_WINDOW, O_BUDGET, O_HZ,
 	O_INCLUDE, O_EXCLUDE, O_LABELS, O_METRICS, O_CONFIG, O_DURATION,
+	O_HOST_BUDGET, O_SLICE_MIN_DUTY,
 	/* config file and environment only */
 	O_PYRO_TOKEN, O_PYRO_BASIC, O_PYRO_TENANT, O_PYRO_HEADER, O_OTLP_TOKEN, O_OTLP_HEADER,
 };
@@ -90,6 +99,8 @@ static const struct option longopts[] = {
 	{ "spool-max", required_argument, NULL, O_SPOOL_MAX },
 	{ "window", required_argument, NULL, O_WINDOW },
 	{ "budget", required_argument, NULL, O_BUDGET },
+	{ "host-budget", required_argument, NULL, O_HOST_BUDGET },
+	{ "slice-min-duty", required_argument, NULL, O_SLICE_MIN_DUTY },
 	{ "sample-hz", required_argument, NULL, O_HZ },
 	{ "include", required_argument, NULL, O_INCLUDE },
 	{ "exclude", required_argument, NULL, O_EXCLUDE },
@@ -148,7 +159,8 @@ static int parse_bytes(const char *what, const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_budget(const char *s, double *out)
+/* "1%", "0.5%" or a plain share (0.01), between 0 and 1. */
+static int parse_share(const char *what, const char *of, const char *s, double *out)
 {
 	char *end;
 	double v = strtod(s, &end);
@@ -158,11 +170,16 @@ static int parse_budget(const char *s, double *out)
 		end++;
 	}
 	if (end == s || *end || v < 0 || v > 1) {
-		pr_err("invalid --budget '%s' (a share of the target's CPU, e.g. 1%%, 0.5%%, 0)\n", s);
+		pr_err("invalid %s '%s' (a share of %s, e.g. 1%%, 0.5%%, 0)\n", what, s, of);
 		return -EINVAL;
 	}
 	*out = v;
 	return 0;
+}
+
+static int parse_budget(const char *s, double *out)
+{
+	return parse_share("--budget", "the target's CPU", s, out);
 }
 
 /* k=v,k2=v2 into o->labels (strings are kept: they come from argv or a strdup). */
@@ -209,6 +226,9 @@ static int apply(struct agent_opts *o, int c, char *arg)
 	case O_WINDOW: return parse_dur("--window", arg, &o->window_s);
 	case O_DURATION: return parse_dur("--duration", arg, &o->duration_s);
 	case O_BUDGET: return parse_budget(arg, &o->budget);
+	case O_HOST_BUDGET: return parse_share("--host-budget", "one core", arg, &o->host_budget);
+	case O_SLICE_MIN_DUTY:
+		return parse_share("--slice-min-duty", "each second", arg, &o->slice_min_duty);
 	case O_HZ:
 		return cli__seconds(arg, "--sample-hz", "10", &o->sample_hz); /* a positive number */
 	case O_INCLUDE: o->include = arg; return 0;
@@ -329,7 +349,7 @@ static int read_env(struct agent_opts *o)
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_opts o = {
-		.window_s = 15, .budget = 0.01, .sample_hz = 10, .dir_max = 1ull << 30,
+		.window_s = 15, .budget = 0.01, .host_budget = 0.05, .sample_hz = 10, .dir_max = 1ull << 30,
 		.spool = "/var/lib/gtrace/spool", .spool_max = 256ull << 20, .flush_grace_s = 5,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
