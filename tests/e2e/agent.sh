@@ -6,11 +6,16 @@
 # pushv1connect handler + google/pprof, the collector's pdata pprofile),
 # one of them killed for two windows and restarted, then the agent
 # SIGKILLed while a window waits in its spool and a new agent started.  agent_check.py judges
-# what arrived.
+# what arrived.  --budget 5% (from the config file): probes in slices, the
+# exact offcpu_exact and schedlat profiles beside the sampled ones.  A second
+# agent keeps its probes on the late process all the time (--slice-min-duty
+# 1), so that process exits mid-slice: it must exit normally, and the agent
+# detach and still ship the last window.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 
 W=2
+GO=/usr/local/go/bin/go
 RCV=build/receivers
 A_BIN=$FIX/agentsvc-go1.26-plain
 B_BIN=$FIX/agentsvc-go1.19-stripped
@@ -48,6 +53,7 @@ B=$(pgrep -P $BU | head -1)
 cat > "$TMP/agent.conf" <<CONF
 # flags win over this file: --window is given on the command line too
 window = 9s
+budget = 5%
 include = e2e-svc|agentsvc
 labels = env=e2e,team=gtrace
 pyroscope-tenant = e2e-tenant
@@ -56,11 +62,16 @@ $GTRACE agent --config "$TMP/agent.conf" --window ${W}s --pyroscope http://127.0
 	--otlp http://127.0.0.1:$OP --dir "$TMP/dir" --spool "$TMP/spool" --metrics 127.0.0.1:$MP \
 	--no-az-detect --az e2e-zone-1a >"$TMP/agent.out" 2>"$TMP/agent.log" & AG=$!
 BG_PIDS="$BG_PIDS $AG"
+# the always-attached one, only for the late process
+$GTRACE agent --include '^e2e-svc-late$' --window ${W}s --slice-min-duty 1 --dir "$TMP/dirslice" \
+	--spool "$TMP/spool3" --no-az-detect >/dev/null 2>"$TMP/agent3.log" & AG3=$!
+BG_PIDS="$BG_PIDS $AG3"
 sleep 3
 # C: the late one (same binary as A), exits 3.1 s after it starts: mid-window
 C_START=$(now)
 OTEL_SERVICE_NAME=e2e-svc-late $A_BIN -exit-after 3100ms >"$TMP/c.out" & C=$!
-wait $C; C_EXIT=$(now)
+wait $C; C_RC=$?; C_EXIT=$(now)
+kill -TERM $AG3; wait $AG3; AG3_RC=$?
 curl -s --max-time 2 http://127.0.0.1:$MP/metrics >"$TMP/metrics.txt"
 # the store goes away for two windows, then comes back on the same port
 kill $RP; wait $RP 2>/dev/null
@@ -90,6 +101,15 @@ kill $A $B $RP $RO 2>/dev/null
 wait 2>/dev/null
 
 check "agent: exits 0 on SIGTERM" test $AG_RC -eq 0
+# exit mid-slice: the process ran to its end, the agent detached and shipped its last window
+check "agent: a process exiting with probes attached exits normally (rc $C_RC)" test "$C_RC" -eq 0
+check "agent: its probes were attached at the exit, and detached" \
+	bash -c "grep -q 'pid $C (e2e-svc-late) exited after [0-9]* windows (mid-slice: its probes detached)' '$TMP/agent3.log' ||
+		{ tail -5 '$TMP/agent3.log'; ls -R '$TMP/dirslice' | head -20; false; }"
+last=$(ls -d "$TMP"/dirslice/e2e-svc-late/offcpu_exact/*.pb.gz 2>/dev/null | tail -1)
+check "agent: its last window's exact profile shipped, duty 1, the agent exits 0 after (rc $AG3_RC)" \
+	bash -c "test $AG3_RC -eq 0 && test -n '$last' && '$GO' tool pprof -raw '$last' 2>&1 | grep -E 'duty cycle|Duration' |
+		tee /dev/stderr | grep -qx 'Comment: duty cycle 1'"
 python3 tests/e2e/agent_check.py --pyro "$TMP/pyro.jsonl" --otlp "$TMP/otlp.jsonl" --dir "$TMP/dir" \
 	--metrics "$TMP/metrics.txt" --metrics2 "$TMP/metrics2.txt" --log "$TMP/agent.log" --window $W \
 	--a-pid $A --b-pid "$B" --c-pid $C --c-start $C_START --c-exit $C_EXIT --down $DOWN --up $UP --stop $KILLED \

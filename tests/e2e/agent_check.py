@@ -40,6 +40,7 @@ pyro_all = load(a.pyro)
 pyro = [r for r in pyro_all if r["start_ns"] + r["duration_ns"] <= a.stop]
 otlp = load(a.otlp)
 TYPES = {"wall", "offcpu", "runnable", "goroutines"}
+EXACT = {"offcpu_exact", "schedlat"}  # from capture slices (--budget 5% in the config file)
 check("pyroscope receiver decoded profiles (google/pprof)", len(pyro) > 0, "nothing arrived")
 by = {}
 for r in pyro:
@@ -70,11 +71,13 @@ for svc, pid in (("e2e-svc-a", a.a_pid), ("e2e-svc-ns", a.b_pid)):
     check(f"{svc}: windows contiguous, none lost (receiver down {(a.up-a.down)/1e9:.1f}s)",
           ws and not contiguous(ws), contiguous(ws))
     full = [w for w in ws[1:-1]]
-    check(f"{svc}: wall, offcpu, runnable, goroutines in every full window",
-          full and all(TYPES <= t for _, t in full), [(w, sorted(t)) for w, t in full if not TYPES <= t])
+    check(f"{svc}: wall, offcpu, runnable, goroutines, offcpu_exact, schedlat in every full window",
+          full and all(TYPES | EXACT <= t for _, t in full),
+          [(w, sorted(t)) for w, t in full if not TYPES | EXACT <= t])
     check(f"{svc}: windows end on multiples of --window",
           all(w[0][1] % W == 0 for w in ws[:-1]), [w[0] for w in ws[:3]])
-    r = recs[0] if recs else {"labels": {}}
+    sampled = [x for x in recs if x["type"] in TYPES]
+    r = sampled[0] if sampled else {"labels": {}}
     L = r["labels"]
     want = {"service_name": svc, "process.pid": str(pid), "env": "e2e", "team": "gtrace",
             "cloud.availability_zone": "e2e-zone-1a", "process.runtime.name": "go"}
@@ -90,8 +93,50 @@ for svc, pid in (("e2e-svc-a", a.a_pid), ("e2e-svc-ns", a.b_pid)):
     gr = [x for x in recs if x["type"] == "goroutines"]
     check(f"{svc}: goroutines profile counts the fixture's goroutines (>= 6)",
           gr and all(x["totals"][-1] >= 6 for x in gr), [x["totals"] for x in gr[:3]])
-    check(f"{svc}: duty cycle stated in the comments",
-          recs and all(any("duty cycle 1" in c for c in x["comments"]) for x in recs))
+    check(f"{svc}: duty cycle 1 stated in the sampled profiles' comments",
+          sampled and all(any("duty cycle 1" in c for c in x["comments"]) for x in sampled))
+    # the exact ones: a duty cycle in (0, 1] as a label, the same in a comment, and samples
+    ex = [x for x in recs if x["type"] in EXACT]
+    bad = []
+    for x in ex:
+        d = float(x["labels"].get("gtrace.duty_cycle", "nan"))
+        cd = [float(c.split()[-1]) for c in x["comments"] if c.startswith("duty cycle ")]
+        if not (0 < d <= 1) or not cd or abs(cd[0] - d) > 0.01 * d + 0.001:
+            bad.append((x["type"], x["labels"].get("gtrace.duty_cycle"), cd))
+    check(f"{svc}: exact profiles carry their duty cycle in (0,1] as label and comment "
+          f"({sorted({x['labels'].get('gtrace.duty_cycle') for x in ex})[:6]})", ex and not bad, bad[:4])
+    check(f"{svc}: the exact profiles' sample types are the report's (events/count, delay/nanoseconds)",
+          ex and all(x["sample_types"] == ["events/count", "delay/nanoseconds"] for x in ex),
+          [x["sample_types"] for x in ex[:2]])
+    fullw = {w for w, _ in full}
+    for t in EXACT:
+        n = [x for x in ex if x["type"] == t and (x["start_ns"], x["start_ns"] + x["duration_ns"]) in fullw]
+        # off-CPU: every full window (the snapshot at each window's start shows the parked
+        # goroutines); schedlat needs a wake-up inside a slice, so at least one window
+        ok = n and (all(x["samples"] > 0 for x in n) if t == "offcpu_exact" else any(x["samples"] > 0 for x in n))
+        check(f"{svc}: {t} has samples ({sum(1 for x in n if x['samples'])}/{len(n)} full windows)", ok,
+              [(x["samples"], x["totals"]) for x in n[:4]])
+    # ranking: the fixture blocks 3 goroutines on a chan receive (waitOnChan), one each
+    # on time.Sleep (sleeper) and a mutex: the sampled and the exact off-CPU profiles,
+    # summed over the full windows, must agree on the heaviest and roughly on the amounts
+    def by_main(typ):
+        tot = {}
+        for x in recs:
+            if x["type"] != typ or (x["start_ns"], x["start_ns"] + x["duration_ns"]) not in fullw:
+                continue
+            for sv in x.get("top", []):
+                k = next((f for f in sv["stack"] if f.startswith("main.")), None)
+                if k:
+                    tot[k] = tot.get(k, 0) + sv["value"]
+        return tot
+    samp, exa = by_main("offcpu"), by_main("offcpu_exact")
+    ts = max(samp, key=samp.get) if samp else None
+    te = max(exa, key=exa.get) if exa else None
+    ratio = {k: round(exa.get(k, 0) / samp[k], 2) for k in ("main.waitOnChan", "main.sleeper") if samp.get(k)}
+    check(f"{svc}: exact off-CPU ranks the sampled one's top stack first ({ts} / {te}), "
+          f"amounts within 2x (exact/sampled {ratio})",
+          ts == te == "main.waitOnChan" and len(ratio) == 2 and all(0.5 <= v <= 2 for v in ratio.values()),
+          {"sampled": samp, "exact": exa})
 
 # the namespaced one: in its own PID namespace it is pid 1, the label is the host pid
 nsr = by.get("e2e-svc-ns", [])
@@ -154,6 +199,14 @@ check("metrics: processes profiled, windows pushed, agent CPU and RSS",
       and metric(m1, "gtrace_agent_rss_bytes") and metric(m1, "gtrace_agent_cpu_seconds_total") is not None
       and "gtrace_budget_spent_ratio{pid=" in m1,
       [l for l in m1.splitlines() if l.startswith(("gtrace_processes_profiled", "gtrace_windows_pushed", "gtrace_agent"))])
+pm = re.search(r'^gtrace_duty_cycle\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.a_pid, m1, re.M)
+pe = re.search(r'^gtrace_probe_events_total\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.a_pid, m1, re.M)
+check("metrics: per process duty cycle in (0,1], probe events, lost, probe budget spent; trap cost, host cap",
+      pm and 0 < float(pm.group(1)) <= 1 and pe and float(pe.group(1)) > 0
+      and 'gtrace_probe_lost_total{pid="%d"' % a.a_pid in m1
+      and 'gtrace_probe_spent_ratio{pid="%d"' % a.a_pid in m1
+      and (metric(m1, "gtrace_trap_ns") or 0) > 0 and metric(m1, "gtrace_host_budget_cores") == 0.05,
+      [l for l in m1.splitlines() if l.startswith(("gtrace_duty", "gtrace_probe", "gtrace_trap", "gtrace_host"))])
 check("metrics: push errors counted while the receiver was down",
       (metric(m2, 'gtrace_push_errors_total{sink="pyroscope"}') or 0) >= 1, m2[-400:])
 log = open(a.log).read() if os.path.exists(a.log) else ""

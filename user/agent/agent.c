@@ -220,6 +220,8 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 	struct pending *pd = calloc(1, sizeof(*pd));
 	struct wprof_stats st;
 	int64_t end = now_real();
+	/* said in the lifecycle line: the probes outlived the process and are closed now */
+	bool attached = p->ws && wslice__attached(p->ws);
 
 	u64map__del(&a->procs, p->pid);
 	if (pd && !wprof__cut(p->w, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
@@ -236,8 +238,9 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 		free(pd);
 	}
 	a->exited++;
-	pr_info("gtrace: agent: pid %d (%s) %s after %" PRIu64 " windows; its last partial "
-		"window goes out with this one\n", p->pid, p->id.service, why, p->windows);
+	pr_info("gtrace: agent: pid %d (%s) %s after %" PRIu64 " windows%s; its last partial "
+		"window goes out with this one\n", p->pid, p->id.service, why, p->windows,
+		attached ? " (mid-slice: its probes detached)" : "");
 	wslice__close(p->ws);
 	wprof__close(p->w);
 	binaries__put(a->bins, p->bin);

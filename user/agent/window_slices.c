@@ -361,8 +361,11 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 	off = ts.tv_sec * 1000000000ll + ts.tv_nsec - (int64_t)now;
 	lo = (uint64_t)(start_ns - off);
 	hi = (uint64_t)(end_ns - off);
-	if (lo < w->lo)
-		lo = w->lo; /* the capture began later (found mid-window) */
+	/*
+	 * Not clipped to the capture's start: the profile's span must be the
+	 * window to the ns, as the sampled ones (consecutive cuts read the
+	 * clocks again, so lo may differ from the last hi by a few ns).
+	 */
 	if (hi <= lo)
 		hi = lo + 1;
 	if (final && !w->dead) {
@@ -371,8 +374,8 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 		/* quiet first: the process is gone or going, nothing more to see */
 		if (slicer__finish(w->sl, now, &g) == 1)
 			gap(w, w->off_since ? w->off_since : g.h.ts, hi);
-		else
-			w->off_since = clock__mono_ns();
+		/* else on to the end: the window ends at the exit, the detach after it is no gap */
+		w->off_since = 0;
 		w->dead = true;
 	}
 	tracer__poll(w->tr, 0);

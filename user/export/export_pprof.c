@@ -515,8 +515,10 @@ static void header_comments(struct pp *p)
 			       PRIu64 " gaps, %.3f s of %.3f s; values scaled x%.2f to the whole "
 			       "span (delays count the time seen while the probes were on)",
 			    p->gs.ngaps, p->gs.gap_ns / 1e9, span / 1e9, p->scale);
-		add_comment(p, "duty cycle %.4g", p->scale > 0 ? 1 / p->scale : 1);
 	}
+	/* a window the agent cut says its duty cycle even when the probes never went off */
+	if (p->gs.ngaps || p->o->span_hi)
+		add_comment(p, "duty cycle %.4g", p->scale > 0 ? 1 / p->scale : 1);
 }
 
 /* ---- writing ---- */

@@ -39,6 +39,49 @@ type record struct {
 	Comments     []string          `json:"comments"`
 	SampleLabels []string          `json:"sample_labels"`
 	Functions    []string          `json:"functions"`
+	// the heaviest stacks by the default sample type, leaf first (ranking checks)
+	Top []stackValue `json:"top"`
+}
+
+type stackValue struct {
+	Stack []string `json:"stack"`
+	Value int64    `json:"value"`
+}
+
+// top returns the n stacks with the largest values of the default sample
+// type (the last one when the profile names none), equal stacks summed.
+func top(p *profile.Profile, n int) []stackValue {
+	idx := len(p.SampleType) - 1
+	for i, st := range p.SampleType {
+		if st.Type == p.DefaultSampleType {
+			idx = i
+		}
+	}
+	sum := map[string]*stackValue{}
+	for _, sm := range p.Sample {
+		var fns []string
+		for _, loc := range sm.Location {
+			for _, ln := range loc.Line {
+				fns = append(fns, ln.Function.Name)
+			}
+		}
+		key := fmt.Sprint(fns)
+		if sum[key] == nil {
+			sum[key] = &stackValue{Stack: fns}
+		}
+		if idx >= 0 && idx < len(sm.Value) {
+			sum[key].Value += sm.Value[idx]
+		}
+	}
+	var out []stackValue
+	for _, v := range sum {
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Value > out[j].Value })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 type server struct {
@@ -89,6 +132,7 @@ func (s *server) Push(ctx context.Context, req *connect.Request[pushv1.PushReque
 			}
 			sort.Strings(r.SampleLabels)
 			sort.Strings(r.Functions)
+			r.Top = top(p, 20)
 			recs = append(recs, r)
 		}
 	}
