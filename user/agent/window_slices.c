@@ -43,6 +43,12 @@
 
 #define DRAIN_NS 20000000ull /* ring buffer drained this often while the probes are on */
 #define MAX_DEFS 65536	     /* definitions kept for later windows */
+/*
+ * Records taken per drain: a busy target fills the ring buffer as fast as
+ * one thread empties it, and a drain that ran until empty would keep the
+ * probes on past their slice (the detach waits for the loop).
+ */
+#define DRAIN_MAX 20000
 
 struct wslice {
 	struct gt_target *t;
@@ -66,6 +72,7 @@ struct wslice {
 	int64_t cpu0;
 	uint64_t cost_ns;
 	int err;
+	int drain_left;			   /* records this drain may still take */
 	bool dead;			   /* probes could not go back on: no more slices */
 };
 
@@ -163,6 +170,27 @@ static int on_record(void *ctx, const void *rec, size_t len)
 	return write_rec(w, h);
 }
 
+/* From the ring buffer: written, then the drain stops when it took its share. */
+static int from_probes(void *ctx, const void *rec, size_t len)
+{
+	struct wslice *w = ctx;
+	int err = on_record(w, rec, len);
+
+	if (err)
+		return err;
+	return --w->drain_left > 0 ? 0 : -EAGAIN;
+}
+
+/* Takes what the ring buffer holds, up to DRAIN_MAX records.  0 or -errno. */
+static int drain(struct wslice *w)
+{
+	int n;
+
+	w->drain_left = DRAIN_MAX;
+	n = tracer__poll(w->tr, 0);
+	return n == -EAGAIN || n >= 0 ? 0 : n;
+}
+
 static void gap(struct wslice *w, uint64_t start, uint64_t end)
 {
 	struct gt_ev_gap g = { .h = { .type = GT_EV_GAP, .size = sizeof(g) } };
@@ -243,7 +271,7 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 	w->t = t;
 	w->o = *o;
 	w->o.buffer = to.buffer_bytes;
-	err = tracer__open(&w->tr, t, &to, on_record, w);
+	err = tracer__open(&w->tr, t, &to, from_probes, w);
 	if (!err)
 		err = slicer__open(&w->sl, w->tr, t->pid, &so);
 	now = clock__mono_ns();
@@ -273,8 +301,7 @@ uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 	if (w->dead)
 		return now + 1000000000ull;
 	was_on = slicer__on(w->sl);
-	if (tracer__poll(w->tr, 0) < 0 || w->err)
-		*err = w->err ? w->err : -EIO;
+	/* switch first: a slice due to end must not wait for the drain */
 	rc = slicer__tick(w->sl, now, &g);
 	if (rc == 1) {
 		/* a slice began: the gap it ends, clipped to this window */
@@ -287,16 +314,16 @@ uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 		if (!w->off_since)
 			w->off_since = clock__mono_ns();
 	}
-	if (was_on && !slicer__on(w->sl)) {
-		/* after the detach: nothing of the slice is newer */
-		w->off_since = clock__mono_ns();
-		tracer__poll(w->tr, 0);
-	}
+	if (was_on && !slicer__on(w->sl))
+		w->off_since = clock__mono_ns(); /* after the detach: nothing of the slice is newer */
+	if (drain(w) || w->err)
+		*err = w->err ? w->err : -EIO;
 	note_loss(w);
 	if (w->w && capture_writer__flush(w->w) && !*err)
 		*err = -EIO;
 	next = slicer__next_switch(w->sl);
-	if (slicer__on(w->sl) && next > now + DRAIN_NS)
+	/* while on, or while the buffer still holds records of the last slice */
+	if ((slicer__on(w->sl) || w->drain_left <= 0) && next > now + DRAIN_NS)
 		next = now + DRAIN_NS;
 	w->cost_ns += thread_cpu_ns() - c0;
 	return next > now ? next : now + 1000000;
@@ -378,7 +405,7 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 		w->off_since = 0;
 		w->dead = true;
 	}
-	tracer__poll(w->tr, 0);
+	drain(w);
 	note_loss(w);
 	if (w->off_since)
 		gap(w, w->off_since, hi);
