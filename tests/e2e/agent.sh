@@ -16,6 +16,9 @@ cd "$(dirname "$0")/../.." || exit 1
 
 W=2
 GO=/usr/local/go/bin/go
+# service names unique to this run: another run of this suite on the same host (another
+# worktree) must not be profiled into this one's results
+RUN=r$$
 RCV=build/receivers
 A_BIN=$FIX/agentsvc-go1.26-plain
 B_BIN=$FIX/agentsvc-go1.19-stripped
@@ -45,8 +48,8 @@ $RCV/pyroscope -addr 127.0.0.1:$PP -out "$TMP/pyro.jsonl" 2>"$TMP/rpyro.log" & R
 $RCV/otlp -addr 127.0.0.1:$OP -out "$TMP/otlp.jsonl" 2>"$TMP/rotlp.log" & RO=$!
 BG_PIDS="$RP $RO"
 # A: runs throughout; B: its own PID and mount namespace, another binary
-OTEL_SERVICE_NAME=e2e-svc-a $A_BIN >"$TMP/a.out" & A=$!
-PYROSCOPE_APPLICATION_NAME=e2e-svc-ns unshare -pfm --mount-proc $B_BIN >"$TMP/b.out" & BU=$!
+OTEL_SERVICE_NAME=e2e-svc-a-$RUN $A_BIN >"$TMP/a.out" & A=$!
+PYROSCOPE_APPLICATION_NAME=e2e-svc-ns-$RUN unshare -pfm --mount-proc $B_BIN >"$TMP/b.out" & BU=$!
 BG_PIDS="$BG_PIDS $A $BU"
 for i in $(seq 50); do grep -q ready "$TMP/a.out" && grep -q ready "$TMP/b.out" && break; sleep 0.1; done
 B=$(pgrep -P $BU | head -1)
@@ -54,7 +57,7 @@ cat > "$TMP/agent.conf" <<CONF
 # flags win over this file: --window is given on the command line too
 window = 9s
 budget = 5%
-include = e2e-svc|agentsvc
+include = ^e2e-svc-[a-z]+-$RUN\$
 labels = env=e2e,team=gtrace
 pyroscope-tenant = e2e-tenant
 CONF
@@ -63,13 +66,13 @@ $GTRACE agent --config "$TMP/agent.conf" --window ${W}s --pyroscope http://127.0
 	--no-az-detect --az e2e-zone-1a >"$TMP/agent.out" 2>"$TMP/agent.log" & AG=$!
 BG_PIDS="$BG_PIDS $AG"
 # the always-attached one, only for the late process
-$GTRACE agent --include '^e2e-svc-late$' --window ${W}s --slice-min-duty 1 --dir "$TMP/dirslice" \
+$GTRACE agent --include "^e2e-svc-late-$RUN\$" --window ${W}s --slice-min-duty 1 --dir "$TMP/dirslice" \
 	--spool "$TMP/spool3" --no-az-detect >/dev/null 2>"$TMP/agent3.log" & AG3=$!
 BG_PIDS="$BG_PIDS $AG3"
 sleep 3
 # C: the late one (same binary as A), exits 3.1 s after it starts: mid-window
 C_START=$(now)
-OTEL_SERVICE_NAME=e2e-svc-late $A_BIN -exit-after 3100ms >"$TMP/c.out" & C=$!
+OTEL_SERVICE_NAME=e2e-svc-late-$RUN $A_BIN -exit-after 3100ms >"$TMP/c.out" & C=$!
 wait $C; C_RC=$?; C_EXIT=$(now)
 kill -TERM $AG3; wait $AG3; AG3_RC=$?
 curl -s --max-time 2 http://127.0.0.1:$MP/metrics >"$TMP/metrics.txt"
@@ -104,16 +107,16 @@ check "agent: exits 0 on SIGTERM" test $AG_RC -eq 0
 # exit mid-slice: the process ran to its end, the agent detached and shipped its last window
 check "agent: a process exiting with probes attached exits normally (rc $C_RC)" test "$C_RC" -eq 0
 check "agent: its probes were attached at the exit, and detached" \
-	bash -c "grep -q 'pid $C (e2e-svc-late) exited after [0-9]* windows (mid-slice: its probes detached)' '$TMP/agent3.log' ||
+	bash -c "grep -q 'pid $C (e2e-svc-late-$RUN) exited after [0-9]* windows (mid-slice: its probes detached)' '$TMP/agent3.log' ||
 		{ tail -5 '$TMP/agent3.log'; ls -R '$TMP/dirslice' | head -20; false; }"
-last=$(ls -d "$TMP"/dirslice/e2e-svc-late/offcpu_exact/*.pb.gz 2>/dev/null | tail -1)
+last=$(ls -d "$TMP"/dirslice/e2e-svc-late-$RUN/offcpu_exact/*.pb.gz 2>/dev/null | tail -1)
 check "agent: its last window's exact profile shipped, duty 1, the agent exits 0 after (rc $AG3_RC)" \
 	bash -c "test $AG3_RC -eq 0 && test -n '$last' && '$GO' tool pprof -raw '$last' 2>&1 | grep -E 'duty cycle|Duration' |
 		tee /dev/stderr | grep -qx 'Comment: duty cycle 1'"
 python3 tests/e2e/agent_check.py --pyro "$TMP/pyro.jsonl" --otlp "$TMP/otlp.jsonl" --dir "$TMP/dir" \
 	--metrics "$TMP/metrics.txt" --metrics2 "$TMP/metrics2.txt" --log "$TMP/agent.log" --window $W \
 	--a-pid $A --b-pid "$B" --c-pid $C --c-start $C_START --c-exit $C_EXIT --down $DOWN --up $UP --stop $KILLED \
-	--log2 "$TMP/agent2.log"
+	--log2 "$TMP/agent2.log" --run $RUN
 rc=$?
 if [ $rc -ne 0 ]; then
 	grep -E "agent:|warning" "$TMP/agent.log" | sed 's/^/  agent log: /' | tail -15

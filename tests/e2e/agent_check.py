@@ -8,7 +8,7 @@ any check failed."""
 import argparse, glob, json, os, re, sys
 
 ap = argparse.ArgumentParser()
-for k in ("pyro", "otlp", "dir", "metrics", "metrics2", "log", "log2"):
+for k in ("pyro", "otlp", "dir", "metrics", "metrics2", "log", "log2", "run"):
     ap.add_argument("--" + k)
 for k in ("window", "a-pid", "b-pid", "c-pid", "c-start", "c-exit", "down", "up", "stop"):
     ap.add_argument("--" + k, type=int)
@@ -28,11 +28,33 @@ def check(name, ok, detail=""):
         print("FAIL agent: " + name)
 
 
+SFX = "-" + (a.run or "")
+
+
+def mine(name):
+    """This run's service name without its run suffix; None for another run's."""
+    return name[: -len(SFX)] if name and name.endswith(SFX) else None
+
+
 def load(path):
     try:
-        return [json.loads(l) for l in open(path) if l.strip()]
+        recs = [json.loads(l) for l in open(path) if l.strip()]
     except OSError:
         return []
+    out = []
+    for r in recs:  # another run on this host may push to no one but itself, but be sure
+        if "service" in r:
+            r["service"] = mine(r["service"])
+            if r["service"] is None:
+                continue
+            r["labels"]["service_name"] = r["service"]
+        else:
+            n = mine(r["resource"].get("service.name"))
+            if n is None:
+                continue
+            r["resource"]["service.name"] = n
+        out.append(r)
+    return out
 
 
 pyro_all = load(a.pyro)
@@ -179,7 +201,7 @@ check(f"otlp: e2e-svc-a windows contiguous ({len(ows)})",
       ows and all(ows[i][1] == ows[i + 1][0] for i in range(len(ows) - 1)), ows[:4])
 
 # --dir
-files = glob.glob(os.path.join(a.dir, "e2e-svc-a", "*", "*.pb.gz"))
+files = glob.glob(os.path.join(a.dir, "e2e-svc-a" + SFX, "*", "*.pb.gz"))
 types = {os.path.basename(os.path.dirname(f)) for f in files}
 check(f"--dir: <service>/<type>/<start>.pb.gz ({len(files)} files)", TYPES <= types, sorted(types))
 
@@ -218,7 +240,8 @@ got = {(r["service"], r["type"], r["start_ns"]) for r in pyro_all}
 wrote = set()
 for f in glob.glob(os.path.join(a.dir, "*", "*", "*.pb.gz")):
     svc, typ, start = f.split("/")[-3], f.split("/")[-2], os.path.basename(f).split(".")[0].split("-")[0]
-    wrote.add((svc, typ, int(start)))
+    if mine(svc):
+        wrote.add((mine(svc), typ, int(start)))
 missing = sorted(wrote - got)
 check(f"every window the SIGKILLed agent completed reached Pyroscope ({len(wrote)} profiles, "
       f"spool picked up by the next agent)", wrote and not missing, missing[:5])

@@ -259,7 +259,9 @@ static uint32_t all_events(void)
 int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_opts *o)
 {
 	struct gt_tracer_opts to = { .events_mask = all_events(), .stacks = true,
-				     .buffer_bytes = o->buffer ? o->buffer : 4 << 20 };
+				     .buffer_bytes = o->buffer ? o->buffer : 4 << 20,
+				     /* one loop serves every process: no detach may stall it */
+				     .async_detach = true };
 	struct gt_slicer_opts so = { .budget_pct = o->budget * 100, .trap_ns = o->trap_ns,
 				     .min_duty = o->min_duty };
 	struct wslice *w = calloc(1, sizeof(*w));

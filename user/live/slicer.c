@@ -139,8 +139,12 @@ static void mark(struct gt_slicer *s, uint64_t now, bool counters)
 	s->events0 = produced_total(s->tr);
 	s->cpu0 = slicer__process_cpu_ns(s->pid);
 	s->on_since = s->period_start = now;
-	/* a loaded machine wakes us late: plan for the overrun seen so far */
-	s->slice_ns = (uint64_t)(s->duty * s->o.period_ns / s->overrun);
+	/*
+	 * A loaded machine wakes us late: plan for the overrun seen so far.  A
+	 * full duty has nothing to shorten: the probes simply stay on.
+	 */
+	s->slice_ns = s->duty >= 1 ? s->o.period_ns :
+				     (uint64_t)(s->duty * s->o.period_ns / s->overrun);
 	s->st.slices++;
 	if (s->duty < s->st.duty_min)
 		s->st.duty_min = s->duty;

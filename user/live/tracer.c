@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +56,7 @@ struct gt_tracer {
 	uint64_t bias;		    /* the target's load bias (PIE) */
 	struct gt_ev_stack scratch; /* the largest record whose PCs need unbiasing */
 	int stats_fd;		    /* BPF_ENABLE_STATS while held, -1 without */
+	bool async_detach;
 };
 
 static uint64_t mono_ns(void)
@@ -169,12 +172,42 @@ static int attach_multi(struct gt_tracer *tr)
 	return 0;
 }
 
+static void *close_link(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/*
+ * Closes a multi-uprobe link fd on a detached thread (see async_detach):
+ * the kernel's grace-period wait then blocks that thread only.  The
+ * program keeps a reference held by the link until then, so the caller
+ * may destroy its BPF object at once.
+ */
+static void close_async(int fd)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	int err = pthread_attr_init(&a);
+
+	if (!err) {
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&a, 64 << 10);
+		err = pthread_create(&t, &a, close_link, (void *)(intptr_t)fd);
+		pthread_attr_destroy(&a);
+	}
+	if (err)
+		close(fd);
+}
+
 static void detach_links(struct gt_tracer *tr)
 {
 	for (int i = 0; i < tr->nlinks; i++) {
 		uint64_t t0 = mono_ns();
 
-		if (tr->multi)
+		if (tr->multi && tr->async_detach)
+			close_async(tr->multi_fds[i]);
+		else if (tr->multi)
 			close(tr->multi_fds[i]);
 		else
 			bpf_link__destroy(tr->links[i]);
@@ -415,6 +448,7 @@ int tracer__open(struct gt_tracer **out, struct gt_target *t, const struct gt_tr
 	tr->ctx = ctx;
 	tr->t = t;
 	tr->stats_fd = -1;
+	tr->async_detach = o->async_detach;
 	tr->bias = t->load_bias;
 	tr->ncpus = libbpf_num_possible_cpus();
 	libbpf_set_print(libbpf_print);

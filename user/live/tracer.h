@@ -28,6 +28,13 @@ struct gt_tracer_opts {
 	bool count_only;	/* attach the counting-only program at the same sites (benchmarks) */
 	bool per_site_links;	/* one perf link per site, not multi-uprobe links (measuring) */
 	bool create_at_ret;	/* <= 1.23: creations at newproc1's RETs, the old way (measuring) */
+	/*
+	 * Detach without waiting: closing a multi-uprobe link removes the
+	 * breakpoints, then waits for the kernel's grace period (30-100 ms on a
+	 * loaded VM); a short-lived thread does that wait, not the caller.  For
+	 * one loop serving many targets (the agent).
+	 */
+	bool async_detach;
 };
 
 struct gt_tracer;
