@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,13 @@ struct proc {
 	uint64_t ws_due;	/* CLOCK_MONOTONIC */
 	struct wslice_stats ws_last; /* of the last window cut */
 	uint64_t ws_events, ws_lost, ws_slices; /* totals */
+	/* the probes are loaded on a thread (BPF load and verify: ~0.1 s CPU, seconds of
+	   wall time on a loaded host, which would stall every other process's sampling) */
+	pthread_t ws_thr;
+	bool ws_opening;
+	int ws_done, ws_err;	/* set by the thread (ws_done atomically, last) */
+	struct wslice *ws_new;
+	struct wslice_opts ws_opts;
 };
 
 /* Profiles cut early (exits, execs) waiting for their window's batch. */
@@ -115,20 +123,42 @@ static bool wanted(struct agent *a, const struct agent_identity *id)
 	return true;
 }
 
-/* Probes on p for the exact profiles; a process that cannot take them is still sampled. */
+static void *slices_thread(void *arg)
+{
+	struct proc *p = arg;
+
+	p->ws_err = wslice__open(&p->ws_new, &p->t, &p->ws_opts);
+	__atomic_store_n(&p->ws_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Probes on p for the exact profiles, loaded on a thread; until then p is only sampled. */
 static void open_slices(struct agent *a, struct proc *p)
 {
-	struct wslice_opts so = { .budget = a->o->budget / 2, .trap_ns = a->trap_ns,
-				  .tmpdir = a->tmpdir, .min_duty = a->o->slice_min_duty };
-	int err = wslice__open(&p->ws, &p->t, &so);
-
-	if (err) {
-		p->ws = NULL;
-		if (err != -ESRCH)
-			pr_warn("pid %d (%s): no exact profiles, sampling only: cannot attach "
-				"probes (%s)\n", p->pid, p->id.service, strerror(-err));
+	p->ws_opts = (struct wslice_opts){ .budget = a->o->budget / 2, .trap_ns = a->trap_ns,
+					   .tmpdir = a->tmpdir, .min_duty = a->o->slice_min_duty };
+	if (pthread_create(&p->ws_thr, NULL, slices_thread, p)) {
+		pr_warn("pid %d (%s): no exact profiles, sampling only: no thread to load the "
+			"probes\n", p->pid, p->id.service);
 		return;
 	}
+	p->ws_opening = true;
+}
+
+/* The loading thread finished (or, wait: must finish now).  Installs what it opened. */
+static void slices_opened(struct proc *p, bool wait)
+{
+	if (!p->ws_opening || (!wait && !__atomic_load_n(&p->ws_done, __ATOMIC_ACQUIRE)))
+		return;
+	pthread_join(p->ws_thr, NULL);
+	p->ws_opening = false;
+	if (p->ws_err) {
+		if (p->ws_err != -ESRCH)
+			pr_warn("pid %d (%s): no exact profiles, sampling only: cannot attach "
+				"probes (%s)\n", p->pid, p->id.service, strerror(-p->ws_err));
+		return;
+	}
+	p->ws = p->ws_new;
 	p->ws_due = clock__mono_ns();
 }
 
@@ -179,18 +209,16 @@ static void consider(void *ctx, pid_t pid)
 		u64map__put(&a->skipped, pid, (void *)1);
 		goto fail;
 	}
-	if (a->slicing)
-		open_slices(a, p);
 	p->win_start = now_real();
 	if (u64map__put(&a->procs, pid, p))
 		goto fail;
+	if (a->slicing)
+		open_slices(a, p);
 	a->started++;
 	pr_info("gtrace: agent: profiling pid %d: service %s (from %s), %s, %s\n", pid,
 		p->id.service, p->id.service_source, p->id.exe_path, p->t.ver.str);
 	return;
 fail:
-	if (p && p->ws)
-		wslice__close(p->ws);
 	if (p && p->w)
 		wprof__close(p->w);
 	free(p);
@@ -220,8 +248,11 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 	struct pending *pd = calloc(1, sizeof(*pd));
 	struct wprof_stats st;
 	int64_t end = now_real();
+	bool attached;
+
+	slices_opened(p, true);
 	/* said in the lifecycle line: the probes outlived the process and are closed now */
-	bool attached = p->ws && wslice__attached(p->ws);
+	attached = p->ws && wslice__attached(p->ws);
 
 	u64map__del(&a->procs, p->pid);
 	if (pd && !wprof__cut(p->w, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
@@ -656,6 +687,7 @@ static void teardown(struct agent *a)
 		if (!a->procs.keys || !a->procs.keys[i])
 			continue;
 		p = a->procs.vals[i];
+		slices_opened(p, true);
 		wslice__close(p->ws);
 		wprof__close(p->w);
 		binaries__put(a->bins, p->bin);
@@ -720,6 +752,7 @@ static uint64_t tick_all(struct agent *a, uint64_t now)
 		if (!a->procs.keys || !a->procs.keys[i])
 			continue;
 		p = a->procs.vals[i];
+		slices_opened(p, false);
 		if (p->ws && p->ws_due <= now) {
 			p->ws_due = wslice__tick(p->ws, now, &err);
 			if (err == -ESRCH) {

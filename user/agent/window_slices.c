@@ -74,6 +74,7 @@ struct wslice {
 	int err;
 	int drain_left;			   /* records this drain may still take */
 	bool dead;			   /* probes could not go back on: no more slices */
+	bool first;			   /* the first window: it may begin before the probes */
 };
 
 static uint64_t thread_cpu_ns(void)
@@ -280,6 +281,7 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 	w->loss.last_poll_ns = now;
 	if (!err)
 		err = begin(w, now);
+	w->first = true;
 	if (!err)
 		err = slicer__attach(w->sl, clock__mono_ns());
 	if (err) {
@@ -331,6 +333,28 @@ uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 	return next > now ? next : now + 1000000;
 }
 
+/*
+ * CLOCK_REALTIME - CLOCK_MONOTONIC now: the tightest of three bracketed
+ * reads, as a preemption between two reads on a loaded host is worth ms.
+ */
+static int64_t real_minus_mono(void)
+{
+	int64_t best = 0, width = INT64_MAX;
+
+	for (int i = 0; i < 3; i++) {
+		struct timespec r;
+		uint64_t a = clock__mono_ns(), b;
+
+		clock_gettime(CLOCK_REALTIME, &r);
+		b = clock__mono_ns();
+		if ((int64_t)(b - a) < width) {
+			width = b - a;
+			best = r.tv_sec * 1000000000ll + r.tv_nsec - (int64_t)(a + (b - a) / 2);
+		}
+	}
+	return best;
+}
+
 /* Reads the finished capture back into one profile.  0 or -errno. */
 static int profile(struct wslice *w, enum gt_profile_kind kind, const char *name,
 		   const struct gt_export_opts *base, int64_t start_ns, int64_t end_ns,
@@ -376,7 +400,6 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 {
 	uint64_t c0 = thread_cpu_ns(), now = clock__mono_ns();
 	struct gt_export_opts eo = { 0 };
-	struct timespec ts;
 	int64_t off;
 	struct gt_slicer_stats ss;
 	struct agent_profile *np;
@@ -386,17 +409,30 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 	int err = 0;
 
 	/* the window in CLOCK_MONOTONIC, from the UTC bounds the sampled profiles carry */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	off = ts.tv_sec * 1000000000ll + ts.tv_nsec - (int64_t)now;
+	off = real_minus_mono();
 	lo = (uint64_t)(start_ns - off);
 	hi = (uint64_t)(end_ns - off);
-	/*
-	 * Not clipped to the capture's start: the profile's span must be the
-	 * window to the ns, as the sampled ones (consecutive cuts read the
-	 * clocks again, so lo may differ from the last hi by a few ns).
-	 */
 	if (hi <= lo)
 		hi = lo + 1;
+	if (!w->first || w->lo <= lo || w->lo >= hi) {
+		/*
+		 * The capture began with the window (the last one's end): that is
+		 * the span's start.  Not recomputed from UTC: the two clocks drift
+		 * apart (by 5 ms a second on this VM), which would open a gap or
+		 * an overlap between windows.
+		 */
+		lo = w->lo < hi ? w->lo : lo;
+	} else {
+		/*
+		 * The probes came later than the window's start (they load on a
+		 * thread): that part is a gap, before the capture's first record.
+		 */
+		struct gt_ev_gap g = { .h = { .type = GT_EV_GAP, .size = sizeof(g), .ts = lo },
+				       .end = w->lo };
+
+		w->gap_ns += w->lo - lo;
+		on_record(w, &g, sizeof(g));
+	}
 	if (final && !w->dead) {
 		struct gt_ev_gap g;
 
@@ -412,6 +448,7 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 	if (w->off_since)
 		gap(w, w->off_since, hi);
 	span = hi - lo;
+	w->first = false;
 	duty = w->gap_ns >= span ? 0 : 1 - (double)w->gap_ns / span;
 	slicer__stats(w->sl, &ss);
 	produced = produced_total(w->tr);
@@ -443,6 +480,7 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 	eo.span_lo = lo;
 	eo.span_hi = hi;
 	eo.time_ns = start_ns;
+	eo.dur_ns = end_ns - start_ns; /* to the ns, as the sampled profiles of the window */
 	np = !err && duty > 0 ? realloc(out->p, (out->n + 2) * sizeof(*out->p)) : NULL;
 	if (np) {
 		out->p = np;

@@ -27,11 +27,11 @@ struct gt_export_opts {
 	const char *goroutines;	      /* perfetto/chrome: filter expression, NULL = all */
 	/*
 	 * pprof offcpu/schedlat of a sliced window (the agent): the profile
-	 * covers [span_lo, span_hi) (CLOCK_MONOTONIC ns), is scaled to it and
-	 * starts at wall-clock time_ns; 0: from the capture's own events.
+	 * covers [span_lo, span_hi) (CLOCK_MONOTONIC ns) and is scaled to it;
+	 * its time says the agent's window; 0: all from the capture's events.
 	 */
 	uint64_t span_lo, span_hi;
-	int64_t time_ns;
+	int64_t time_ns, dur_ns;      /* wall-clock start and length (0: the span's) */
 };
 
 /* Each returns 0, or -errno after printing what went wrong. */

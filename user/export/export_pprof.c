@@ -52,7 +52,7 @@ struct pp {
 	 * probes need not be equal for equal sets).
 	 */
 	struct gs_agg sampled;
-	/* GAP windows (probes off), in file order: their time is cut out of delays */
+	/* GAP windows (probes off), in time order: their time is cut out of delays */
 	struct { uint64_t start, end; } *gaps;
 	size_t ngaps, capgaps;
 };
@@ -107,8 +107,13 @@ static int note_gap(struct pp *p, const struct gt_event_hdr *ev)
 		p->gaps = q;
 		p->capgaps = n;
 	}
-	p->gaps[p->ngaps].start = ev->ts;
-	p->gaps[p->ngaps++].end = g->end;
+	/* kept in time order (a writer may add an earlier one last: the agent's lead-in gap) */
+	size_t i = p->ngaps++;
+
+	for (; i > 0 && p->gaps[i - 1].start > ev->ts; i--)
+		p->gaps[i] = p->gaps[i - 1];
+	p->gaps[i].start = ev->ts;
+	p->gaps[i].end = g->end;
 	return 0;
 }
 
@@ -546,7 +551,7 @@ static int build(struct pp *p)
 	if (p->o->profile == GT_PROFILE_GOROUTINE && p->at_taken)
 		t0 = t1 = p->at_ts;
 	if (p->o->span_hi)
-		pprof_builder__time(p->b, p->o->time_ns, t1 - t0);
+		pprof_builder__time(p->b, p->o->time_ns, p->o->dur_ns ? p->o->dur_ns : (int64_t)(t1 - t0));
 	else
 		pprof_builder__time(p->b, t0 ? capture__wall_ns(p->cap, t0) : 0, t1 - t0);
 	return err;
