@@ -89,8 +89,30 @@ curl -s --max-time 2 http://127.0.0.1:$MP/metrics >"$TMP/metrics2.txt"
 # a new agent on the same spool must deliver it
 kill $RP; wait $RP 2>/dev/null
 sleep $((W + 1))
+# SIGKILL with probes attached: wait (up to 3 s) for a slice, note its multi-uprobe links
+links=""
+for i in $(seq 30); do
+	links=$(grep -ls 'link_type:.uprobe_multi' /proc/$AG/fdinfo/* | xargs -r grep -h '^link_id:' | awk '{print $2}')
+	[ -n "$links" ] && break
+	sleep 0.1
+done
 kill -KILL $AG; wait $AG 2>/dev/null
 KILLED=$(now)
+# the kernel drops them with the agent's fds; the targets run on
+gone=1
+for i in $(seq 20); do
+	gone=1
+	for l in $links; do bpftool link show id "$l" >/dev/null 2>&1 && gone=0; done
+	[ $gone = 1 ] && break
+	sleep 0.1
+done
+links=$(echo $links)
+if ! command -v bpftool >/dev/null; then
+	skip "agent: SIGKILL drops the probes" "no bpftool to look links up by id"
+else
+	check "agent: SIGKILLed with probes attached (links ${links:-none seen}): the kernel dropped them, the targets run on" \
+		bash -c "test -n '$links' && test $gone = 1 && kill -0 $A && kill -0 $B"
+fi
 $RCV/pyroscope -addr 127.0.0.1:$PP -out "$TMP/pyro.jsonl" 2>>"$TMP/rpyro.log" & RP=$!
 BG_PIDS="$BG_PIDS $RP"
 $GTRACE agent --config "$TMP/agent.conf" --window ${W}s --pyroscope http://127.0.0.1:$PP \
