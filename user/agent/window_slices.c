@@ -41,7 +41,14 @@
 #include "export/export.h"
 #include "agent/window_slices.h"
 
-#define DRAIN_NS 20000000ull /* ring buffer drained this often while the probes are on */
+#define DRAIN_NS 10000000ull /* ring buffer drained this often while the probes are on */
+/*
+ * 512 KB: a ring buffer is resident whole, twice (the kernel maps its data
+ * pages twice), so 4 MB would cost 8 MB of RSS per process; drained every
+ * 10 ms it holds ~1M records a second, more than a slice at the budget
+ * lets a target make.
+ */
+#define BUFFER_BYTES (512 << 10)
 #define MAX_DEFS 65536	     /* definitions kept for later windows */
 /*
  * Records taken per drain: a busy target fills the ring buffer as fast as
@@ -260,7 +267,7 @@ static uint32_t all_events(void)
 int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_opts *o)
 {
 	struct gt_tracer_opts to = { .events_mask = all_events(), .stacks = true,
-				     .buffer_bytes = o->buffer ? o->buffer : 4 << 20,
+				     .buffer_bytes = o->buffer ? o->buffer : BUFFER_BYTES,
 				     /* one loop serves every process: no detach may stall it */
 				     .async_detach = true };
 	struct gt_slicer_opts so = { .budget_pct = o->budget * 100, .trap_ns = o->trap_ns,
