@@ -82,6 +82,7 @@ struct wslice {
 	int drain_left;			   /* records this drain may still take */
 	bool dead;			   /* probes could not go back on: no more slices */
 	bool first;			   /* the first window: it may begin before the probes */
+	bool started;			   /* the first slice began (in the loop, not at open) */
 };
 
 static uint64_t thread_cpu_ns(void)
@@ -282,6 +283,13 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 	w->o = *o;
 	w->o.buffer = to.buffer_bytes;
 	err = tracer__open(&w->tr, t, &to, from_probes, w);
+	/*
+	 * Off until the agent's loop takes the source over (wslice__tick): this
+	 * may run on a loading thread the loop does not wait for, and a slice
+	 * begun here would last until the loop next woke.
+	 */
+	if (!err)
+		tracer__detach(w->tr);
 	if (!err)
 		err = slicer__open(&w->sl, w->tr, t->pid, &so);
 	now = clock__mono_ns();
@@ -289,8 +297,7 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 	if (!err)
 		err = begin(w, now);
 	w->first = true;
-	if (!err)
-		err = slicer__attach(w->sl, clock__mono_ns());
+	w->off_since = now;
 	if (err) {
 		wslice__close(w);
 		return err;
@@ -311,6 +318,16 @@ uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 	*err = 0;
 	if (w->dead)
 		return now + 1000000000ull;
+	if (!w->started) {
+		/* the first slice; the time since the capture began is its lead-in gap */
+		w->started = true;
+		if ((*err = slicer__attach(w->sl, now))) {
+			w->dead = true;
+			return now + 1000000000ull;
+		}
+		gap(w, w->off_since, clock__mono_ns());
+		w->off_since = 0;
+	}
 	was_on = slicer__on(w->sl);
 	/* switch first: a slice due to end must not wait for the drain */
 	rc = slicer__tick(w->sl, now, &g);
