@@ -122,7 +122,10 @@ int slicer__open(struct gt_slicer **out, struct gt_tracer *tr, pid_t pid,
 	s->overrun = 1;
 	s->st.duty_min = 1;
 	s->stats = !tracer__enable_stats(tr);
-	if (!s->stats)
+	/* once a run: the agent opens one slicer per process */
+	static bool warned;
+
+	if (!s->stats && !warned && (warned = true))
 		pr_warn("gtrace: cannot count BPF program time (BPF_ENABLE_STATS: %s); the budget "
 			"assumes 500 ns of program work per hit\n", strerror(errno));
 	*out = s;
