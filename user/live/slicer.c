@@ -34,6 +34,7 @@ struct gt_slicer {
 	double overrun;	       /* slices last this much longer than planned (EWMA, >= 1) */
 	uint64_t sl_hits, sl_events; /* the last finished slice's */
 	double sl_prog;	       /* its program run time, ns */
+	double cost_rate;      /* target ns the probes cost per ns attached, last slice with hits */
 	struct gt_slicer_stats st;
 };
 
@@ -185,6 +186,16 @@ static void plan(struct gt_slicer *s, uint64_t now)
 	double used = cpu1 >= 0 && s->cpu0 >= 0 ? (double)(cpu1 - s->cpu0) : 0;
 	double want, cost, added, own;
 
+	if ((!s->sl_hits && s->cost_rate > 0 && plen > 0 && s->last_on_ns) ) {
+		/*
+		 * Nothing fired, but earlier slices did: the target was likely not
+		 * scheduled in this one (a loaded host), not free to probe.  Plan
+		 * from the last known cost rather than doubling into a burst.
+		 */
+		own = used > 0 ? used : 0;
+		want = s->o.budget_pct / 100.0 * (own / plen) / s->cost_rate;
+		goto clamp;
+	}
 	if (!s->sl_hits || !s->last_on_ns || !(plen > 0)) {
 		want = s->duty * 2; /* nothing fired: the probes cost nothing, grow */
 		goto clamp;
@@ -198,7 +209,8 @@ static void plan(struct gt_slicer *s, uint64_t now)
 	s->st.target_cpu = used / plen;
 	s->st.added_pct = own > 0 ? 100.0 * added / own : 0;
 	/* (added per ns of slice) x duty x period <= pct x (own per ns) x period */
-	want = s->o.budget_pct / 100.0 * (own / plen) / (added / s->last_on_ns);
+	s->cost_rate = added / s->last_on_ns;
+	want = s->o.budget_pct / 100.0 * (own / plen) / s->cost_rate;
 	pr_debug("slice: %.1f ms on (planned %.1f), %llu hits at %.0f ns, target %.2f cores, "
 		 "added %.2f%% of its own; next duty %.2f%%\n", s->last_on_ns / 1e6,
 		 s->slice_ns / 1e6, (unsigned long long)s->sl_hits, cost, used / plen,
