@@ -823,11 +823,16 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 	a.win_end = (a.win_start / wns + 1) * wns;
 	if (o->duration_s > 0)
 		t_end = a.win_start + (int64_t)(o->duration_s * 1e9);
-	pr_info("gtrace: agent: %s%s%s%s%s%s, window %gs, budget %g%%, zone %s; SIGTERM/Ctrl-C to stop\n",
+	char slices[96] = "";
+
+	if (a.slicing)
+		snprintf(slices, sizeof(slices), " (exact profiles in slices; probes at most %g%% of "
+			 "a core host-wide, a trap %.0f ns here)", o->host_budget * 100, a.trap_ns);
+	pr_info("gtrace: agent: %s%s%s%s%s%s, window %gs, budget %g%%%s, zone %s; SIGTERM/Ctrl-C to stop\n",
 		o->pyroscope_url ? "pushing to Pyroscope " : "", o->pyroscope_url ? a.pyro_url : "",
 		o->otlp_url ? (o->pyroscope_url ? " and OTLP " : "pushing to OTLP ") : "",
 		o->otlp_url ? a.otlp_url : "", o->dir ? (o->pyroscope_url || o->otlp_url ? ", files in " : "files in ") : "",
-		o->dir ? o->dir : "", o->window_s, o->budget * 100, a.az.az[0] ? a.az.az : "unknown");
+		o->dir ? o->dir : "", o->window_s, o->budget * 100, slices, a.az.az[0] ? a.az.az : "unknown");
 	while (!*stop) {
 		struct pollfd pf[2];
 		int npf = 0, timeout;
