@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include "lib/clock.h"
 #include "lib/debug.h"
 #include "lib/u64map.h"
@@ -26,6 +25,7 @@
 #include <linux/types.h>
 #include "bpf/gtrace_events.h"
 #include "agent/agent.h"
+#include "agent/agent_priv.h"
 #include "agent/batch.h"
 #include "agent/dirsink.h"
 #include "agent/discovery.h"
@@ -33,70 +33,9 @@
 #include "agent/metrics.h"
 #include "agent/window_profiles.h"
 #include "agent/window_slices.h"
-#include "live/trap_cost.h"
 
 #define RESCAN_S 10	     /* /proc safety net with exec events */
 #define RESCAN_NO_EVENTS_S 1 /* without them (no BPF): the only discovery */
-#define SINK_PYRO 0
-#define SINK_OTLP 1
-
-struct proc {
-	pid_t pid;
-	struct agent_binary *bin;
-	struct gt_target t;
-	struct wprof *w;
-	struct agent_identity id;
-	int64_t win_start;	/* UTC ns: this process's part of the current window */
-	uint64_t next_due;	/* CLOCK_MONOTONIC */
-	struct wprof_stats last; /* of the last window cut */
-	uint64_t windows;
-	struct wslice *ws;	/* exact profiles from capture slices; NULL: sampling only */
-	uint64_t ws_due;	/* CLOCK_MONOTONIC */
-	struct wslice_stats ws_last; /* of the last window cut */
-	uint64_t ws_events, ws_lost, ws_slices; /* totals */
-	/* the probes are loaded on a thread (BPF load and verify: ~0.1 s CPU, seconds of
-	   wall time on a loaded host, which would stall every other process's sampling) */
-	pthread_t ws_thr;
-	bool ws_opening;
-	int ws_done, ws_err;	/* set by the thread (ws_done atomically, last) */
-	struct wslice *ws_new;
-	struct wslice_opts ws_opts;
-};
-
-/* Profiles cut early (exits, execs) waiting for their window's batch. */
-struct pending {
-	struct agent_window w;
-	struct agent_identity id;
-	struct pending *next;
-};
-
-struct agent {
-	const struct agent_opts *o;
-	struct gt_az az;
-	struct binaries *bins;
-	struct u64map procs; /* pid -> struct proc */
-	struct u64map skipped; /* pid -> (void *)1: not Go, excluded, or failed */
-	struct pending *pending;
-	struct gt_proc_events *pe;
-	struct shipper *ship;
-	int nsinks, sink_of[2]; /* index in the shipper, -1 = off */
-	struct dirsink *dir;
-	struct metrics_server *ms;
-	regex_t inc, exc;
-	bool has_inc, has_exc;
-	char pyro_url[2048], otlp_url[2048];
-	int64_t win_start, win_end; /* UTC ns */
-	pid_t self;
-	/* counters for /metrics */
-	uint64_t windows, profiles, proc_events, reads, goroutines, started, exited, failed;
-	uint64_t encode_errors;
-	/* --budget > 0: exact profiles from slices */
-	bool slicing;
-	double trap_ns;		/* one trap, measured at start */
-	char tmpdir[4096];	/* the window captures */
-	uint64_t next_cap;	/* CLOCK_MONOTONIC: next host-wide cap */
-	double host_cores;	/* the probes' planned cost on every target, cores */
-};
 
 static int64_t now_real(void)
 {
@@ -124,53 +63,6 @@ static bool wanted(struct agent *a, const struct agent_identity *id)
 	return true;
 }
 
-/*
- * One load at a time: libbpf parses the kernel's BTF (~10 MB of heap) for
- * each object it loads; twenty processes found at start loading at once
- * made the agent's peak RSS 200 MB.
- */
-static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void *slices_thread(void *arg)
-{
-	struct proc *p = arg;
-
-	pthread_mutex_lock(&load_mu);
-	p->ws_err = wslice__open(&p->ws_new, &p->t, &p->ws_opts);
-	pthread_mutex_unlock(&load_mu);
-	__atomic_store_n(&p->ws_done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-/* Probes on p for the exact profiles, loaded on a thread; until then p is only sampled. */
-static void open_slices(struct agent *a, struct proc *p)
-{
-	p->ws_opts = (struct wslice_opts){ .budget = a->o->budget / 2, .trap_ns = a->trap_ns,
-					   .tmpdir = a->tmpdir, .min_duty = a->o->slice_min_duty };
-	if (pthread_create(&p->ws_thr, NULL, slices_thread, p)) {
-		pr_warn("pid %d (%s): no exact profiles, sampling only: no thread to load the "
-			"probes\n", p->pid, p->id.service);
-		return;
-	}
-	p->ws_opening = true;
-}
-
-/* The loading thread finished (or, wait: must finish now).  Installs what it opened. */
-static void slices_opened(struct proc *p, bool wait)
-{
-	if (!p->ws_opening || (!wait && !__atomic_load_n(&p->ws_done, __ATOMIC_ACQUIRE)))
-		return;
-	pthread_join(p->ws_thr, NULL);
-	p->ws_opening = false;
-	if (p->ws_err) {
-		if (p->ws_err != -ESRCH)
-			pr_warn("pid %d (%s): no exact profiles, sampling only: cannot attach "
-				"probes (%s)\n", p->pid, p->id.service, strerror(-p->ws_err));
-		return;
-	}
-	p->ws = p->ws_new;
-	p->ws_due = clock__mono_ns();
-}
 
 static void consider(void *ctx, pid_t pid)
 {
@@ -223,7 +115,7 @@ static void consider(void *ctx, pid_t pid)
 	if (u64map__put(&a->procs, pid, p))
 		goto fail;
 	if (a->slicing)
-		open_slices(a, p);
+		slices__open(a, p);
 	a->started++;
 	pr_info("gtrace: agent: profiling pid %d: service %s (from %s), %s, %s\n", pid,
 		p->id.service, p->id.service_source, p->id.exe_path, p->t.ver.str);
@@ -235,22 +127,6 @@ fail:
 	binaries__put(a->bins, bin);
 }
 
-/* Appends p's exact profiles of [start, end) to w; on failure the window has only the sampled ones. */
-static void cut_slices(struct agent *a, struct proc *p, int64_t start, int64_t end, int final,
-		       struct agent_window *w)
-{
-	int err = wslice__cut(p->ws, start, end, final, w, &p->ws_last);
-
-	p->ws_events += p->ws_last.events;
-	p->ws_lost += p->ws_last.lost;
-	p->ws_slices += p->ws_last.slices;
-	if (err && err != -ESRCH && !final) {
-		pr_warn("pid %d (%s): exact profiles stopped (%s); sampling goes on\n", p->pid,
-			p->id.service, strerror(-err));
-		wslice__close(p->ws);
-		p->ws = NULL;
-	}
-}
 
 /* Cuts what p has of the current window into the pending list and drops p. */
 static void retire(struct agent *a, struct proc *p, const char *why)
@@ -260,7 +136,7 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 	int64_t end = now_real();
 	bool attached;
 
-	slices_opened(p, true);
+	slices__opened(p, true);
 	/* said in the lifecycle line: the probes outlived the process and are closed now */
 	attached = p->ws && wslice__attached(p->ws);
 
@@ -268,7 +144,7 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 	if (pd && !wprof__cut(p->w, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
 			      &pd->w, &st)) {
 		if (p->ws)
-			cut_slices(a, p, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
+			slices__cut(a, p, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
 				   &pd->w);
 		identity__copy(&pd->id, &p->id);
 		pd->next = a->pending;
@@ -408,7 +284,7 @@ static void cut_window(struct agent *a, int64_t end)
 		if (wprof__cut(p->w, p->win_start, end, 0, &ws[nw], &p->last))
 			continue;
 		if (p->ws)
-			cut_slices(a, p, p->win_start, end, 0, &ws[nw]);
+			slices__cut(a, p, p->win_start, end, 0, &ws[nw]);
 		ids[nw++] = &p->id;
 		p->win_start = end;
 		p->windows++;
@@ -448,44 +324,6 @@ out:
 
 /* ---- metrics ---- */
 
-/* Per process: what the probes cost it against its budget, their duty, events and loss. */
-static void render_slices(struct agent *a, FILE *f)
-{
-	static const struct {
-		const char *name, *type, *help;
-	} m[] = {
-		{ "gtrace_probe_spent_ratio", "gauge",
-		  "Target CPU the probes cost (hits x measured trap + program time) over the "
-		  "target's own CPU, last window." },
-		{ "gtrace_duty_cycle", "gauge", "Share of the last window the probes were attached." },
-		{ "gtrace_probe_events_total", "counter", "Records the probes produced." },
-		{ "gtrace_probe_lost_total", "counter", "Records the kernel could not queue." },
-		{ "gtrace_slices_total", "counter", "Capture slices begun." },
-	};
-
-	for (size_t k = 0; k < sizeof(m) / sizeof(*m); k++) {
-		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
-		for (size_t i = 0; i < a->procs.cap; i++) {
-			struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
-			double v;
-
-			if (!p || !p->ws)
-				continue;
-			v = k == 0 ? p->ws_last.spent : k == 1 ? p->ws_last.duty :
-			    k == 2 ? (double)p->ws_events : k == 3 ? (double)p->ws_lost :
-			    (double)p->ws_slices;
-			fprintf(f, "%s{pid=\"%d\",service=\"%s\"} %.6g\n", m[k].name, p->pid,
-				p->id.service, v);
-		}
-	}
-	fprintf(f, "# HELP gtrace_host_probe_cores The probes' planned cost on all targets, cores.\n"
-		   "# TYPE gtrace_host_probe_cores gauge\ngtrace_host_probe_cores %.6g\n"
-		   "# HELP gtrace_host_budget_cores The --host-budget cap, cores.\n"
-		   "# TYPE gtrace_host_budget_cores gauge\ngtrace_host_budget_cores %g\n"
-		   "# HELP gtrace_trap_ns One uprobe trap on this host, measured at start.\n"
-		   "# TYPE gtrace_trap_ns gauge\ngtrace_trap_ns %.0f\n",
-		a->host_cores, a->o->host_budget, a->trap_ns);
-}
 
 static void render(void *ctx, FILE *f)
 {
@@ -579,7 +417,7 @@ static void render(void *ctx, FILE *f)
 			p->id.service, p->last.hz ? p->last.hz : a->o->sample_hz);
 	}
 	if (a->slicing)
-		render_slices(a, f);
+		slices__render(a, f);
 	fprintf(f, "# HELP gtrace_budget_ratio The --budget asked for.\n"
 		   "# TYPE gtrace_budget_ratio gauge\ngtrace_budget_ratio %g\n", a->o->budget);
 	fprintf(f, "# HELP gtrace_agent_cpu_seconds_total The agent's own CPU time.\n"
@@ -603,34 +441,6 @@ static void url_with(char *out, size_t len, const char *base, const char *path)
 		snprintf(out, len, "%.*s%s", (int)n, base, path);
 }
 
-/*
- * --budget > 0: what a trap costs here, and a private directory for the
- * window captures (under the spool, which is the agent's own writable
- * place; else $TMPDIR or /tmp).  Without them the agent samples only.
- */
-static void setup_slices(struct agent *a, const struct agent_opts *o)
-{
-	const char *base = o->spool ? o->spool : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	int err = trap_cost__measure(&a->trap_ns);
-
-	if (err) {
-		pr_warn("gtrace: agent: cannot measure a uprobe trap here (%s); taking 1 us\n",
-			strerror(-err));
-		a->trap_ns = 1000;
-	}
-	if (o->spool)
-		mkdir(o->spool, 0700);
-	snprintf(a->tmpdir, sizeof(a->tmpdir), "%s/gtrace-slices.XXXXXX", base);
-	if (!mkdtemp(a->tmpdir)) {
-		pr_warn("gtrace: agent: no exact profiles, sampling only: cannot make a directory "
-			"in %s (%s)\n", base, strerror(errno));
-		a->tmpdir[0] = 0;
-		return;
-	}
-	a->slicing = true;
-	pr_debug("agent: a uprobe trap costs %.0f ns here; window captures in %s\n", a->trap_ns,
-		 a->tmpdir);
-}
 
 static int setup(struct agent *a, const struct agent_opts *o)
 {
@@ -687,7 +497,7 @@ static int setup(struct agent *a, const struct agent_opts *o)
 		 * first BTF buffer is freed, and later ones then stay in the heap.
 		 */
 		mallopt(M_MMAP_THRESHOLD, 256 << 10);
-		setup_slices(a, o);
+		slices__setup(a, o);
 	}
 	a->bins = binaries__new();
 	if (!a->bins)
@@ -708,7 +518,7 @@ static void teardown(struct agent *a)
 		if (!a->procs.keys || !a->procs.keys[i])
 			continue;
 		p = a->procs.vals[i];
-		slices_opened(p, true);
+		slices__opened(p, true);
 		wslice__close(p->ws);
 		wprof__close(p->w);
 		binaries__put(a->bins, p->bin);
@@ -729,37 +539,6 @@ static void teardown(struct agent *a)
 		regfree(&a->exc);
 }
 
-/*
- * The host-wide cap: the probes' planned cost on every target together
- * (duty x cores while attached, per process) kept under --host-budget
- * cores.  When over, every process's coming slices shrink by the same
- * factor; under it, each may grow to its share of the headroom (the
- * slicer still at most doubles a period).  Once a second, as slices are
- * planned.
- */
-static void host_cap(struct agent *a, uint64_t now)
-{
-	double total = 0, f;
-
-	if (!a->slicing || now < a->next_cap)
-		return;
-	a->next_cap = now + 1000000000ull;
-	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
-
-		if (p && p->ws)
-			total += wslice__duty(p->ws) * wslice__on_cost(p->ws);
-	}
-	a->host_cores = total;
-	f = total > 0 ? a->o->host_budget / total : 0;
-	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
-
-		if (p && p->ws)
-			wslice__set_max_duty(p->ws, f > 0 && wslice__on_cost(p->ws) > 0 ?
-						     wslice__duty(p->ws) * f : 1);
-	}
-}
 
 /* Samples every process that is due; returns the earliest next due time. */
 static uint64_t tick_all(struct agent *a, uint64_t now)
@@ -773,7 +552,7 @@ static uint64_t tick_all(struct agent *a, uint64_t now)
 		if (!a->procs.keys || !a->procs.keys[i])
 			continue;
 		p = a->procs.vals[i];
-		slices_opened(p, false);
+		slices__opened(p, false);
 		if (p->ws && p->ws_due <= now) {
 			p->ws_due = wslice__tick(p->ws, now, &err);
 			if (err == -ESRCH) {
@@ -843,7 +622,7 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 			discovery__scan(consider, &a);
 			next_scan = mono + (a.pe ? RESCAN_S : RESCAN_NO_EVENTS_S) * 1000000000ull;
 		}
-		host_cap(&a, mono);
+		slices__host_cap(&a, mono);
 		next = tick_all(&a, mono);
 		real = now_real();
 		if (real >= a.win_end) {
