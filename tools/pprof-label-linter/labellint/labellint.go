@@ -86,6 +86,10 @@ type checker struct {
 	// direct calls of each function of the package, and all its references
 	callers map[*types.Func][]*ast.CallExpr
 	refs    map[*types.Func]int
+	// references handed to a goroutine-starting callee (time.AfterFunc, a
+	// launcher) rather than called, and the func literals so handed
+	handed    map[*types.Func]int
+	handedLit map[*ast.FuncLit]bool
 	// per channel object: its receive expressions
 	recvs map[types.Object][]ast.Node
 	// enclosing function body of every node we need it for
@@ -95,12 +99,14 @@ type checker struct {
 func run(pass *analysis.Pass) (interface{}, error) {
 	insp := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
 	c := &checker{
-		pass:    pass,
-		funcs:   map[*types.Func]*ast.FuncDecl{},
-		goOnly:  map[*types.Func]bool{},
-		recvs:   map[types.Object][]ast.Node{},
-		parents: map[ast.Node]ast.Node{},
-		callers: map[*types.Func][]*ast.CallExpr{},
+		pass:      pass,
+		funcs:     map[*types.Func]*ast.FuncDecl{},
+		goOnly:    map[*types.Func]bool{},
+		handed:    map[*types.Func]int{},
+		handedLit: map[*ast.FuncLit]bool{},
+		recvs:     map[types.Object][]ast.Node{},
+		parents:   map[ast.Node]ast.Node{},
+		callers:   map[*types.Func][]*ast.CallExpr{},
 	}
 	c.index()
 	insp.Preorder([]ast.Node{(*ast.CallExpr)(nil)}, func(n ast.Node) {
@@ -167,12 +173,103 @@ func (c *checker) index() {
 			return true
 		})
 	}
+	// Functions handed to something that runs them in a goroutine of their
+	// own also start a goroutine's life: time.AfterFunc's f, and the
+	// arguments of this package's launchers (a func parameter the callee
+	// runs in a go statement, as nats-server's startGoRoutine).
+	launch := c.launchers()
+	for _, f := range c.pass.Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			callee := calleeFunc(c.pass, call)
+			if callee == nil || callee.Pkg() == nil {
+				return true
+			}
+			var args []int
+			if callee.Pkg().Path() == "time" && callee.Name() == "AfterFunc" {
+				args = []int{1}
+			} else {
+				args = launch[callee]
+			}
+			for _, i := range args {
+				if i >= len(call.Args) {
+					continue
+				}
+				if fn := funcValue(c.pass, call.Args[i]); fn != nil {
+					inGo[fn]++
+					c.handed[fn]++
+				} else if lit, ok := ast.Unparen(call.Args[i]).(*ast.FuncLit); ok {
+					c.handedLit[lit] = true
+				}
+			}
+			return true
+		})
+	}
 	for fn, n := range inGo {
 		if refs[fn] == n {
 			c.goOnly[fn] = true
 		}
 	}
 	c.refs = refs
+}
+
+// The function a func-valued expression names (f, pkg.F, x.Method), or nil.
+func funcValue(pass *analysis.Pass, e ast.Expr) *types.Func {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		fn, _ := pass.TypesInfo.Uses[e].(*types.Func)
+		return fn
+	case *ast.SelectorExpr:
+		fn, _ := pass.TypesInfo.Uses[e.Sel].(*types.Func)
+		return fn
+	}
+	return nil
+}
+
+// This package's launchers: for each function, the indexes of the func
+// parameters it calls inside a go statement (go f(), or go func() { f() }()).
+func (c *checker) launchers() map[*types.Func][]int {
+	out := map[*types.Func][]int{}
+	for fn, decl := range c.funcs {
+		if decl.Body == nil {
+			continue
+		}
+		sig := fn.Type().(*types.Signature)
+		params := map[types.Object]int{}
+		for i := 0; i < sig.Params().Len(); i++ {
+			if _, ok := sig.Params().At(i).Type().Underlying().(*types.Signature); ok {
+				params[sig.Params().At(i)] = i
+			}
+		}
+		if len(params) == 0 {
+			continue
+		}
+		seen := map[int]bool{}
+		ast.Inspect(decl.Body, func(n ast.Node) bool {
+			g, ok := n.(*ast.GoStmt)
+			if !ok {
+				return true
+			}
+			ast.Inspect(g.Call, func(m ast.Node) bool {
+				call, ok := m.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
+					if i, ok := params[c.pass.TypesInfo.Uses[id]]; ok && !seen[i] {
+						seen[i] = true
+						out[fn] = append(out[fn], i)
+					}
+				}
+				return true
+			})
+			return false
+		})
+	}
+	return out
 }
 
 // The variable or field a channel expression names (ch, s.ch, pkg.ch).
@@ -541,6 +638,9 @@ func (c *checker) inLoop(n, fn ast.Node) bool {
 func (c *checker) goroutineEntry(fn ast.Node, depth int) bool {
 	switch fn := fn.(type) {
 	case *ast.FuncLit:
+		if c.handedLit[fn] {
+			return true
+		}
 		call, ok := c.parents[fn].(*ast.CallExpr)
 		if !ok || call.Fun != fn {
 			return false
@@ -558,11 +658,16 @@ func (c *checker) goroutineEntry(fn ast.Node, depth int) bool {
 		if c.goOnly[obj] {
 			return true
 		}
+		// every reference is a go statement, a hand-over to a goroutine
+		// starter, or a call (outside loops) from a goroutine entry
 		calls := c.callers[obj]
-		if depth >= 3 || len(calls) == 0 || len(calls) != c.refs[obj] {
+		if depth >= 3 || len(calls) == 0 || len(calls)+c.handed[obj] != c.refs[obj] {
 			return false
 		}
 		for _, call := range calls {
+			if _, ok := c.parents[call].(*ast.GoStmt); ok {
+				continue
+			}
 			encl := c.enclosingFunc(call)
 			if encl == nil || encl == ast.Node(fn) || c.inLoop(call, encl) || !c.goroutineEntry(encl, depth+1) {
 				return false

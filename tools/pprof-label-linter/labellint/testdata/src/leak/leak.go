@@ -3,6 +3,7 @@ package leak
 import (
 	"context"
 	"runtime/pprof"
+	"time"
 )
 
 func leaks(ctx context.Context) {
@@ -91,4 +92,43 @@ func labelHere(kind string) {
 func handle() {
 	labelHere("request")
 	work()
+}
+
+// Helpers run by time.AfterFunc or by a launcher of this package (a func
+// parameter run in a go statement, as nats-server's startGoRoutine and its
+// deleteNotActive timer) are goroutine entries too.
+func launch(f func(), kind string) {
+	go func() {
+		label(kind)
+		f()
+	}()
+}
+
+type consumer struct{}
+
+func (o *consumer) deleteNotActive() {
+	label("consumer")
+	work()
+}
+
+func (o *consumer) loop() {
+	label("loop")
+	work()
+}
+
+func arm(o *consumer) {
+	time.AfterFunc(time.Second, o.deleteNotActive)
+	launch(o.loop, "loop")
+}
+
+// Started every way at once, as nats-server's tests do too.
+func (o *consumer) expire() {
+	label("expire")
+	work()
+}
+
+func armAll(o *consumer) {
+	time.AfterFunc(time.Second, o.expire)
+	time.AfterFunc(time.Second, func() { o.expire() })
+	go o.expire()
 }
