@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "live/sampler.h"
 #include "export/pprof_builder.h"
@@ -51,14 +52,6 @@ struct wprof {
 	struct wprof_stats st;
 	uint64_t target_cpu0;	      /* target utime+stime at window start, ns */
 };
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* utime + stime of pid in ns, 0 when unreadable. */
 static uint64_t process_cpu_ns(pid_t pid)
@@ -110,7 +103,7 @@ uint64_t wprof__tick(struct wprof *w, uint64_t now, int *err)
 	*err = 0;
 	if (now < w->next_due)
 		return w->next_due;
-	c0 = thread_cpu_ns();
+	c0 = clock__thread_cpu_ns();
 	weight = w->prev_pass ? now - w->prev_pass : (uint64_t)(1e9 / w->hz);
 	*err = sampler__pass(w->s, weight, NULL, &ps);
 	w->prev_pass = now;
@@ -118,7 +111,7 @@ uint64_t wprof__tick(struct wprof *w, uint64_t now, int *err)
 		w->st.reads++;
 		w->st.goroutines += ps.goroutines;
 	}
-	w->st.cost_ns += thread_cpu_ns() - c0;
+	w->st.cost_ns += clock__thread_cpu_ns() - c0;
 	/* from the previous due time, so the rate holds whatever a pass took */
 	w->next_due = (w->next_due && now - w->next_due < 1e9 / w->hz ? w->next_due : now) +
 		      (uint64_t)(1e9 / w->hz);
@@ -241,7 +234,7 @@ static void retune(struct wprof *w)
 int wprof__cut(struct wprof *w, int64_t start_ns, int64_t end_ns, int final,
 	       struct agent_window *out, struct wprof_stats *st)
 {
-	uint64_t c0 = thread_cpu_ns(), cpu = process_cpu_ns(w->t->pid);
+	uint64_t c0 = clock__thread_cpu_ns(), cpu = process_cpu_ns(w->t->pid);
 	const struct sampler_profile *p = sampler__profile(w->s);
 	int err = 0;
 
@@ -279,7 +272,7 @@ int wprof__cut(struct wprof *w, int64_t start_ns, int64_t end_ns, int final,
 		pprof_builder__free(b);
 	}
 	sampler__reset(w->s);
-	w->st.cost_ns += thread_cpu_ns() - c0;
+	w->st.cost_ns += clock__thread_cpu_ns() - c0;
 	w->st.target_ns = cpu > w->target_cpu0 ? cpu - w->target_cpu0 : 0;
 	w->st.hz = w->hz;
 	w->st.spent = w->st.target_ns ? (double)w->st.cost_ns / w->st.target_ns : 0;

@@ -85,24 +85,6 @@ struct wslice {
 	bool started;			   /* the first slice began (in the loop, not at open) */
 };
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static uint64_t produced_total(struct gt_tracer *tr)
-{
-	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], n = 0;
-
-	tracer__counters(tr, produced, lost);
-	for (int i = 0; i < GT_EV_MAX; i++)
-		n += produced[i];
-	return n;
-}
-
 /* ---- writing one window's capture ---- */
 
 static int write_rec(struct wslice *w, const struct gt_event_hdr *h)
@@ -247,7 +229,7 @@ static int begin(struct wslice *w, uint64_t lo)
 	n = snaprec__emit(w->t, on_record, w);
 	if (n == -ESRCH)
 		return -ESRCH;
-	w->produced0 = produced_total(w->tr);
+	w->produced0 = tracer__produced_total(w->tr);
 	w->lost0 = w->loss.seen;
 	w->cpu0 = slicer__process_cpu_ns(w->t->pid);
 	return w->err;
@@ -274,7 +256,7 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 	struct gt_slicer_opts so = { .budget_pct = o->budget * 100, .trap_ns = o->trap_ns,
 				     .min_duty = o->min_duty };
 	struct wslice *w = calloc(1, sizeof(*w));
-	uint64_t c0 = thread_cpu_ns(), now;
+	uint64_t c0 = clock__thread_cpu_ns(), now;
 	int err;
 
 	if (!w)
@@ -303,14 +285,14 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 		return err;
 	}
 	w->slices0 = 0;
-	w->cost_ns = thread_cpu_ns() - c0;
+	w->cost_ns = clock__thread_cpu_ns() - c0;
 	*out = w;
 	return 0;
 }
 
 uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 {
-	uint64_t c0 = thread_cpu_ns(), next;
+	uint64_t c0 = clock__thread_cpu_ns(), next;
 	struct gt_ev_gap g;
 	bool was_on;
 	int rc;
@@ -353,7 +335,7 @@ uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 	/* while on, or while the buffer still holds records of the last slice */
 	if ((slicer__on(w->sl) || w->drain_left <= 0) && next > now + DRAIN_NS)
 		next = now + DRAIN_NS;
-	w->cost_ns += thread_cpu_ns() - c0;
+	w->cost_ns += clock__thread_cpu_ns() - c0;
 	return next > now ? next : now + 1000000;
 }
 
@@ -422,7 +404,7 @@ static int profile(struct wslice *w, enum gt_profile_kind kind, const char *name
 int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 		struct agent_window *out, struct wslice_stats *st)
 {
-	uint64_t c0 = thread_cpu_ns(), now = clock__mono_ns();
+	uint64_t c0 = clock__thread_cpu_ns(), now = clock__mono_ns();
 	struct gt_export_opts eo = { 0 };
 	int64_t off;
 	struct gt_slicer_stats ss;
@@ -475,7 +457,7 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 	w->first = false;
 	duty = w->gap_ns >= span ? 0 : 1 - (double)w->gap_ns / span;
 	slicer__stats(w->sl, &ss);
-	produced = produced_total(w->tr);
+	produced = tracer__produced_total(w->tr);
 	hits = ss.hits;
 	cpu = slicer__process_cpu_ns(w->t->pid);
 	memset(st, 0, sizeof(*st));
@@ -527,7 +509,7 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 		if (w->off_since && w->off_since < hi)
 			w->off_since = hi;
 	}
-	w->cost_ns += thread_cpu_ns() - c0;
+	w->cost_ns += clock__thread_cpu_ns() - c0;
 	st->cost_ns = w->cost_ns;
 	w->cost_ns = 0;
 	return err;

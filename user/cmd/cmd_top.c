@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "lib/clock.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "export/top_screen.h"
@@ -101,14 +102,6 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	return -1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void print_line(void *ctx, enum topview_attr a, const char *text)
 {
 	fprintf(ctx, "%s\n", text);
@@ -120,7 +113,7 @@ static int sample_until(struct sampler *s, struct topview *v, struct sampler_pac
 {
 	while (!interrupted) {
 		struct sampler_pass_stats st;
-		uint64_t start = mono_ns(), next;
+		uint64_t start = clock__mono_ns(), next;
 		int err;
 
 		if (start >= until)
@@ -136,8 +129,8 @@ static int sample_until(struct sampler *s, struct topview *v, struct sampler_pac
 		next = start + (uint64_t)(1e9 / pc->hz);
 		if (next > until)
 			next = until;
-		while (!interrupted && mono_ns() < next) {
-			uint64_t now = mono_ns();
+		while (!interrupted && clock__mono_ns() < next) {
+			uint64_t now = clock__mono_ns();
 			int k;
 
 			if (!keys) {
@@ -181,12 +174,12 @@ int cmd_top(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	if (o.once) {
-		err = sample_until(s, v, &pc, mono_ns() + (uint64_t)(o.interval * 1e9), false, &prev);
+		err = sample_until(s, v, &pc, clock__mono_ns() + (uint64_t)(o.interval * 1e9), false, &prev);
 		if (!err)
 			topview__draw(v, 0, 0, print_line, stdout);
 	} else if (!(err = topscreen__open())) {
 		for (;;) {
-			err = sample_until(s, v, &pc, mono_ns() + (uint64_t)(o.interval * 1e9), true, &prev);
+			err = sample_until(s, v, &pc, clock__mono_ns() + (uint64_t)(o.interval * 1e9), true, &prev);
 			if (err || interrupted)
 				break;
 			topscreen__draw(v);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "lib/clock.h"
 #include "export/profile_export.h"
 #include "export/symcache.h"
 #include "export/top_view.h"
@@ -39,14 +40,6 @@ struct topview {
 	struct sampler_pass_stats last;
 };
 
-static uint64_t mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 struct topview *topview__new(struct sampler *s)
 {
 	struct topview *v = calloc(1, sizeof(*v));
@@ -56,7 +49,7 @@ struct topview *topview__new(struct sampler *s)
 	v->s = s;
 	v->sc = symcache__new(sampler__target(s));
 	v->reason = v->lset = -1;
-	v->t0 = mono();
+	v->t0 = clock__mono_ns();
 	if (!v->sc) {
 		free(v);
 		return NULL;
@@ -76,7 +69,7 @@ void topview__free(struct topview *v)
 int topview__update(struct topview *v, const struct sampler_pass_stats *st, double hz)
 {
 	const struct gt_snapshot *sn = sampler__last(v->s);
-	uint64_t now = mono();
+	uint64_t now = clock__mono_ns();
 
 	v->last = *st;
 	v->hz = hz;
@@ -366,7 +359,7 @@ static void suspects(struct topview *v, struct out *o, int room)
 	const struct gt_snapshot *sn = sampler__last(v->s);
 	static struct site a[ROWS_MAX];
 	size_t n = 0;
-	uint64_t now = mono();
+	uint64_t now = clock__mono_ns();
 	char site[512];
 
 	for (size_t i = 0; sn && i < sn->n; i++) {

@@ -32,6 +32,14 @@ uint64_t clock__mono_ns(void)
 	return ts.tv_sec * (uint64_t)NSEC_PER_SEC + ts.tv_nsec;
 }
 
+uint64_t clock__thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * (uint64_t)NSEC_PER_SEC + ts.tv_nsec;
+}
+
 static int sys_gettime(void *ctx, clockid_t clk, struct timespec *ts)
 {
 	return clock_gettime(clk, ts) ? -errno : 0;

@@ -48,6 +48,8 @@ struct gt_clock_src {
 
 /* CLOCK_MONOTONIC now, ns: the clock of every record's ts (bpf_ktime_get_ns). */
 uint64_t clock__mono_ns(void);
+/* CPU time of the calling thread, ns: what one of our own loops costs. */
+uint64_t clock__thread_cpu_ns(void);
 
 /* Takes a mapping from the system clocks.  0 or -errno. */
 int clock__sample(struct gt_clock_map *out);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "live/slicer.h"
 
@@ -60,24 +61,6 @@ int64_t slicer__process_cpu_ns(pid_t pid)
 			 &st) != 2)
 		return -EIO;
 	return (int64_t)((ut + st) * (1000000000ull / sysconf(_SC_CLK_TCK)));
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static uint64_t produced_total(struct gt_tracer *tr)
-{
-	uint64_t produced[GT_EV_MAX], lost[GT_EV_MAX], n = 0;
-
-	tracer__counters(tr, produced, lost);
-	for (int i = 0; i < GT_EV_MAX; i++)
-		n += produced[i];
-	return n;
 }
 
 static uint64_t run_time(struct gt_slicer *s)
@@ -140,7 +123,7 @@ static void mark(struct gt_slicer *s, uint64_t now, bool counters)
 		s->hits0 = tracer__hits(s->tr);
 		s->runtime0 = run_time(s);
 	}
-	s->events0 = produced_total(s->tr);
+	s->events0 = tracer__produced_total(s->tr);
 	s->cpu0 = slicer__process_cpu_ns(s->pid);
 	s->on_since = s->period_start = now;
 	/*
@@ -160,7 +143,7 @@ static void mark(struct gt_slicer *s, uint64_t now, bool counters)
 static void end_slice(struct gt_slicer *s, uint64_t now)
 {
 	s->sl_hits = tracer__hits(s->tr) - s->hits0;
-	s->sl_events = produced_total(s->tr) - s->events0;
+	s->sl_events = tracer__produced_total(s->tr) - s->events0;
 	s->sl_prog = s->stats ? (double)(run_time(s) - s->runtime0) : 500.0 * s->sl_hits;
 	s->last_on_ns = now > s->on_since ? now - s->on_since : 0;
 	s->rate = s->last_on_ns ? (double)s->sl_events / s->last_on_ns : 0;
@@ -249,7 +232,7 @@ int slicer__attach(struct gt_slicer *s, uint64_t now)
 	 * attach; the time is taken before they are turned on, so no record of
 	 * the slice is older than the gap's end.
 	 */
-	mark(s, mono_ns(), false);
+	mark(s, clock__mono_ns(), false);
 	tracer__enable(s->tr, true);
 	s->on = true;
 	return 0;
@@ -263,7 +246,7 @@ int slicer__detach(struct gt_slicer *s, uint64_t now)
 		return 0;
 	tracer__enable(s->tr, false);
 	/* taken after the probes went quiet: no record of the slice is newer than the gap */
-	s->off_since = now = mono_ns();
+	s->off_since = now = clock__mono_ns();
 	s->on = false;
 	tracer__detach(s->tr);
 	end_slice(s, now);

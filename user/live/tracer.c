@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include <linux/types.h>
 #include "bpf/gtrace_events.h"
@@ -58,14 +59,6 @@ struct gt_tracer {
 	int stats_fd;		    /* BPF_ENABLE_STATS while held, -1 without */
 	bool async_detach;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -203,7 +196,7 @@ static void close_async(int fd)
 static void detach_links(struct gt_tracer *tr)
 {
 	for (int i = 0; i < tr->nlinks; i++) {
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = clock__mono_ns();
 
 		if (tr->multi && tr->async_detach)
 			close_async(tr->multi_fds[i]);
@@ -211,14 +204,14 @@ static void detach_links(struct gt_tracer *tr)
 			close(tr->multi_fds[i]);
 		else
 			bpf_link__destroy(tr->links[i]);
-		pr_debug("link %d detached in %.1f ms\n", i, (mono_ns() - t0) / 1e6);
+		pr_debug("link %d detached in %.1f ms\n", i, (clock__mono_ns() - t0) / 1e6);
 	}
 	tr->nlinks = 0;
 }
 
 int tracer__attach(struct gt_tracer *tr)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = clock__mono_ns();
 	int err;
 
 	if (tr->attached)
@@ -229,7 +222,7 @@ int tracer__attach(struct gt_tracer *tr)
 		return err;
 	}
 	tr->attached = true;
-	tr->attach_ns = mono_ns() - t0;
+	tr->attach_ns = clock__mono_ns() - t0;
 	return 0;
 }
 
@@ -518,6 +511,16 @@ void tracer__counters(struct gt_tracer *tr, uint64_t produced[], uint64_t lost[]
 	sum_percpu(tr, tr->skel->maps.lost, lost);
 }
 
+uint64_t tracer__produced_total(struct gt_tracer *tr)
+{
+	uint64_t produced[GT_EV_MAX], total = 0;
+
+	sum_percpu(tr, tr->skel->maps.produced, produced);
+	for (int i = 0; i < GT_EV_MAX; i++)
+		total += produced[i];
+	return total;
+}
+
 uint64_t tracer__lost_total(struct gt_tracer *tr)
 {
 	uint64_t lost[GT_EV_MAX], total = 0;
@@ -584,7 +587,7 @@ void tracer__enable(struct gt_tracer *tr, bool on)
 
 void tracer__detach(struct gt_tracer *tr)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = clock__mono_ns();
 
 	if (tr->skel && tr->skel->bss)
 		tracer__enable(tr, false);
@@ -592,7 +595,7 @@ void tracer__detach(struct gt_tracer *tr)
 		return;
 	detach_links(tr);
 	tr->attached = false;
-	tr->detach_ns = mono_ns() - t0;
+	tr->detach_ns = clock__mono_ns() - t0;
 }
 
 void tracer__close(struct gt_tracer *tr)

@@ -54,6 +54,8 @@ void tracer__enable(struct gt_tracer *tr, bool on);
 int tracer__poll(struct gt_tracer *tr, int timeout_ms);
 /* Totals since attach: records produced and lost, per event type. */
 void tracer__counters(struct gt_tracer *tr, uint64_t produced[], uint64_t lost[]);
+/* All records the programs produced so far, every type together. */
+uint64_t tracer__produced_total(struct gt_tracer *tr);
 /* Records lost since attach, all types together. */
 uint64_t tracer__lost_total(struct gt_tracer *tr);
 /* Probe hits since load, every program (the target's or not, enabled or not). */

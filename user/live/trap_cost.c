@@ -17,6 +17,7 @@
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include "lib/clock.h"
 #include "lib/debug.h"
 #include "live/trap_cost.h"
 
@@ -57,14 +58,6 @@ __attribute__((noinline, used)) int trap_cost__target(int x)
 
 static int (*volatile target_fn)(int) = trap_cost__target;
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* The best of ROUNDS rounds of CALLS calls, ns per call. */
 static double time_calls(void)
 {
@@ -72,11 +65,11 @@ static double time_calls(void)
 	int acc = 0;
 
 	for (int r = 0; r < ROUNDS; r++) {
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = clock__mono_ns();
 
 		for (int i = 0; i < CALLS; i++)
 			acc = target_fn(acc);
-		double per = (double)(mono_ns() - t0) / CALLS;
+		double per = (double)(clock__mono_ns() - t0) / CALLS;
 
 		if (!r || per < best)
 			best = per;
