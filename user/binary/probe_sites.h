@@ -11,7 +11,8 @@
  * stack-bound check (CMPQ SP, 0x10(R14); JBE morestack).  When that branch
  * is taken the function runs again after morestack, so the probe fires a
  * second time for the same call: the BPF side ignores the first hit when
- * regs->sp <= *(u64 *)(regs->r14 + 0x10) (the branch will be taken).
+ * the branch will be taken (at the JBE: CF or ZF in regs->flags, which the
+ * CMP has set; before the CMP: regs->sp <= g.stackguard0).
  */
 #ifndef GTRACE_PROBE_SITES_H
 #define GTRACE_PROBE_SITES_H
