@@ -27,7 +27,7 @@ The mapping (trace column = capture expression), docs/formats/gotrace.md:
   block_reasons: each park's wait reason mapped to the trace's block reason.
 Label logs (category pprof.labels, message k=v,... sorted by key): one per
 LABELS event of the goroutine, in order, preceded by one with the labels it
-was born with (CREATE, or the attach snapshot when that is its first record)
+was born with (CREATE; without one, the attach snapshot when that is its first record)
 when those are not empty and it ran.  With --lossy (the capture has loss windows) goroutines whose events
 crossed a loss window are only required to exist, and the loss marker
 goroutine must carry one region and one gtrace.loss log per window.
@@ -72,10 +72,15 @@ def expected(events):
         first_run = None
         for i, e in enumerate(evs):
             k = e["ev"]
-            # born labels: from its CREATE, or from the snapshot when that is
-            # its first record (a snapshot read after its first events
-            # cannot say what it ran with then)
-            if born is None and (k == "create" or (k == "snapshot" and i == 0)):
+            # born labels: from its CREATE, or, without one, from the
+            # snapshot when that is its first record.  The attach snapshot
+            # is read after the probes are on and written before the ring
+            # buffer's records of that time, so a goroutine created during
+            # the read can have its snapshot first in the file, holding the
+            # labels it set after its CREATE: the CREATE decides.
+            if k == "create":
+                born = labels_msg(e.get("labels", {}))
+            elif born is None and k == "snapshot" and i == 0:
                 born = labels_msg(e.get("labels", {}))
             if first_run is None and (k in RUNS or (k == "syscall_exit" and not e.get("to_runnable"))):
                 first_run = k
