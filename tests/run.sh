@@ -42,7 +42,7 @@ if wanted unit; then
 	run_suite unit $B/unit_tests
 fi
 for t in tests/lint/*.sh; do # source checks: seconds, no build needed
-	[ -n "$filter" ] && [[ $t != *"$filter"* ]] && continue
+	wanted "$t" || continue
 	echo "== $t"
 	run_suite "$t" bash "$t"
 done
