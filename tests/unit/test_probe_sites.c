@@ -246,3 +246,94 @@ TEST(probe_sites_emulated_rules)
 		T_CHECK(probe_sites__emulated((const uint8_t *)c[i].bytes, c[i].n) == c[i].emulated,
 			"case %zu", i);
 }
+
+/*
+ * The last instruction before site: "" when it is the stack check's CMP
+ * (an operand [r14 + 0x10], g.stackguard0, or [r14 + 0x18], g.stackguard1,
+ * which the compiler checks in functions that must run on the system
+ * stack, such as preemptPark), else what it is.
+ */
+static const char *cmp_before(const struct gt_elf *ef, const struct gt_func *f, uint64_t site,
+			      char *why, size_t len)
+{
+	const uint8_t *code = elf_file__vaddr_ptr(ef, f->entry, site - f->entry);
+	size_t n = site - f->entry;
+	uint64_t a = f->entry;
+	bool cmp = false;
+	cs_insn *in;
+	csh cs;
+
+	snprintf(why, len, "no instruction before the site");
+	if (!code || !n || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return why;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	in = cs_malloc(cs);
+	while (n && cs_disasm_iter(cs, &code, &n, &a, in)) {
+		const cs_x86 *x = &in->detail->x86;
+
+		cmp = false;
+		snprintf(why, len, "%.16s %.64s before the site", in->mnemonic, in->op_str);
+		if (in->id != X86_INS_CMP)
+			continue;
+		for (int o = 0; o < x->op_count; o++)
+			if (x->operands[o].type == X86_OP_MEM && x->operands[o].mem.base == X86_REG_R14 &&
+			    (x->operands[o].mem.disp == 0x10 || x->operands[o].mem.disp == 0x18))
+				cmp = true;
+	}
+	if (cmp && a == site)
+		why[0] = '\0';
+	cs_free(in, 1);
+	cs_close(&cs);
+	return why;
+}
+
+/*
+ * The restart check the BPF side is configured with (tracer.c's rodata
+ * *_before_check / *_at_jbe) for the two probes that sit on a stack check:
+ * FLAGS only on a JBE right after the stack check's CMP, SP only where the
+ * CMP has not run, and FLAGS really chosen on some fixture (a knob never
+ * set would leave the race 8ad70c3 fixed in place).
+ */
+TEST(probe_sites_restart_check)
+{
+	static const char *const funcs[] = { "runtime/pprof.runtime_setProfLabel",
+					     "runtime.preemptPark" };
+	int nflags = 0, nsites = 0;
+	char vers[8][16];
+	int nv;
+
+	T_NEED_FIXTURES(vers, nv, false);
+	for (int i = 0; i < nv; i++) {
+		for (size_t k = 0; k < T_NVARIANTS; k++) {
+			char path[512], why[160];
+			struct gt_pclntab *t;
+			struct gt_elf ef;
+
+			t_fixture(path, sizeof(path), "script", vers[i], t_variants[k]);
+			T_ASSERT(!elf_file__open(&ef, path) && !pclntab__open(&t, &ef), "%s: open", path);
+			for (size_t j = 0; j < sizeof(funcs) / sizeof(funcs[0]); j++) {
+				const struct gt_func *f = pclntab__lookup_name(t, funcs[j]);
+				struct gt_probe_site s;
+				enum gt_restart_check c;
+
+				if (!f || probe_sites__entry(&ef, f, false, &s))
+					continue;
+				nsites++;
+				c = probe_sites__restart_check(&s);
+				if (c == GT_RESTART_FLAGS) {
+					nflags++;
+					T_CHECK(!cmp_before(&ef, f, s.addr, why, sizeof(why))[0],
+						"%s: %s: flags check at %s, but %s", path, funcs[j], s.insn, why);
+				} else if (c == GT_RESTART_SP) {
+					T_CHECK(cmp_before(&ef, f, s.addr, why, sizeof(why))[0],
+						"%s: %s: an SP check after the stack check's CMP (%s)", path,
+						funcs[j], s.insn);
+				}
+			}
+			pclntab__close(t);
+			elf_file__close(&ef);
+		}
+	}
+	T_CHECK(nsites > 0, "no setProfLabel/preemptPark site on any fixture");
+	T_CHECK(nflags > 0, "no fixture's site is the stack check's JBE (%d sites)", nsites);
+}

@@ -214,6 +214,19 @@ static int open_cs(const struct gt_elf *ef, const struct gt_func *f, csh *cs,
 	return 0;
 }
 
+enum gt_restart_check probe_sites__restart_check(const struct gt_probe_site *s)
+{
+	if (s->sp_delta)
+		return GT_RESTART_NONE;
+	/*
+	 * With SP untouched, a JBE can only be the stack check's own (the
+	 * site is the first emulated instruction before any argument or g
+	 * register is written): its CMP has run, and a second read of
+	 * stackguard0 would race with a preemption request poisoning it.
+	 */
+	return !strncmp(s->insn, "jbe ", 4) ? GT_RESTART_FLAGS : GT_RESTART_SP;
+}
+
 int probe_sites__entry(const struct gt_elf *ef, const struct gt_func *f, bool force_entry,
 		       struct gt_probe_site *out)
 {

@@ -51,6 +51,17 @@ int probe_sites__entry(const struct gt_elf *ef, const struct gt_func *f, bool fo
 int probe_sites__returns(const struct gt_elf *ef, const struct gt_func *f,
 			 struct gt_probe_site *out, int max);
 
+/*
+ * How a probe at an entry site tells apart the first hit of a call that
+ * morestack will start over (see above), so it counts the call once.
+ */
+enum gt_restart_check {
+	GT_RESTART_NONE,  /* SP has moved: past the stack check, one hit per call */
+	GT_RESTART_SP,	  /* before the CMP: regs->sp <= g.stackguard0 */
+	GT_RESTART_FLAGS, /* the check's JBE: the CMP's CF|ZF say the branch is taken */
+};
+enum gt_restart_check probe_sites__restart_check(const struct gt_probe_site *s);
+
 /* Whether the x86-64 instruction in b[0..n) is one the kernel's uprobes emulate. */
 bool probe_sites__emulated(const uint8_t *b, size_t n);
 

@@ -277,22 +277,20 @@ static void func_range(struct gt_target *t, const char *name, uint64_t *lo, uint
 }
 
 /*
- * Whether f's probe site comes before its stack check has moved SP: there
- * a call about to go through morestack (and start over) can be recognised.
- * *at_jbe: the site is the check's JBE itself, so the CMP's flags (not a
- * second read of stackguard0) say whether the branch is taken.
+ * How f's probe recognises a call about to go through morestack (and start
+ * over): the rodata pair (*before_check, *at_jbe) the BPF side reads.
  */
-static bool site_before_check(struct gt_target *t, const char *name,
-			      const struct gt_tracer_opts *o, bool *at_jbe)
+static void restart_check(struct gt_target *t, const char *name, const struct gt_tracer_opts *o,
+			  bool *before_check, bool *at_jbe)
 {
 	const struct gt_func *f = pclntab__lookup_name(t->pcln, name);
 	struct gt_probe_site site;
+	enum gt_restart_check c = GT_RESTART_NONE;
 
-	*at_jbe = false;
-	if (!f || probe_sites__entry(&t->elf, f, o->probe_at_entry, &site) || site.sp_delta)
-		return false;
-	*at_jbe = !strncmp(site.insn, "jbe ", 4);
-	return true;
+	if (f && !probe_sites__entry(&t->elf, f, o->probe_at_entry, &site))
+		c = probe_sites__restart_check(&site);
+	*before_check = c != GT_RESTART_NONE;
+	*at_jbe = c == GT_RESTART_FLAGS;
 }
 
 static bool setproflabel_site(struct gt_target *t, const struct gt_tracer_opts *o,
@@ -338,16 +336,16 @@ static int configure(struct gt_tracer *tr, struct gt_target *t, const struct gt_
 		   (uint64_t *)&s->rodata->goschedimpl_hi);
 	func_range(t, "runtime.exitsyscallNoP", (uint64_t *)&s->rodata->exitsyscallnop_lo,
 		   (uint64_t *)&s->rodata->exitsyscallnop_hi);
-	s->rodata->setproflabel_before_check =
-		site_before_check(t, "runtime/pprof.runtime_setProfLabel", o,
-				  (bool *)&s->rodata->setproflabel_at_jbe);
+	restart_check(t, "runtime/pprof.runtime_setProfLabel", o,
+		      (bool *)&s->rodata->setproflabel_before_check,
+		      (bool *)&s->rodata->setproflabel_at_jbe);
 	/* Where the caller of a label change is, to walk its stack from there. */
 	if (setproflabel_site(t, o, &site)) {
 		s->rodata->setproflabel_sp_delta = site.sp_delta;
 		s->rodata->setproflabel_frame_set = site.frame_set;
 	}
-	s->rodata->preemptpark_before_check = site_before_check(t, "runtime.preemptPark", o,
-							       (bool *)&s->rodata->preemptpark_at_jbe);
+	restart_check(t, "runtime.preemptPark", o, (bool *)&s->rodata->preemptpark_before_check,
+		      (bool *)&s->rodata->preemptpark_at_jbe);
 	s->rodata->wakeup_bytes = o->buffer_bytes / 8;
 	return bpf_map__set_max_entries(s->maps.rb, o->buffer_bytes);
 }
