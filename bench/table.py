@@ -161,8 +161,8 @@ def render(res):
     for wl, cfgs in sorted(S.items(), key=lambda kv: WL_ORDER.index(kv[0]) if kv[0] in WL_ORDER else 99):
         for cfg in ORDER:
             s = cfgs.get(cfg)
-            if s is None:
-                continue
+            if s is None or not (s.get("n") or s.get("errors")):
+                continue  # not run on this workload (bench.runs_on)
             if not s.get("n"):
                 L.append(f"| {wl} | {cfg} | failed: {'; '.join(s.get('errors', []))[:120]} | | | | | | | |")
                 continue
