@@ -61,6 +61,35 @@ else
 	skip "cpu/$main_ver-plain" "no $bin"
 fi
 
+# gtrace profile --cpu: the no-probe sampled profile gains a cpu sample type
+# (the CPU sampler, no uprobe); judged like record's, on the cpu column only,
+# with Go's own profiler over the same seconds.
+bin=$FIX/cpuburn-$main_ver-plain
+if [ -x "$bin" ]; then
+	name=cpu/profile-$main_ver
+	d=$TMP/profile
+	mkdir -p "$d"
+	if start_fixture "$name" "$d/fix.out" "$bin" -cpuprofile "$d/go.prof" -cpuprofile-hz 500; then
+		fpid=$FPID
+		if "$GTRACE" profile -q -p "$fpid" -d 10 --cpu=499 --no-az-detect \
+			-o "$d/prof.pb.gz" 2> "$d/prof.err"; then
+			kill -TERM "$fpid"; wait_exit "$fpid" 10
+			python3 tests/e2e/check_cpu.py "$name" "$GO" "$d/prof.pb.gz" "$d/fix.out" \
+				--cpu-column $((1000000000 / 499)) --go-profile "$d/go.prof"
+			# the sampled types are still there, cpu beside them
+			check "$name-types" sh -c "'$GO' tool pprof -raw '$d/prof.pb.gz' 2>/dev/null |
+				grep -qE '^wall/nanoseconds.* goroutines/count cpu/nanoseconds$'"
+		else
+			kill -TERM "$fpid"; wait_exit "$fpid" 10
+			indent "$d/prof.err"; fail "$name: gtrace profile --cpu failed"
+		fi
+	fi
+	"$GTRACE" profile -p 1 --cpu -f text > /dev/null 2> "$d/err"; rc=$?
+	check cpu/profile-cpu-text-usage sh -c "[ $rc -eq 2 ] && [ \$(wc -l < '$d/err') -eq 1 ]"
+	"$GTRACE" profile -p 1 --cpu=0 > /dev/null 2> "$d/err"; rc=$?
+	check cpu/profile-bad-cpu-hz sh -c "[ $rc -eq 2 ] && [ \$(wc -l < '$d/err') -eq 1 ]"
+fi
+
 for v in $vers; do
 	for var in plain stripped pie cgo; do
 		[ $v = $main_ver ] && [ $var = plain ] && continue

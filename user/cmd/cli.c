@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "live/az.h"
+#include "live/cpu_sampler.h"
 #include "cmd/cli.h"
 #include "lib/debug.h"
 
@@ -117,4 +118,24 @@ int cli__choice(const char *arg, const char *what, const char *const *names)
 				i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
 	pr_err("unknown %s '%s' (%s)\n", what, arg, list);
 	return -1;
+}
+
+int cli__cpu_hz(const char *arg, unsigned *hz)
+{
+	char *end;
+	unsigned long v;
+
+	if (!arg) {
+		*hz = GT_CPU_HZ_DEFAULT;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || !v || v > GT_CPU_HZ_MAX) {
+		pr_err("invalid CPU sampling rate '%s' (samples per second per CPU, 1 to %d; "
+		       "default %d)\n", arg, GT_CPU_HZ_MAX, GT_CPU_HZ_DEFAULT);
+		return -EINVAL;
+	}
+	*hz = v;
+	return 0;
 }

@@ -44,6 +44,8 @@ int cli__seconds(const char *arg, const char *what, const char *example, double 
 
 /* --buffer: a power of two such as 4M or 32M; 0, or -EINVAL after "invalid --buffer". */
 int cli__buffer(const char *arg, uint64_t *out);
+/* --cpu[=HZ] / --cpu-hz HZ: NULL gives the default 99; 0 or -EINVAL (printed). */
+int cli__cpu_hz(const char *arg, unsigned *hz);
 
 /*
  * --az, --az-file, --imds-endpoint, --no-az-detect: one spelling and one

@@ -3,7 +3,9 @@
  * gtrace profile: a sampled goroutine profile of a running Go process with
  * no probe, no BPF program and no ptrace stop (live/sampler.h does the
  * sampling, export/profile_export.h the writing).  Ctrl-C ends the run
- * early and still writes the profile.
+ * early and still writes the profile.  --cpu adds the CPU sampler
+ * (live/cpu_sampler.h: a BPF perf_event program, still no uprobe), whose
+ * records export/cpu_profile.h aggregates into the profile's cpu type.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include "lib/clock.h"
 #include "lib/debug.h"
 #include "live/az.h"
+#include "live/cpu_sampler.h"
 #include "live/sampler.h"
 
 enum fmt { F_PPROF, F_TEXT, F_JSONL };
@@ -30,6 +33,14 @@ struct prof_opts {
 	const char *output;
 	struct sampler_opts so;
 	struct gt_az_opts az;
+	unsigned cpu_hz; /* 0: no CPU sampler */
+};
+
+/* --cpu: the sampler and the rows its records make */
+struct cpu_part {
+	struct gt_cpu_sampler *s;
+	struct cpu_profile *prof;
+	int err;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -43,7 +54,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gtrace profile -p PID [-d SEC] [--hz N] [-o FILE] [-f pprof|text|jsonl]\n"
-		"                      [--goid-labels] [--system] [--max-share PCT] [-q] [-v]\n"
+		"                      [--goid-labels] [--system] [--max-share PCT]\n"
+		"                      [--cpu[=HZ] | --cpu-hz HZ] [-q] [-v]\n"
 		"\n"
 		"Sample every goroutine of a running Go process N times a second, from outside\n"
 		"(process_vm_readv): no probe, no BPF program, the process is never stopped.\n"
@@ -62,6 +74,9 @@ static void usage(FILE *f)
 		"  -o, --output FILE   default profile.pb.gz for pprof, stdout otherwise\n"
 		"      --goid-labels   a numeric goid label on every sample (one sample per goroutine)\n"
 		"      --system        include runtime goroutines (left out, as Go's profiles do)\n"
+		"      --cpu[=HZ]      also sample on-CPU stacks (perf_event + BPF, no uprobe):\n"
+		"                      a cpu sample type with goid, code and pprof labels;\n"
+		"                      HZ per CPU (default 99; --cpu-hz HZ is the same); pprof only\n"
 		"      --az ZONE, --az-file FILE, --imds-endpoint URL, --no-az-detect\n"
 		"                      the zone stamped on samples, as for record\n"
 		"  -q, --quiet         no progress or summary on stderr\n"
@@ -70,12 +85,13 @@ static void usage(FILE *f)
 		"examples:\n"
 		"  gtrace profile -p $(pidof myserver) -d 30 && go tool pprof -top profile.pb.gz\n"
 		"  gtrace profile -p 1234 -f text -d 5\n"
-		"  go tool pprof -sample_index=offcpu -tagfocus=wait_reason=chan.receive profile.pb.gz\n");
+		"  go tool pprof -sample_index=offcpu -tagfocus=wait_reason=chan.receive profile.pb.gz\n"
+		"  gtrace profile -p 1234 --cpu -d 30 && go tool pprof -sample_index=cpu -top profile.pb.gz\n");
 }
 
 static int parse_args(int argc, char **argv, struct prof_opts *o)
 {
-	enum { OPT_HZ = 1, OPT_GOID, OPT_SYSTEM, OPT_SHARE };
+	enum { OPT_HZ = 1, OPT_GOID, OPT_SYSTEM, OPT_SHARE, OPT_CPU, OPT_CPU_HZ };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -85,6 +101,8 @@ static int parse_args(int argc, char **argv, struct prof_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "goid-labels", no_argument, NULL, OPT_GOID },
 		{ "system", no_argument, NULL, OPT_SYSTEM },
+		{ "cpu", optional_argument, NULL, OPT_CPU },
+		{ "cpu-hz", required_argument, NULL, OPT_CPU_HZ },
 		CLI_COMMON_LONGOPTS,
 		CLI_AZ_LONGOPTS,
 		{ 0 },
@@ -128,12 +146,21 @@ static int parse_args(int argc, char **argv, struct prof_opts *o)
 		case 'o': o->output = optarg; break;
 		case OPT_GOID: o->so.goid_labels = true; break;
 		case OPT_SYSTEM: o->so.system = true; break;
+		case OPT_CPU:
+		case OPT_CPU_HZ:
+			if (cli__cpu_hz(optarg, &o->cpu_hz))
+				return GT_EXIT_USAGE;
+			break;
 		case 'h': usage(stdout); return GT_EXIT_OK;
 		default: usage(stderr); return GT_EXIT_USAGE;
 		}
 	}
 	if (cli__want_pid(o->pid, argc, argv, "profile"))
 		return GT_EXIT_USAGE;
+	if (o->cpu_hz && o->fmt != F_PPROF) {
+		pr_err("--cpu writes a pprof profile only: drop -f %s or --cpu\n", fmt_names[o->fmt]);
+		return GT_EXIT_USAGE;
+	}
 	if (!o->output && o->fmt == F_PPROF)
 		o->output = "profile.pb.gz";
 	return -1;
@@ -147,17 +174,36 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* Sleeps until mono time at, or until a signal. */
-static void sleep_until(uint64_t at)
+/* Sleeps until mono time at, or until a signal; with --cpu, reading its samples meanwhile. */
+static void sleep_until(uint64_t at, struct cpu_part *cp)
 {
 	struct timespec ts = { at / 1000000000ull, at % 1000000000ull };
+	uint64_t now;
 
+	if (cp->s) {
+		while (!interrupted && !cp->err && (now = mono_ns()) < at) {
+			int n = cpu_sampler__poll(cp->s, (int)((at - now + 999999) / 1000000));
+
+			if (n < 0)
+				cp->err = n;
+		}
+		return;
+	}
 	while (!interrupted && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
 
+/* Records of the CPU sampler (one at a time, from its ring buffer) into the rows. */
+static int on_cpu_record(void *ctx, const void *rec, size_t len)
+{
+	struct cpu_part *cp = ctx;
+
+	return cpu_profile__record(cp->prof, rec, len);
+}
+
 /* The passes: each weighted by the time since the previous one began. */
-static int run(const struct prof_opts *o, struct sampler *s, struct sampler_pacer *pc)
+static int run(const struct prof_opts *o, struct sampler *s, struct sampler_pacer *pc,
+	       struct cpu_part *cp)
 {
 	uint64_t t0 = mono_ns(), end = t0 + (uint64_t)(o->duration * 1e9), prev = 0, last_note = 0;
 	int err = 0;
@@ -190,7 +236,12 @@ static int run(const struct prof_opts *o, struct sampler *s, struct sampler_pace
 				o->pid, (start - t0) / 1e9, o->duration, st.counted, st.wall_ns / 1e6);
 			last_note = start;
 		}
-		sleep_until(start + (uint64_t)(1e9 / pc->hz));
+		sleep_until(start + (uint64_t)(1e9 / pc->hz), cp);
+		if (cp->err) {
+			pr_err("reading the CPU samples failed: %s\n", strerror(-cp->err));
+			err = cp->err;
+			break;
+		}
 	}
 	if (!gt_quiet && last_note)
 		fprintf(stderr, "\n");
@@ -198,15 +249,22 @@ static int run(const struct prof_opts *o, struct sampler *s, struct sampler_pace
 }
 
 static int write_out(const struct prof_opts *o, const struct sampler *s, double hz,
-		     const struct gt_az *az)
+		     const struct gt_az *az, struct cpu_part *cp)
 {
 	struct profexp_opts eo = { .hz = hz, .az = az->az, .host = az->host };
+	uint64_t produced;
 	struct gt_clock_map cm;
 	char line[160];
 	struct gt_outfile of;
 	FILE *f;
 	int err;
 
+	if (cp->s) {
+		eo.cpu = cp->prof;
+		eo.cpu_hz = o->cpu_hz;
+		eo.cpu_period_ns = cpu_sampler__period_ns(cp->s);
+		cpu_sampler__counters(cp->s, &produced, &eo.cpu_lost);
+	}
 	if (!clock__sample(&cm))
 		eo.clock = clock__describe(&cm, line, sizeof(line));
 	/* a fresh file renamed over OUT, never through a link (lib/outfile.h) */
@@ -236,6 +294,7 @@ int cmd_profile(int argc, char **argv)
 	struct sampler *s = NULL;
 	const struct sampler_profile *p;
 	struct gt_az az = { 0 };
+	struct cpu_part cp = { 0 };
 	int rc, err;
 
 	rc = parse_args(argc, argv, &o);
@@ -246,11 +305,31 @@ int cmd_profile(int argc, char **argv)
 	pc = (struct sampler_pacer){ .hz = o.hz, .max_share = o.max_share, .min_hz = 0.1 };
 	if ((err = sampler__open(&s, o.pid, &o.so)))
 		return GT_EXIT_ERROR;
+	if (o.cpu_hz) {
+		struct gt_cpu_sampler_opts co = { .hz = o.cpu_hz };
+
+		if (!(cp.prof = cpu_profile__new()) ||
+		    cpu_sampler__open(&cp.s, &co, on_cpu_record, &cp) ||
+		    cpu_sampler__add_target(cp.s, sampler__target(s))) {
+			if (!cp.prof)
+				pr_err("out of memory\n");
+			cpu_sampler__close(cp.s);
+			cpu_profile__free(cp.prof);
+			sampler__close(s);
+			return GT_EXIT_ERROR;
+		}
+		cpu_sampler__enable(cp.s, true);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	az__resolve(&o.az, &az);
-	err = run(&o, s, &pc);
+	err = run(&o, s, &pc, &cp);
+	if (cp.s) {
+		cpu_sampler__enable(cp.s, false);
+		if (!cp.err && cpu_sampler__poll(cp.s, 0) < 0 && !err)
+			pr_warn("reading the last CPU samples failed\n");
+	}
 	p = sampler__profile(s);
 	if (err == -ESRCH)
 		pr_err("PID %d exited: writing the %llu passes taken\n", o.pid,
@@ -261,7 +340,7 @@ int cmd_profile(int argc, char **argv)
 		pr_info("gtrace: interrupted: writing the %llu passes taken\n",
 			(unsigned long long)p->passes);
 	if (!err || err == -ESRCH) {
-		int werr = p->passes ? write_out(&o, s, pc.hz, &az) : -ENODATA;
+		int werr = p->passes ? write_out(&o, s, pc.hz, &az, &cp) : -ENODATA;
 
 		if (werr == -ENODATA)
 			pr_err("no pass completed: nothing to write\n");
@@ -275,6 +354,16 @@ int cmd_profile(int argc, char **argv)
 			p->goroutines_read ? p->cpu_ns / 1e3 / (p->goroutines_read / 1000.0) : 0,
 			p->goroutines_read ? 100.0 * p->cached / p->goroutines_read : 0,
 			o.output ? "; wrote " : "", o.output ? o.output : "");
+	if (cp.s && !gt_quiet) {
+		uint64_t produced, lost;
+
+		cpu_sampler__counters(cp.s, &produced, &lost);
+		pr_info("gtrace: cpu: %llu samples at %u Hz per CPU on %d CPUs, %llu lost\n",
+			(unsigned long long)cpu_profile__samples(cp.prof), o.cpu_hz,
+			cpu_sampler__ncpus(cp.s), (unsigned long long)lost);
+	}
+	cpu_sampler__close(cp.s);
+	cpu_profile__free(cp.prof);
 	sampler__close(s);
 	return err && err != -ESRCH ? GT_EXIT_ERROR : (err ? GT_EXIT_ERROR : GT_EXIT_OK);
 }

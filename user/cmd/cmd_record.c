@@ -326,26 +326,6 @@ struct record_opts {
 enum { OPT_EVENTS = 256, OPT_NO_STACKS, OPT_BUFFER, OPT_ENTRY, OPT_BARE, OPT_BUDGET, OPT_PER_SITE, OPT_AT_RET,
        OPT_CPU, OPT_CPU_HZ, OPT_KSTACKS };
 
-static int parse_hz(const char *arg, unsigned *hz)
-{
-	char *end;
-	unsigned long v;
-
-	if (!arg) {
-		*hz = GT_CPU_HZ_DEFAULT;
-		return 0;
-	}
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || !v || v > GT_CPU_HZ_MAX) {
-		pr_err("invalid CPU sampling rate '%s' (samples per second per CPU, 1 to %d; "
-		       "default %d)\n", arg, GT_CPU_HZ_MAX, GT_CPU_HZ_DEFAULT);
-		return -EINVAL;
-	}
-	*hz = v;
-	return 0;
-}
-
 /* 0 to run, GT_EXIT_OK after --help, GT_EXIT_USAGE on bad arguments. */
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
@@ -410,7 +390,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		}
 		case OPT_CPU:
 		case OPT_CPU_HZ:
-			if (parse_hz(optarg, &o->cpu_hz))
+			if (cli__cpu_hz(optarg, &o->cpu_hz))
 				return GT_EXIT_USAGE;
 			break;
 		case OPT_KSTACKS: o->kernel_stacks = true; break;

@@ -2,7 +2,8 @@
 /*
  * Renderers of a sampled profile (live/sampler.h) for `gtrace profile`:
  * pprof with sample types wall, offcpu, runnable (nanoseconds) and
- * goroutines (count at the last pass); text; one JSON object per sample.
+ * goroutines (count at the last pass), plus cpu (nanoseconds, from the CPU
+ * sampler's rows, export/cpu_profile.h) with --cpu; text; one JSON object per sample.
  * Labels and comments use the words of `gtrace report`: state,
  * wait_reason, created_by, the goroutine's own labels, az, host, goid.
  */
@@ -11,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "export/cpu_profile.h"
 #include "export/symcache.h"
 #include "live/sampler.h"
 
@@ -20,6 +22,10 @@ struct profexp_opts {
 	const char *host;
 	const char *clock;  /* clock__describe() of the run, or NULL */
 	int top;	    /* text: stacks shown */
+	/* --cpu: the CPU samples of the same seconds, a cpu sample type (pprof only) */
+	const struct cpu_profile *cpu;
+	unsigned cpu_hz;
+	uint64_t cpu_period_ns, cpu_lost;
 };
 
 int profexp__pprof(FILE *f, const struct sampler *s, const struct profexp_opts *o);

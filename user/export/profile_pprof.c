@@ -35,8 +35,8 @@ static int add(struct pprof_builder *b, struct symcache *sc, const struct sample
 	const struct sampler_lset *ls = &p->lsets[e->lset];
 	uint64_t locs[GT_G_MAX_FRAMES * 4 + 2];
 	struct pprof_label lab[MAX_LABELS];
-	int64_t v[4] = { e->wall_ns, e->offcpu_ns, e->runnable_ns,
-			 e->last_pass == p->passes ? (int64_t)e->last_count : 0 };
+	int64_t v[5] = { e->wall_ns, e->offcpu_ns, e->runnable_ns,
+			 e->last_pass == p->passes ? (int64_t)e->last_count : 0, 0 };
 	char site[512];
 	int n = 0, nl = 0;
 
@@ -99,6 +99,8 @@ int profexp__pprof(FILE *f, const struct sampler *s, const struct profexp_opts *
 	pprof_builder__sample_type(b, "offcpu", "nanoseconds");
 	pprof_builder__sample_type(b, "runnable", "nanoseconds");
 	pprof_builder__sample_type(b, "goroutines", "count");
+	if (o->cpu)
+		pprof_builder__sample_type(b, "cpu", "nanoseconds");
 	pprof_builder__default_type(b, "wall");
 	pprof_builder__period(b, "wall", "nanoseconds", o->hz > 0 ? (int64_t)(1e9 / o->hz) : 0);
 	pprof_builder__time(b, p->start_real, p->end_mono - p->start_mono);
@@ -112,6 +114,10 @@ int profexp__pprof(FILE *f, const struct sampler *s, const struct profexp_opts *
 	comment(b, "reader: %.1f ms wall, %.1f ms CPU in all; %.1f us CPU per 1000 goroutines "
 		   "per pass", p->read_ns / 1e6, p->cpu_ns / 1e6,
 		p->goroutines_read ? p->cpu_ns / 1e3 / (p->goroutines_read / 1000.0) : 0);
+	if (o->cpu)
+		comment(b, "cpu: %" PRIu64 " samples at %u Hz per CPU (%" PRIu64 " ns each), "
+			   "%" PRIu64 " lost; rows of their own, 0 in the other types",
+			cpu_profile__samples(o->cpu), o->cpu_hz, o->cpu_period_ns, o->cpu_lost);
 	if (o->clock)
 		comment(b, "%s", o->clock);
 	if (o->az && *o->az)
@@ -119,7 +125,9 @@ int profexp__pprof(FILE *f, const struct sampler *s, const struct profexp_opts *
 	if (o->host && *o->host)
 		comment(b, "host=%s", o->host);
 	for (size_t i = 0; i < p->nsamples && !err; i++)
-		err = add(b, sc, s, &p->samples[i], o);
+		err = add(b, sc, s, &p->samples[i], o); /* v[4]: cpu, 0 here */
+	if (!err && o->cpu)
+		err = cpu_profile__pprof_rows(o->cpu, b, sc, 5, 4, -1, o->az, o->host);
 	if (!err)
 		err = pprof_builder__write(b, f);
 	pprof_builder__free(b);
