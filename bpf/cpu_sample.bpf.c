@@ -184,7 +184,13 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 				   read_u64(curg + t->off.g_sched_bp));
 		stack = stack_send(&w, tgid, 0);
 	}
-	if (kernel_stacks && !(ctx->regs.cs & 3))
+	/*
+	 * In the kernel when the interrupted IP is in the upper canonical half
+	 * (x86-64 kernel text).  Not regs.cs & 3: the perf_event context only
+	 * allows 8-byte loads of regs, and cs is a 2-byte field in newer
+	 * kernels' pt_regs, so the verifier refused the whole program.
+	 */
+	if (kernel_stacks && (long)ctx->regs.ip < 0)
 		kstack = kernel_stack(ctx, tgid);
 
 	e = reserve(GT_EV_CPU_SAMPLE, sizeof(*e), goid);

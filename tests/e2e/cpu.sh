@@ -90,6 +90,39 @@ if [ -x "$bin" ]; then
 	check cpu/profile-bad-cpu-hz sh -c "[ $rc -eq 2 ] && [ \$(wc -l < '$d/err') -eq 1 ]"
 fi
 
+# --kernel-stacks: samples taken in the kernel carry real kernel frames,
+# named in the capture from this boot's /proc/kallsyms; every named kernel
+# location lies inside the symbol of that name (judged against kallsyms).
+if [ -x "$FIX/cpuburn-$main_ver-plain" ]; then
+	GARGS=--kernel-stacks
+	if run cpu/kernel-stacks "$FIX/cpuburn-$main_ver-plain" 3 999; then
+		check cpu/kernel-stacks python3 -c '
+import bisect, re, subprocess, sys
+raw = subprocess.run([sys.argv[1], "tool", "pprof", "-raw", sys.argv[2]], capture_output=True,
+                     text=True, check=True).stdout
+# BPF programs (module [bpf]) leave kallsyms when unloaded: not judged
+locs = [(a, n) for a, n, m in
+        re.findall(r"^\s+\d+: 0x([0-9a-f]+) M=\d+ (\S+)( \[[^\]]*\])? \[kernel\]", raw, re.M)
+        if m != " [bpf]"]
+anon = re.findall(r"^\s+\d+: 0x(ffff[0-9a-f]+) M=\d+ \? ", raw, re.M)
+syms = []
+for l in open("/proc/kallsyms"):
+    a, t, n = l.split()[:3]
+    if t in "tTwW" and int(a, 16):
+        syms.append((int(a, 16), n))
+syms.sort()
+addrs = [a for a, _ in syms]
+bad = [(a, n) for a, n in locs if syms[bisect.bisect_right(addrs, int(a, 16)) - 1][1] != n]
+assert len(locs) >= 3, f"{len(locs)} named kernel locations, {len(anon)} unnamed"
+assert not bad, f"names not matching kallsyms: {bad[:5]}"
+assert len(anon) <= len(locs) // 10, f"{len(anon)} kernel locations without a name"
+print(len(locs), "kernel locations, each inside its kallsyms symbol, e.g.",
+      ", ".join(n for _, n in locs[:4]), f"; {len(anon)} unnamed")
+' "$GO" "$d/cpu.pb.gz"
+	fi
+	GARGS=
+fi
+
 for v in $vers; do
 	for var in plain stripped pie cgo; do
 		[ $v = $main_ver ] && [ $var = plain ] && continue

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 #include "capture/event_specs.h"
 #include "live/capture_session.h"
+#include "live/kallsyms.h"
 #include "lib/clock.h"
 #include "lib/version.h"
 #include "lib/debug.h"
@@ -160,10 +163,50 @@ static void symbolize_pc(void *arg, __u64 *pc, int kind)
 	need_symbol(c->w, c->t, c->done, kind == GT_PC_RETURN ? *pc - 1 : *pc);
 }
 
+static struct kallsyms *ksyms;
+static pthread_once_t ksyms_once = PTHREAD_ONCE_INIT;
+
+static void ksyms_load(void)
+{
+	ksyms = kallsyms__load(NULL);
+	if (!kallsyms__count(ksyms))
+		pr_warn("kernel stacks: no kernel symbols readable in /proc/kallsyms "
+			"(kptr_restrict?): kernel frames stay addresses\n");
+}
+
+/*
+ * A kernel stack's names, from this boot's /proc/kallsyms, into the
+ * capture: a report cannot know them later (KASLR, another host).  At
+ * pc - 1, where the reports look return addresses up.
+ */
+static void kernel_symbols(struct gt_capture_writer *w, struct u64map *done,
+			   const struct gt_ev_stack *st)
+{
+	size_t room = st->h.size < offsetof(struct gt_ev_stack, pcs) ? 0 :
+		      (st->h.size - offsetof(struct gt_ev_stack, pcs)) / 8;
+
+	pthread_once(&ksyms_once, ksyms_load);
+	for (uint32_t i = 0; i < st->nr && i < GT_STACK_MAX && i < room; i++) {
+		uint64_t pc = st->pcs[i] - 1;
+		struct gt_frame fr = { .file = "[kernel]" };
+
+		if (!st->pcs[i] || u64map__get(done, pc))
+			continue;
+		u64map__put(done, pc, (void *)1);
+		if ((fr.func = kallsyms__name(ksyms, pc)))
+			capture_writer__symbol(w, pc, &fr, 1);
+	}
+}
+
 void capture_session__symbols(struct gt_capture_writer *w, const struct gt_target *t,
 			      struct u64map *done, const struct gt_event_hdr *rec)
 {
 	struct sym_ctx c = { w, t, done };
+
+	if (rec->type == GT_EV_STACK && (rec->flags & GT_F_KERNEL_STACK)) {
+		kernel_symbols(w, done, (const struct gt_ev_stack *)rec);
+		return;
+	}
 
 	/* read only: symbolize_pc does not write through pc */
 	event_spec__each_pc((struct gt_event_hdr *)rec, symbolize_pc, &c);
