@@ -46,7 +46,28 @@ struct {
 	__type(value, struct kstack_buf);
 } kstack_map SEC(".maps");
 
-/* A g is this thread's when its m runs here: m.procid is the kernel tid. */
+/*
+ * The thread's id in its own PID namespace: what gettid() gave the runtime
+ * for m.procid.  The root namespace's tid (bpf_get_current_pid_tgid) is
+ * another number for a target in a container, and every g check failed.
+ */
+static __always_inline __u32 ns_tid(struct task_struct *task, __u32 tid)
+{
+	struct pid *p = BPF_CORE_READ(task, thread_pid);
+	unsigned int level;
+	struct upid u;
+
+	if (!p)
+		return tid;
+	level = BPF_CORE_READ(p, level);
+	if (!level || level > 32) /* root namespace; or beyond MAX_PID_NS_LEVEL */
+		return tid;
+	if (bpf_core_read(&u, sizeof(u), &p->numbers[level]))
+		return tid;
+	return u.nr;
+}
+
+/* A g is this thread's when its m runs here: m.procid is the tid in the thread's namespace. */
 static __always_inline __u64 check_g(const struct gt_cpu_target *t, __u64 g, __u32 tid, __u64 *m)
 {
 	if (!g || (g & 7))
@@ -133,6 +154,7 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 	sp = BPF_CORE_READ(uregs, sp);
 	r14 = BPF_CORE_READ(uregs, r14);
 	fsbase = BPF_CORE_READ(task, thread.fsbase);
+	tid = ns_tid(task, tid);
 
 	if (t->tls_g && fsbase)
 		g = check_g(t, read_u64(fsbase + t->tls_g), tid, &m);

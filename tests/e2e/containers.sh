@@ -8,7 +8,10 @@
 #    one (as deploys do); the capture must say go1.19, its stacks must
 #    symbolize, and the stream must follow the state machine;
 #  - unshare -pfm --mount-proc: a new PID and mount namespace; the capture
-#    records the host pid and the namespace pid (target.ns_pid = 1).
+#    records the host pid and the namespace pid (target.ns_pid = 1);
+#  - the CPU sampler on a target in its own PID namespace (profile --cpu):
+#    its threads' m.procid are namespace tids, and the samples must still
+#    carry the burners' goids and labels (check_cpu.py on the cpu column).
 # Each target must also keep running and print its own output.
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
@@ -89,4 +92,26 @@ if unshare -pfm --mount-proc true 2>/dev/null; then
 	kill -KILL "$c" "$u" 2>/dev/null
 else
 	skip containers/namespace "unshare -pfm --mount-proc does not work here"
+fi
+
+# the CPU sampler in a PID namespace
+burn=$(ls "$FIX"/cpuburn-go1.2[0-9]-plain 2>/dev/null | tail -1)
+GO=${GO:-/usr/local/go/bin/go}
+if ! unshare -pfm --mount-proc true 2>/dev/null; then
+	skip containers/cpu-namespace "unshare -pfm --mount-proc does not work here"
+elif [ -z "$burn" ] || [ ! -x "$GO" ]; then
+	skip containers/cpu-namespace "no cpuburn fixture or no $GO for go tool pprof"
+else
+	spawn "$TMP/nscpu.out" unshare -pfm --mount-proc "$burn"; u=$SPAWN_PID
+	wait_line "$TMP/nscpu.out" '^ready' 10; c=$(pgrep -P "$u" | head -1)
+	if [ -z "$c" ]; then
+		indent "$TMP/nscpu.out"; fail "containers/cpu-namespace: no cpuburn child of unshare"
+	elif "$GTRACE" profile -q -p "$c" -d 5 --cpu=499 --no-az-detect -o "$TMP/nscpu.pb.gz" \
+		2> "$TMP/nscpu.err"; then
+		python3 tests/e2e/check_cpu.py containers/cpu-namespace "$GO" "$TMP/nscpu.pb.gz" \
+			"$TMP/nscpu.out" --cpu-column $((1000000000 / 499))
+	else
+		indent "$TMP/nscpu.err"; fail "containers/cpu-namespace: profile --cpu failed"
+	fi
+	kill -KILL "$c" "$u" 2>/dev/null
 fi
