@@ -48,6 +48,9 @@ CONFIGS = [
     ("go-trace", "gotrace", []),
     ("bpftrace", "bpftrace", []),
     ("profile-10hz", "profile", ["--hz", "10"]),
+    # issue 11: on-CPU sampling alone (no uprobe) vs Go's own CPU profiler in-process
+    ("cpu-99hz", "gtrace", ["--cpu=99", "--events", "none"]),
+    ("go-pprof", "gopprof", []),
 ]
 CONFIG_TEXT = {
     "none": "no tracing",
@@ -60,6 +63,8 @@ CONFIG_TEXT = {
     "go-trace": "Go runtime/trace in-process",
     "bpftrace": "bpftrace count on casgstatus entry",
     "profile-10hz": "gtrace profile --hz 10 (sampled, no probes)",
+    "cpu-99hz": "gtrace record --cpu=99 --events none (CPU samples, no transition events)",
+    "go-pprof": "Go pprof.StartCPUProfile in-process (100 Hz)",
 }
 
 # name, fixture binary, fixture args, kind of measurement
@@ -81,6 +86,8 @@ IDLE_CONFIGS = {"none", "profile-10hz", "gtrace", "bare-trap"}
 
 
 def runs_on(wl, cfg):
+    if cfg == "go-pprof" and wl.startswith("spawn"):
+        return False  # the spawn fixture has no -cpuprofile
     return cfg in IDLE_CONFIGS if "idle10k" in wl else cfg != "profile-10hz"
 # wrk: fixed threads, connections; the 1 ms server gets fewer connections
 WRK = {"http-hello-go1.26": ["-t2", "-c32"], "http-1ms-go1.26": ["-t1", "-c8"],
@@ -252,6 +259,7 @@ class Tracer:
             r["lost"] = int(meta.get("loss.total", 0) or 0)
             r["probe_hits"] = int(meta.get("record.probe_hits", 0) or 0)
             r["stack_events"] = int(meta.get("written.stack", 0) or 0)
+            r["cpu_samples"] = int(meta.get("written.cpu_sample", 0) or 0)
             r["capture_bytes"] = size
             r["bytes_per_event"] = size / ev if ev else None
             if self.cfg != "gtrace" or os.environ.get("BENCH_KEEP") != "1":
@@ -279,7 +287,8 @@ def run_timed(wl, binary, fargs, kind, cfg, ckind, cargs, rep):
     """One run of a ping-pong or spawn fixture: returns a dict of figures."""
     tag = f"{wl}-{cfg}-{rep}"
     gotrace = os.path.join(TMP, f"{tag}.trace")
-    args = fargs + ["-dur", f"{SECS}s"] + (["-trace", gotrace] if ckind == "gotrace" else [])
+    args = fargs + ["-dur", f"{SECS}s"] + (["-trace", gotrace] if ckind == "gotrace" else []) + \
+        (["-cpuprofile", gotrace] if ckind == "gopprof" else [])
     p, out, _ = start_fixture(binary, args)
     tr = None
     try:
@@ -305,7 +314,7 @@ def run_timed(wl, binary, fargs, kind, cfg, ckind, cargs, rep):
     r["ops"] = res["ops"]
     r["secs"] = res["secs"]
     r.update(fin)
-    if ckind == "gotrace" and os.path.exists(gotrace):
+    if ckind in ("gotrace", "gopprof") and os.path.exists(gotrace):
         r["trace_bytes"] = os.path.getsize(gotrace)
         os.unlink(gotrace)
     return r
@@ -343,7 +352,8 @@ def run_http(wl, binary, fargs, kind, cfg, ckind, cargs, rep):
     tag = f"{wl}-{cfg}-{rep}"
     fargs = [str(calibrated(binary, a[1:])) if a.startswith("@") else a for a in fargs]
     gotrace = os.path.join(TMP, f"{tag}.trace")
-    args = fargs + (["-trace", gotrace] if ckind == "gotrace" else [])
+    args = fargs + (["-trace", gotrace] if ckind == "gotrace" else []) + \
+        (["-cpuprofile", gotrace] if ckind == "gopprof" else [])
     p, out, port = start_fixture(binary, args)
     url = f"http://127.0.0.1:{port}/"
     # Warm up (connections, heap, page cache) before any tracer attaches.
@@ -367,7 +377,7 @@ def run_http(wl, binary, fargs, kind, cfg, ckind, cargs, rep):
     if r.get("rps") and r.get("requests"):
         r["target_cpu_us_per_req"] = (c1 - c0) / HZ / r["requests"] * 1e6
     r.update(fin)
-    if ckind == "gotrace" and os.path.exists(gotrace):
+    if ckind in ("gotrace", "gopprof") and os.path.exists(gotrace):
         r["trace_bytes"] = os.path.getsize(gotrace)
         os.unlink(gotrace)
     return r
@@ -411,7 +421,7 @@ def summarize(runs, wls):
             s = {"n": len(rs)}
             for key in ("ns_per_op", "per_sec", "rps", "p99_ms", "target_cpu", "tracer_cpu",
                         "events", "lost", "bytes_per_event", "probe_hits", "trace_bytes",
-                        "target_cpu_us_per_req", "ops", "secs", "requests", "stack_events",
+                        "target_cpu_us_per_req", "ops", "secs", "requests", "stack_events", "cpu_samples",
                         "pass_ms", "reader_cpu_us_per_1000g", "passes", "hz"):
                 v = median([r.get(key) for r in rs])
                 if v is not None:

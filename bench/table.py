@@ -11,7 +11,7 @@ import sys
 WL_ORDER = ["pingpong-p1-go1.26", "pingpong-p2-go1.26", "pingpong-p1-go1.19", "spawn-go1.26", "spawn-go1.19",
             "http-hello-go1.26", "http-1ms-go1.26", "pingpong-p2-idle10k-go1.26", "http-hello-idle10k-go1.26"]
 ORDER = ["none", "gtrace", "lifecycle", "at-entry", "no-stacks", "bare-trap", "budget-2%", "go-trace", "bpftrace",
-         "profile-10hz"]
+         "profile-10hz", "cpu-99hz", "go-pprof"]
 
 
 def fnum(v, unit="", digits=0):
@@ -174,6 +174,10 @@ def render(res):
                 events = f"{fsi(s.get('probe_hits'))} hits"
             elif cfg == "go-trace":
                 events = f"{fsi(s.get('trace_bytes'))}B trace" if s.get("trace_bytes") else "–"
+            elif cfg == "go-pprof":
+                events = f"{fsi(s.get('trace_bytes'))}B profile" if s.get("trace_bytes") else "–"
+            elif cfg == "cpu-99hz":
+                events = f"{fsi(s.get('cpu_samples'))} samples" if s.get("cpu_samples") is not None else "–"
             elif cfg == "none":
                 events = "–"
             elif cfg == "profile-10hz":
@@ -184,7 +188,7 @@ def render(res):
                 events = fsi(s.get("events"))
             lost = "–" if s.get("lost") is None else fnum(s.get("lost"))
             bpe = "–" if s.get("bytes_per_event") is None or (s.get("events") or 0) < 1000 else f"{s['bytes_per_event']:.1f}"
-            tcpu = pct(s.get("tracer_cpu")) if cfg not in ("none", "go-trace") else "–"
+            tcpu = pct(s.get("tracer_cpu")) if cfg not in ("none", "go-trace", "go-pprof") else "–"
             L.append(f"| {wl} | {cfg} | {main_figure(wl, s)} | {ratio} | {added} | {pct(s.get('target_cpu'))} "
                      f"| {tcpu} | {events} | {lost} | {bpe} |")
     L.append("")
