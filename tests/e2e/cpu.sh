@@ -29,8 +29,22 @@ run() {
 	mkdir -p "$d"
 	start_fixture "$name" "$d/fix.out" "$bin" "$@" || return 1
 	fpid=$FPID
-	if ! "$GTRACE" record -q -p "$fpid" -d "$secs" --cpu="$hz" --no-az-detect \
-		${GARGS:-} -o "$d/cap" 2> "$d/rec.err"; then
+	"$GTRACE" record -q -p "$fpid" -d "$secs" --cpu="$hz" --no-az-detect \
+		${GARGS:-} -o "$d/cap" 2> "$d/rec.err" &
+	local rpid=$!
+	if [[ ${GARGS:-} == *"--events none"* ]]; then
+		# no uprobe on the target while it records, seen from the kernel's side
+		# (profile_check.py: perf-event uprobes and every uprobe_multi link)
+		sleep 2
+		local probes
+		probes=$(python3 tests/e2e/profile_check.py uprobes "$fpid" "$(readlink -f "$bin")" "$rpid")
+		if [ "${probes:-1}" -eq 0 ] && kill -0 "$rpid" 2>/dev/null; then
+			pass "$name/no-uprobe"
+		else
+			fail "$name/no-uprobe: $probes uprobe(s) on $bin with --events none (or record ended early)"
+		fi
+	fi
+	if ! wait "$rpid"; then
 		indent "$d/rec.err"; fail "$name: gtrace record --cpu failed"; return 1
 	fi
 	kill -TERM "$fpid"

@@ -191,8 +191,8 @@ def offcpu(sampled, recorded, go):
         + ('\n  off by >15%%: %s' % bad if bad else ''))
 
 
-def probes(target_pid, exe, tool_pid):
-    """What the kernel holds that would probe the target, and BPF objects of the tool.
+def probes(target_pid, exe, tool_pid, tool_bpf=True):
+    """What the kernel holds that would probe the target, and (tool_bpf) BPF objects of the tool.
 
     Two kinds of uprobe attachment exist: perf-event ones (`bpftool perf
     list`: fd_type uprobe, filename) and uprobe_multi links, which this
@@ -216,7 +216,7 @@ def probes(target_pid, exe, tool_pid):
                 link = os.readlink(os.path.join(d, f))
             except OSError:
                 continue
-            if pid == str(tool_pid) and 'bpf' in link:
+            if tool_bpf and pid == str(tool_pid) and 'bpf' in link:
                 n += 1  # the tool holds a BPF map, program or link
                 continue
             if 'bpf_link' not in link:
@@ -241,3 +241,5 @@ if __name__ == '__main__':
         offcpu(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == 'probes':
         probes(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif sys.argv[1] == 'uprobes':  # uprobes on the target only (a CPU sampler is BPF too)
+        probes(sys.argv[2], sys.argv[3], sys.argv[4], tool_bpf=False)

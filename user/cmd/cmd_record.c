@@ -469,6 +469,7 @@ int cmd_record(int argc, char **argv)
 	struct record r = { 0 };
 	uint64_t last_events = 0;
 	const char *why;
+	int nprobes;
 	int rc, err;
 
 	parse_events("create,start,park,unpark,preempt,yield,syscall,exit,labels", &o.mask);
@@ -547,13 +548,15 @@ int cmd_record(int argc, char **argv)
 		pr_debug("attached %d probes with %d %s links in %.1f ms\n", tracer__nprobes(r.tr),
 			 tracer__nlinks(r.tr), tracer__multi(r.tr) ? "multi-uprobe" : "perf", att / 1e6);
 	}
+	/* planned sites, but none attached with --events none: say what is on the target */
+	nprobes = tracer__nlinks(r.tr) ? tracer__nprobes(r.tr) : 0;
 	if (r.target.ns_pid != o.pid)
 		pr_info("gtrace: recording pid %d (pid %d in its namespace; %s, %s), %d probes%s; Ctrl-C to stop\n",
 			o.pid, r.target.ns_pid, r.target.exe_name, r.target.ver.str,
-			tracer__nprobes(r.tr), r.cpu ? ", CPU samples" : "");
+			nprobes, r.cpu ? ", CPU samples" : "");
 	else
 		pr_info("gtrace: recording pid %d (%s, %s), %d probes%s; Ctrl-C to stop\n", o.pid,
-			r.target.exe_name, r.target.ver.str, tracer__nprobes(r.tr),
+			r.target.exe_name, r.target.ver.str, nprobes,
 			r.cpu ? ", CPU samples" : "");
 	why = record_loop(&r, &o);
 	/* Quiet all probes at once, detach, then drain what they already wrote. */
