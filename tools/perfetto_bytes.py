@@ -110,6 +110,13 @@ def main(path, maxp=None, events=None):
 
 if __name__ == '__main__':
     a = sys.argv[1:]
+    if not a or '--help' in a or '-h' in a:
+        print('usage: perfetto_bytes.py FILE [--packets N] [--events E]\n'
+              "charges each byte of a Perfetto file to its field, by packet kind")
+        sys.exit(0 if a else 2)
+    if not os.path.isfile(a[0]):
+        print('perfetto_bytes.py: %s: no such file' % a[0], file=sys.stderr)
+        sys.exit(1)
     mp = int(a[a.index('--packets') + 1]) if '--packets' in a else None
     ev = int(a[a.index('--events') + 1]) if '--events' in a else None
     sys.exit(main(a[0], mp, ev))
