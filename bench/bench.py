@@ -10,7 +10,9 @@ and bench/out/bench.md; docs/performance.md keeps a copy of the table.
 Environment: BENCH_REPS (default 3), BENCH_SECS (timed part of the
 ping-pong/spawn runs, default 1), BENCH_HTTP_SECS (wrk duration, default 2),
 BENCH_BIG_EVENTS (size of the conversion capture, default 10500000),
-BENCH_ONLY (comma-separated workload names to run; default all).
+BENCH_ONLY (comma-separated workload names to run; default all),
+BENCH_CONFIGS (comma-separated configurations; "none", the baseline, always
+runs; default all).
 """
 import json
 import os
@@ -35,6 +37,7 @@ SECS = float(os.environ.get("BENCH_SECS", "1"))
 HTTP_SECS = int(os.environ.get("BENCH_HTTP_SECS", "2"))
 BIG_EVENTS = int(os.environ.get("BENCH_BIG_EVENTS", "10500000"))
 ONLY = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
+CONFIGS_ONLY = [c for c in os.environ.get("BENCH_CONFIGS", "").split(",") if c]
 
 # name -> (kind, extra gtrace arguments); kind: none, gtrace, gotrace, bpftrace
 CONFIGS = [
@@ -86,6 +89,8 @@ IDLE_CONFIGS = {"none", "profile-10hz", "gtrace", "bare-trap"}
 
 
 def runs_on(wl, cfg):
+    if CONFIGS_ONLY and cfg != "none" and cfg not in CONFIGS_ONLY:
+        return False
     if cfg == "go-pprof" and wl.startswith("spawn"):
         return False  # the spawn fixture has no -cpuprofile
     return cfg in IDLE_CONFIGS if "idle10k" in wl else cfg != "profile-10hz"
