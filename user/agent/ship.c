@@ -134,7 +134,8 @@ static int load_spool(struct shipper *s, struct sink *k)
 		seqs[n++] = seq;
 	}
 	closedir(d);
-	qsort(seqs, n, sizeof(*seqs), cmp_u64);
+	if (n) /* an empty spool has no array: qsort(NULL, 0) is undefined (UBSan) */
+		qsort(seqs, n, sizeof(*seqs), cmp_u64);
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = calloc(1, sizeof(*e));
 		char p[1400];
