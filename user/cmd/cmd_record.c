@@ -414,10 +414,11 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 static const char *record_loop(struct record *r, const struct record_opts *o)
 {
 	uint64_t start = clock__mono_ns(), last_progress = start, last_events = 0, last_clock = start;
-	int pidfd = syscall(SYS_pidfd_open, o->pid, 0);
-	const char *why = "interrupted";
+	struct capture_watch cw;
+	const char *why = "interrupted", *gone;
 	bool tty = isatty(STDERR_FILENO);
 
+	capture_session__watch_open(&cw, o->pid);
 	r->loss.last_poll_ns = r->start_ns = start;
 	while (!exiting) {
 		int timeout = 100, n;
@@ -448,8 +449,8 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 			why = "duration";
 			break;
 		}
-		if (capture_session__target_gone(pidfd, o->pid)) {
-			why = "target exited";
+		if ((gone = capture_session__watch_check(&cw))) {
+			why = gone;
 			break;
 		}
 		if (!gt_quiet && now - last_progress >= capture_session__progress_every(tty)) {
@@ -457,8 +458,7 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 			last_progress = now;
 		}
 	}
-	if (pidfd >= 0)
-		close(pidfd);
+	capture_session__watch_close(&cw);
 	return exiting ? "interrupted" : why;
 }
 
@@ -584,7 +584,8 @@ int cmd_record(int argc, char **argv)
 	write_trailer(&r, why);
 	if (!gt_quiet)
 		progress(&r, &last_events, 0, true);
-	pr_info("gtrace: stopped (%s); wrote %s\n", why, o.output);
+	if (!gt_quiet || !strcmp(why, CAPTURE_WHY_EXEC)) /* an exec stop is news even with -q */
+		fprintf(stderr, "gtrace: stopped (%s); wrote %s\n", why, o.output);
 	err = r.err;
 out:
 	slicer__close(r.slicer);

@@ -5,6 +5,8 @@
  * `gtrace record` has always written, so reports read every capture alike.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -43,6 +45,53 @@ bool capture_session__target_gone(int pidfd, pid_t pid)
 	if (pidfd >= 0)
 		return poll(&p, 1, 0) > 0;
 	return kill(pid, 0) && errno == ESRCH;
+}
+
+void capture_session__watch_open(struct capture_watch *w, pid_t pid)
+{
+	char path[64];
+	unsigned long long lo = 0;
+	FILE *f;
+
+	*w = (struct capture_watch){ .pid = pid, .memfd = -1 };
+	w->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (f && fscanf(f, "%llx-", &lo) == 1)
+		w->addr = lo;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if (w->addr)
+		w->memfd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+const char *capture_session__watch_check(struct capture_watch *w)
+{
+	char b, path[64], exe[16];
+
+	if (capture_session__target_gone(w->pidfd, w->pid))
+		return CAPTURE_WHY_EXITED;
+	if (w->memfd < 0 || pread(w->memfd, &b, 1, (off_t)w->addr) == 1)
+		return NULL;
+	/*
+	 * The image we attached to is gone.  An exiting process drops its mm
+	 * before the pidfd turns readable, and then has no /proc/PID/exe; a
+	 * process that exec'd has a new mm and an exe.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/exe", w->pid);
+	if (readlink(path, exe, sizeof(exe)) < 0)
+		return CAPTURE_WHY_EXITED;
+	return CAPTURE_WHY_EXEC;
+}
+
+void capture_session__watch_close(struct capture_watch *w)
+{
+	if (w->pidfd >= 0)
+		close(w->pidfd);
+	if (w->memfd >= 0)
+		close(w->memfd);
+	w->pidfd = w->memfd = -1;
 }
 
 int capture_session__check_privileges(const char *cmd)

@@ -66,6 +66,25 @@ bool capture_session__loss(struct gt_tracer *tr, struct capture_loss *l, struct 
 /* The target has exited (pidfd readable, or without a pidfd, kill(pid, 0) says ESRCH). */
 bool capture_session__target_gone(int pidfd, pid_t pid);
 
+/*
+ * Watches one target for the ends of a live session: exit, and exec.  An
+ * exec keeps the pid (and the pidfd quiet) but replaces the image the
+ * probes and symbols belong to, so the session must stop.  memfd is
+ * /proc/PID/mem opened at the start: it stays bound to that image's mm, and
+ * a read through it returns 0 bytes once the mm is gone (exec or exit).
+ */
+struct capture_watch {
+	pid_t pid;
+	int pidfd, memfd;
+	uint64_t addr; /* an address mapped in the image we attached to */
+};
+#define CAPTURE_WHY_EXITED "target exited"
+#define CAPTURE_WHY_EXEC "target exec'd a new program (the probes were on the old image)"
+void capture_session__watch_open(struct capture_watch *w, pid_t pid);
+/* NULL while the target runs the image we attached to, else CAPTURE_WHY_*. */
+const char *capture_session__watch_check(struct capture_watch *w);
+void capture_session__watch_close(struct capture_watch *w);
+
 /* How often the progress line is redrawn, ns: each second on a terminal, every 10 s into a log. */
 static inline uint64_t capture_session__progress_every(bool tty)
 {

@@ -291,10 +291,11 @@ const char *flight__run(struct flight *f, const volatile sig_atomic_t *stop,
 			volatile sig_atomic_t *dump_now)
 {
 	uint64_t last_check = 0, last_progress = clock__mono_ns();
-	int pidfd = syscall(SYS_pidfd_open, f->o->pid, 0);
 	bool tty = isatty(STDERR_FILENO);
 	const char *why = NULL;
+	struct capture_watch cw;
 
+	capture_session__watch_open(&cw, f->o->pid);
 	f->loss.last_poll_ns = clock__mono_ns();
 	while (!*stop && !why) {
 		int n = tracer__poll(f->tr, 100);
@@ -314,15 +315,13 @@ const char *flight__run(struct flight *f, const volatile sig_atomic_t *stop,
 			check_triggers(f, now);
 			last_check = now;
 		}
-		if (capture_session__target_gone(pidfd, f->o->pid))
-			why = "target exited";
+		why = capture_session__watch_check(&cw);
 		if (!gt_quiet && now - last_progress >= capture_session__progress_every(tty)) {
 			progress(f, now, tty);
 			last_progress = now;
 		}
 	}
-	if (pidfd >= 0)
-		close(pidfd);
+	capture_session__watch_close(&cw);
 	return why ? why : "interrupted";
 }
 
@@ -408,7 +407,7 @@ int flight__close(struct flight *f, const char *why)
 	note_loss(f);
 	flight_ring__evict(&f->ring, clock__mono_ns(), feed_base, f);
 	err = dump(f, why,
-		   !strcmp(why, "target exited") ? "exit" : !strcmp(why, "error") ? "error" : "stop");
+		   !strcmp(why, CAPTURE_WHY_EXITED) ? "exit" : !strcmp(why, CAPTURE_WHY_EXEC) ? "exec" : !strcmp(why, "error") ? "error" : "stop");
 	if (!gt_quiet)
 		progress(f, clock__mono_ns(), false);
 	err = err ?: f->err;
