@@ -40,9 +40,16 @@ static char *header_text(void)
 	if (n <= 0)
 		return NULL;
 	exe[n] = 0;
-	*strrchr(exe, '/') = 0; /* build/ */
-	snprintf(path, sizeof(path), "%s/../bpf/gtrace_events.h", exe);
-	return (char *)t_slurp(path, &len);
+	/* the tree above the binary's directory: build/ or build/san/ (SANITIZE=1) */
+	for (int up = 0; up < 3 && strrchr(exe, '/'); up++) {
+		char *h;
+
+		*strrchr(exe, '/') = 0;
+		snprintf(path, sizeof(path), "%s/bpf/gtrace_events.h", exe);
+		if ((h = (char *)t_slurp(path, &len)))
+			return h;
+	}
+	return NULL;
 }
 
 /* The body of "struct gt_ev_<name> {" ... "};", or NULL. */
