@@ -47,7 +47,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test demo bench clean fixtures fuzz corpus
+.PHONY: all deps test demo bench clean fixtures fuzz corpus stress
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -134,6 +134,11 @@ fuzz: deps
 corpus: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)GTRACE=$(CURDIR)/$(OUT)/gtrace ./tests/corpus/run.sh
+
+# The stress campaign (tests/stress/, docs/stress.md): long, not part of make test.
+stress: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/stress/run.bash
 
 clean:
 	rm -rf $(OUT)
