@@ -20,7 +20,7 @@ for v in go1.19 go1.26 go1.27; do
 	start_fixture "$name" "$d/fix.out" "$bin" -mode busy || continue
 	fpid=$FPID bad="" t0=$SECONDS
 	for i in $(seq 1 "$N"); do
-		spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect -q
+		spawn "$d/rec.err" "$GTRACE" record -p "$fpid" -o "$d/cap" --no-az-detect
 		gpid=$SPAWN_PID
 		if ! wait_line "$d/rec.err" 'recording' 30; then bad="cycle $i: no 'recording' in 30 s"; kill -KILL "$gpid"; break; fi
 		kill -INT "$gpid"; wait_exit "$gpid" 30

@@ -42,7 +42,7 @@ kill -0 "$flpid" 2>/dev/null; alive=$?
 kill -INT "$flpid"; wait_exit "$flpid" 20
 if [ $alive -ne 0 ]; then
 	indent "$TMP/fl.err"; fail "stress/fulldisk/flight: flight died on the full disk"
-elif ! grep -qi 'space\|full' "$TMP/fl.err" || [ "$(grep -ci 'space\|full' "$TMP/fl.err")" -gt 2 ]; then
+elif ! grep -qi 'space\|full' "$TMP/fl.err" || [ "$(grep -ci "space\|full" "$TMP/fl.err")" -gt 2 ]; then
 	indent "$TMP/fl.err"; fail "stress/fulldisk/flight: want one line naming the full disk per failed dump"
 else
 	echo "  flight: $(grep -i 'space\|full' "$TMP/fl.err" | head -1); exit $EXIT_RC"

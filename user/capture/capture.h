@@ -59,6 +59,8 @@ int capture_writer__flush(struct gt_capture_writer *w);
 int capture_writer__close(struct gt_capture_writer *w);
 /* Bytes written so far. */
 uint64_t capture_writer__bytes(const struct gt_capture_writer *w);
+/* A write failed and its error was printed (the writer stops writing then). */
+bool capture_writer__failed(const struct gt_capture_writer *w);
 
 /* ---- reader ---- */
 

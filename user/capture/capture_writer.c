@@ -231,6 +231,11 @@ uint64_t capture_writer__bytes(const struct gt_capture_writer *w)
 	return w->bytes + w->events.len;
 }
 
+bool capture_writer__failed(const struct gt_capture_writer *w)
+{
+	return w->err != 0;
+}
+
 int capture_writer__close(struct gt_capture_writer *w)
 {
 	struct buf trailer;

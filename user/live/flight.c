@@ -230,7 +230,8 @@ static int dump(struct flight *f, const char *why, const char *name)
 	struct dump_ctx d = { .f = f };
 	char path[4200];
 	uint64_t n = 0;
-	int err;
+	bool reported;
+	int err, cerr;
 
 	dump_path(f, name, path, sizeof(path));
 	err = capture_writer__open(&d.w, path);
@@ -239,10 +240,14 @@ static int dump(struct flight *f, const char *why, const char *name)
 	d.ts = f->ring.head ? f->ring.head->first_ts : clock__mono_ns();
 	write_window(&d, why, &n, &err);
 	capture_session__write_trailer(d.w, f->tr, d.written, NULL, n, why);
-	err = capture_writer__close(d.w) ?: err;
+	reported = capture_writer__failed(d.w);
+	cerr = capture_writer__close(d.w); /* its own failures are printed (outfile) */
+	err = cerr ?: err;
 	u64map__free(&d.syms);
 	if (err) {
-		pr_err("writing %s failed: %s\n", path, strerror(-err));
+		/* one line per failed dump: a write error (a full disk) was printed already */
+		if (!reported && !cerr)
+			pr_err("writing %s failed: %s\n", path, strerror(-err));
 		return err;
 	}
 	f->dumps++;
