@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 v=$(go_versions | tail -1)
 bin=$FIX/stressd-$v-plain
 [ -x "$bin" ] || { skip exec "no $bin"; exit 0; }
-start_fixture exec "$TMP/fix.out" "$bin" -mode exec -after 1s /bin/sleep 60 || exit 0
+start_fixture exec "$TMP/fix.out" "$bin" -mode exec -after 4s /bin/sleep 60 || exit 0
 t0=$SECONDS
 "$GTRACE" record -p "$FPID" -o "$TMP/cap" --no-az-detect -q -d 40 2> "$TMP/rec.err"; rc=$?
 secs=$((SECONDS - t0))
