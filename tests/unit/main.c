@@ -82,12 +82,14 @@ unsigned char *t_slurp(const char *path, size_t *len)
 	if (!f)
 		return NULL;
 	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) &&
-	    (buf = malloc(n ? n : 1)) && fread(buf, 1, n, f) != (size_t)n) {
+	    (buf = malloc(n + 1)) && fread(buf, 1, n, f) != (size_t)n) {
 		free(buf);
 		buf = NULL;
 	}
-	if (buf)
+	if (buf) {
+		buf[n] = 0; /* text callers (strstr) stop here; len does not count it */
 		*len = n;
+	}
 	fclose(f);
 	return buf;
 }

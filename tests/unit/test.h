@@ -24,7 +24,7 @@ int t_failed(void);
 const char *t_fixtures(void);
 /* The Go versions fixtures were built with ("go1.19", ...); how many (0: none). */
 int t_versions(char out[][16], int max);
-/* A whole file in memory (free it); NULL when unreadable. */
+/* A whole file in memory, NUL-terminated past *len (free it); NULL when unreadable. */
 unsigned char *t_slurp(const char *path, size_t *len);
 
 #define TEST(name)                                                                         \
