@@ -4,7 +4,8 @@
  * with one key add up in one row, different goids, label sets or kinds
  * stay apart, a reset forgets the rows but keeps the label set definitions
  * (the BPF side sends each once), and the pprof rows carry the CPU in
- * their column only, with code, goid and the pprof labels.
+ * their column only, with code, goid and the pprof labels; label sets
+ * kept in another profile (the agent's shared store) resolve there.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -137,4 +138,47 @@ TEST(cpu_profile_rows)
 	T_CHECK(a_rows == 1, "one tenant=a row after the reset: %d", a_rows);
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	cpu_profile__free(cp);
+}
+
+/*
+ * The agent's case: one label set store for every process (the BPF side
+ * sends a content-hashed set once, whichever target used it first), and a
+ * process's rows resolving their sets there.
+ */
+TEST(cpu_profile_shared_labelsets)
+{
+	struct cpu_profile *defs = cpu_profile__new(), *a = cpu_profile__new(),
+			   *b2 = cpu_profile__new();
+	struct gt_ev_labelset ls;
+	struct gt_ev_cpu_sample s = sample(5, 99, GT_CPU_GO);
+	struct pprof_builder *b;
+	Profile *p;
+	const char *t;
+
+	T_ASSERT(defs && a && b2, "new");
+	labelset(&ls, 99, "tenant", "shared");
+	T_ASSERT(!cpu_profile__record(defs, &ls, ls.h.size), "labelset into the shared store");
+	cpu_profile__record(a, &s, sizeof(s));
+	cpu_profile__record(b2, &s, sizeof(s));
+	cpu_profile__share_labelsets(a, defs);
+	for (int k = 0; k < 2; k++) {
+		b = pprof_builder__new();
+		pprof_builder__sample_type(b, "samples", "count");
+		pprof_builder__sample_type(b, "cpu", "nanoseconds");
+		T_ASSERT(!cpu_profile__pprof_rows(k ? b2 : a, b, NULL, 2, 1, 0, NULL, NULL), "rows");
+		p = decode(b);
+		pprof_builder__free(b);
+		T_ASSERT(p && p->n_sample == 1, "one row");
+		t = label(p, p->sample[0], "tenant", NULL);
+		if (!k)
+			T_CHECK(t && !strcmp(t, "shared") && p->sample[0]->value[0] == 1 &&
+					p->sample[0]->value[1] == 1000,
+				"sharing: the set resolved, 1 sample, 1000 ns (%s)", t ? t : "none");
+		else
+			T_CHECK(!t, "not sharing: the set is unknown to it (%s)", t ? t : "none");
+		perftools__profiles__profile__free_unpacked(p, NULL);
+	}
+	cpu_profile__free(a);
+	cpu_profile__free(b2);
+	cpu_profile__free(defs);
 }

@@ -30,6 +30,7 @@ struct cpu_stack {
 struct cpu_profile {
 	struct u64map stacks;	 /* id -> struct cpu_stack * */
 	struct u64map lsets;	 /* id -> struct gt_labelset * */
+	const struct cpu_profile *shared; /* label sets not in lsets (cpu_profile__share_labelsets) */
 	struct u64map index;	 /* key hash -> row index + 1 */
 	struct cpu_row *rows;
 	size_t nrows, cap;
@@ -39,6 +40,11 @@ struct cpu_profile {
 struct cpu_profile *cpu_profile__new(void)
 {
 	return calloc(1, sizeof(struct cpu_profile));
+}
+
+void cpu_profile__share_labelsets(struct cpu_profile *p, const struct cpu_profile *from)
+{
+	p->shared = from;
 }
 
 void cpu_profile__reset(struct cpu_profile *p)
@@ -182,6 +188,9 @@ int cpu_profile__pprof_rows(const struct cpu_profile *p, struct pprof_builder *b
 		const struct cpu_stack *st = r->stack ? u64map__get(&p->stacks, r->stack) : NULL;
 		const struct gt_labelset *ls = r->labels ? u64map__get(&p->lsets, r->labels) : NULL;
 		int n = 0, nl = 0, err;
+
+		if (!ls && r->labels && p->shared)
+			ls = u64map__get(&p->shared->lsets, r->labels);
 
 		/* C code: its frames are not symbolized; the Go caller's stack follows */
 		if (r->kind == GT_CPU_CGO)

@@ -26,6 +26,13 @@ struct cpu_profile *cpu_profile__new(void);
 void cpu_profile__free(struct cpu_profile *p);
 /* One record of the sampler (STACK, LABELSET or CPU_SAMPLE; others ignored).  0 or -ENOMEM. */
 int cpu_profile__record(struct cpu_profile *p, const void *data, size_t len);
+/*
+ * Label sets are content-hashed and the BPF side sends each once for all
+ * targets, so a consumer of several processes keeps them in one profile
+ * (from) that receives every LABELSET record; p then resolves the label
+ * sets it lacks there.  from must outlive p.
+ */
+void cpu_profile__share_labelsets(struct cpu_profile *p, const struct cpu_profile *from);
 /* Forgets the aggregated samples, keeps the definitions. */
 void cpu_profile__reset(struct cpu_profile *p);
 /* Samples and CPU ns aggregated since new or the last reset. */

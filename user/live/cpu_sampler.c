@@ -176,6 +176,17 @@ fail:
 	return err;
 }
 
+/* Empties a "sent" map: every id is sent again the next time a sample uses it. */
+static void forget_sent(struct bpf_map *m)
+{
+	int fd = bpf_map__fd(m);
+	__u64 k;
+
+	while (!bpf_map_get_next_key(fd, NULL, &k))
+		if (bpf_map_delete_elem(fd, &k))
+			break;
+}
+
 int cpu_sampler__add_target(struct gt_cpu_sampler *s, const struct gt_target *t)
 {
 	struct gt_cpu_target v = {};
@@ -189,6 +200,17 @@ int cpu_sampler__add_target(struct gt_cpu_sampler *s, const struct gt_target *t)
 	go_tls__text_range(t->pcln, &lo, &hi);
 	v.text_lo = lo + t->load_bias;
 	v.text_hi = hi + t->load_bias;
+	/*
+	 * A pid that was a target before (reused, or the same process after an
+	 * exec): its stack ids (seeded by the tgid) may be marked sent for the
+	 * old image, and its new consumer has none of them.  Rare (an exec or a
+	 * pid wrapping round), so both maps are simply emptied; consumers
+	 * ignore the ids they already hold.
+	 */
+	if ((uintptr_t)u64map__get(&s->bias, t->pid) == 1 && s->rb) {
+		forget_sent(s->skel->maps.stacks_sent);
+		forget_sent(s->skel->maps.labelsets_sent);
+	}
 	pr_debug("cpu sampler: pid %d: g at fs%+lld, Go text %#llx-%#llx\n", t->pid,
 		 (long long)v.tls_g, (unsigned long long)v.text_lo, (unsigned long long)v.text_hi);
 	err = bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &v, sizeof(v),
@@ -225,6 +247,11 @@ int cpu_sampler__poll(struct gt_cpu_sampler *s, int timeout_ms)
 		n = m < 0 ? m : n + m;
 	}
 	return n == -EINTR ? 0 : n;
+}
+
+int cpu_sampler__fd(const struct gt_cpu_sampler *s)
+{
+	return s->rb ? ring_buffer__epoll_fd(s->rb) : -1;
 }
 
 static uint64_t sum_slot(struct gt_cpu_sampler *s, struct bpf_map *map)

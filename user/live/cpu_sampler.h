@@ -51,13 +51,19 @@ struct gt_cpu_sampler;
 /* Loads the program and opens the per-CPU events (off until enabled).  0 or -errno (printed). */
 int cpu_sampler__open(struct gt_cpu_sampler **out, const struct gt_cpu_sampler_opts *o,
 		      gt_record_fn fn, void *ctx);
-/* Starts sampling t's threads (t must stay open while added).  0 or -errno (printed). */
+/*
+ * Starts sampling t's threads (t must stay open while added).  A pid added
+ * again after cpu_sampler__remove_target gets its definitions sent anew.
+ * 0 or -errno (printed).
+ */
 int cpu_sampler__add_target(struct gt_cpu_sampler *s, const struct gt_target *t);
 /* Stops sampling pid (its exit, for the agent). */
 void cpu_sampler__remove_target(struct gt_cpu_sampler *s, pid_t pid);
 void cpu_sampler__enable(struct gt_cpu_sampler *s, bool on);
 /* Own ring buffer only: waits up to timeout_ms, delivers records.  >= 0 records or -errno. */
 int cpu_sampler__poll(struct gt_cpu_sampler *s, int timeout_ms);
+/* Own ring buffer only: an fd that polls readable when records wait (-1 otherwise). */
+int cpu_sampler__fd(const struct gt_cpu_sampler *s);
 /* Samples produced and lost since open (all targets). */
 void cpu_sampler__counters(struct gt_cpu_sampler *s, uint64_t *produced, uint64_t *lost);
 /* CPU time one sample stands for, ns. */
