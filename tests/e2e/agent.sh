@@ -10,7 +10,10 @@
 # exact offcpu_exact and schedlat profiles beside the sampled ones.  A second
 # agent keeps its probes on the late process all the time (--slice-min-duty
 # 1), so that process exits mid-slice: it must exit normally, and the agent
-# detach and still ship the last window.
+# detach and still ship the last window.  A fourth fixture (cpuburn, niced:
+# it only takes what the host leaves idle) burns CPU in known functions for
+# the cpu profile of the host-wide CPU sampler; the second agent runs with
+# --cpu-hz 0 and must ship no cpu profile.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 
@@ -22,9 +25,14 @@ RUN=r$$
 RCV=build/receivers
 A_BIN=$FIX/agentsvc-go1.26-plain
 B_BIN=$FIX/agentsvc-go1.19-stripped
+BURN_BIN=$(ls "$FIX"/cpuburn-go1.2[0-9]-plain 2>/dev/null | tail -1)
 [ -x "$B_BIN" ] || B_BIN=$FIX/agentsvc-go1.26-pie
 if [ ! -x "$A_BIN" ]; then
 	skip agent "fixture $A_BIN missing (tests/fixtures/build.sh)"
+	exit 0
+fi
+if [ -z "$BURN_BIN" ]; then
+	skip agent "no cpuburn fixture in $FIX (tests/fixtures/build.sh)"
 	exit 0
 fi
 if ! command -v unshare >/dev/null; then
@@ -50,8 +58,9 @@ BG_PIDS="$RP $RO"
 # A: runs throughout; B: its own PID and mount namespace, another binary
 OTEL_SERVICE_NAME=e2e-svc-a-$RUN $A_BIN >"$TMP/a.out" & A=$!
 PYROSCOPE_APPLICATION_NAME=e2e-svc-ns-$RUN unshare -pfm --mount-proc $B_BIN >"$TMP/b.out" & BU=$!
-BG_PIDS="$BG_PIDS $A $BU"
-for i in $(seq 50); do grep -q ready "$TMP/a.out" && grep -q ready "$TMP/b.out" && break; sleep 0.1; done
+OTEL_SERVICE_NAME=e2e-svc-burn-$RUN nice -n 19 $BURN_BIN >"$TMP/burn.out" & BURN=$!
+BG_PIDS="$BG_PIDS $A $BU $BURN"
+for i in $(seq 50); do grep -q ready "$TMP/a.out" && grep -q ready "$TMP/b.out" && grep -q ready "$TMP/burn.out" && break; sleep 0.1; done
 B=$(pgrep -P $BU | head -1)
 cat > "$TMP/agent.conf" <<CONF
 # flags win over this file: --window is given on the command line too
@@ -66,7 +75,7 @@ $GTRACE agent --config "$TMP/agent.conf" --window ${W}s --pyroscope http://127.0
 	--no-az-detect --az e2e-zone-1a >"$TMP/agent.out" 2>"$TMP/agent.log" & AG=$!
 BG_PIDS="$BG_PIDS $AG"
 # the always-attached one, only for the late process
-$GTRACE agent --include "^e2e-svc-late-$RUN\$" --window ${W}s --slice-min-duty 1 --dir "$TMP/dirslice" \
+$GTRACE agent --include "^e2e-svc-late-$RUN\$" --window ${W}s --slice-min-duty 1 --cpu-hz 0 --dir "$TMP/dirslice" \
 	--spool "$TMP/spool3" --no-az-detect >/dev/null 2>"$TMP/agent3.log" & AG3=$!
 BG_PIDS="$BG_PIDS $AG3"
 sleep 3
@@ -122,7 +131,7 @@ sleep $((W + 1))
 kill -TERM $AG; wait $AG; AG_RC=$?
 STOP=$(now)
 # unshare waits for its child: end the child (host pid $B), then unshare
-kill $A $B $RP $RO 2>/dev/null
+kill $A $B $BURN $RP $RO 2>/dev/null
 wait 2>/dev/null
 
 check "agent: exits 0 on SIGTERM" test $AG_RC -eq 0
@@ -135,9 +144,12 @@ last=$(ls -d "$TMP"/dirslice/e2e-svc-late-$RUN/offcpu_exact/*.pb.gz 2>/dev/null 
 check "agent: its last window's exact profile shipped, duty 1, the agent exits 0 after (rc $AG3_RC)" \
 	bash -c "test $AG3_RC -eq 0 && test -n '$last' && '$GO' tool pprof -raw '$last' 2>&1 | grep -E 'duty cycle|Duration' |
 		tee /dev/stderr | grep -qx 'Comment: duty cycle 1'"
+check "agent: --cpu-hz 0: no cpu profile, the other types there (start line: no cpu profile)" \
+	bash -c "test -d '$TMP/dirslice/e2e-svc-late-$RUN/offcpu' && test ! -e '$TMP/dirslice/e2e-svc-late-$RUN/cpu' &&
+		grep -q 'no cpu profile' '$TMP/agent3.log' || { ls '$TMP/dirslice/e2e-svc-late-$RUN'; head -2 '$TMP/agent3.log'; false; }"
 python3 tests/e2e/agent_check.py --pyro "$TMP/pyro.jsonl" --otlp "$TMP/otlp.jsonl" --dir "$TMP/dir" \
 	--metrics "$TMP/metrics.txt" --metrics2 "$TMP/metrics2.txt" --log "$TMP/agent.log" --window $W \
-	--a-pid $A --b-pid "$B" --c-pid $C --c-start $C_START --c-exit $C_EXIT --down $DOWN --up $UP --stop $KILLED \
+	--a-pid $A --b-pid "$B" --burn-pid $BURN --c-pid $C --c-start $C_START --c-exit $C_EXIT --down $DOWN --up $UP --stop $KILLED \
 	--log2 "$TMP/agent2.log" --run $RUN
 rc=$?
 if [ $rc -ne 0 ]; then
@@ -150,4 +162,5 @@ fi
 "$GTRACE" agent >/dev/null 2>"$TMP/e1"; rc1=$?
 "$GTRACE" agent --dir "$TMP/x" --budget 200% >/dev/null 2>"$TMP/e2"; rc2=$?
 "$GTRACE" agent --dir "$TMP/x" --pyroscope-token secret >/dev/null 2>"$TMP/e3"; rc3=$?
-check "agent: no sink, bad budget, secret on argv are usage errors (2)" test "$rc1$rc2$rc3" = 222
+"$GTRACE" agent --dir "$TMP/x" --cpu-hz 10001 >/dev/null 2>"$TMP/e4"; rc4=$?
+check "agent: no sink, bad budget, secret on argv, bad --cpu-hz are usage errors (2)" test "$rc1$rc2$rc3$rc4" = 2222

@@ -10,7 +10,7 @@ import argparse, glob, json, os, re, sys
 ap = argparse.ArgumentParser()
 for k in ("pyro", "otlp", "dir", "metrics", "metrics2", "log", "log2", "run"):
     ap.add_argument("--" + k)
-for k in ("window", "a-pid", "b-pid", "c-pid", "c-start", "c-exit", "down", "up", "stop"):
+for k in ("window", "a-pid", "b-pid", "burn-pid", "c-pid", "c-start", "c-exit", "down", "up", "stop"):
     ap.add_argument("--" + k, type=int)
 a = ap.parse_args()
 W = a.window * 10**9
@@ -61,7 +61,7 @@ pyro_all = load(a.pyro)
 # what the first agent produced: windows that ended before it was SIGKILLed
 pyro = [r for r in pyro_all if r["start_ns"] + r["duration_ns"] <= a.stop]
 otlp = load(a.otlp)
-TYPES = {"wall", "offcpu", "runnable", "goroutines"}
+TYPES = {"wall", "offcpu", "runnable", "goroutines", "cpu"}  # cpu: the host-wide CPU sampler
 EXACT = {"offcpu_exact", "schedlat"}  # from capture slices (--budget 5% in the config file)
 check("pyroscope receiver decoded profiles (google/pprof)", len(pyro) > 0, "nothing arrived")
 by = {}
@@ -93,7 +93,7 @@ for svc, pid in (("e2e-svc-a", a.a_pid), ("e2e-svc-ns", a.b_pid)):
     check(f"{svc}: windows contiguous, none lost (receiver down {(a.up-a.down)/1e9:.1f}s)",
           ws and not contiguous(ws), contiguous(ws))
     full = [w for w in ws[1:-1]]
-    check(f"{svc}: wall, offcpu, runnable, goroutines in every full window",
+    check(f"{svc}: wall, offcpu, runnable, goroutines, cpu in every full window",
           full and all(TYPES <= t for _, t in full), [(w, sorted(t)) for w, t in full if not TYPES <= t])
     # a window in which no slice began (the agent's loop held up for over a second on a
     # loaded host) has no exact profile, by design: most windows must have them
@@ -165,6 +165,44 @@ for svc, pid in (("e2e-svc-a", a.a_pid), ("e2e-svc-ns", a.b_pid)):
           ts == te == "main.waitOnChan" and len(ratio) == 2 and all(0.5 <= v <= 2 for v in ratio.values()),
           {"sampled": samp, "exact": exa})
 
+# the burner (cpuburn, niced): the cpu profile from the host-wide CPU sampler
+br = by.get("e2e-svc-burn", [])
+bws = windows(br)
+bfull = {w for w, _ in bws[1:-1]}
+bcpu = [x for x in br if x["type"] == "cpu" and (x["start_ns"], x["start_ns"] + x["duration_ns"]) in bfull]
+check(f"e2e-svc-burn: a cpu profile with samples in every full window "
+      f"({sum(1 for x in bcpu if x['totals'] and x['totals'][0] > 0)}/{len(bfull)}; "
+      f"samples {[x['totals'][0] for x in bcpu][:12]})",
+      len(bfull) >= 3 and len(bcpu) == len(bfull) and all(x["totals"][0] > 0 for x in bcpu),
+      sorted((w, sorted(t)) for w, t in bws))
+check("e2e-svc-burn: cpu sample types are Go's (samples/count, cpu/nanoseconds), cpu ns = samples x period",
+      bcpu and all(x["sample_types"] == ["samples/count", "cpu/nanoseconds"] for x in bcpu)
+      and all(x["totals"][1] == x["totals"][0] * (10**9 // 99) for x in bcpu),
+      [(x["sample_types"], x["totals"]) for x in bcpu[:3]])
+bl = bcpu[0]["labels"] if bcpu else {}
+check("e2e-svc-burn: cpu series labels are the process's identity (pid, zone, --labels, duty 1)",
+      bl.get("service_name") == "e2e-svc-burn" and bl.get("process.pid") == str(a.burn_pid)
+      and bl.get("cloud.availability_zone") == "e2e-zone-1a" and bl.get("env") == "e2e"
+      and bl.get("gtrace.duty_cycle") == "1" and bl.get("process.executable.build_id.go"), bl)
+check("e2e-svc-burn: cpu samples carry the goroutines' pprof labels (tenant, fn) and code=go",
+      any({"tenant=a", "fn=hotA1", "code=go"} <= set(x["sample_labels"]) for x in bcpu),
+      bcpu[-1]["sample_labels"] if bcpu else "no cpu profiles")
+leaf = {}
+for x in bcpu:
+    for sv in x.get("top") or []:
+        if sv["stack"] and sv["stack"][0].startswith("main.hot"):
+            leaf[sv["stack"][0]] = leaf.get(sv["stack"][0], 0) + sv["value"]
+top = max(leaf, key=leaf.get) if leaf else None
+ta = sum(v for k, v in leaf.items() if k.startswith("main.hotA"))
+tb = sum(v for k, v in leaf.items() if k.startswith("main.hotB"))
+# the fixture's shares: hotA1 30 %, hotA2 25, hotA3 20, hotB1 15, hotB2 10 (tenant a 3x b)
+check(f"e2e-svc-burn: cpu ranks the burner's hot functions: {top} on top, tenant a/b "
+      f"{ta / tb if tb else 0:.2f} (3 expected), hotA1/hotB2 "
+      f"{leaf.get('main.hotA1', 0) / leaf['main.hotB2'] if leaf.get('main.hotB2') else 0:.2f} (3 expected)",
+      top in ("main.hotA1", "main.hotA2") and tb and ta > 2 * tb
+      and leaf.get("main.hotA1", 0) > 1.5 * leaf.get("main.hotB2", 0),
+      {k: v // 10**6 for k, v in sorted(leaf.items())})
+
 # the namespaced one: in its own PID namespace it is pid 1, the label is the host pid
 nsr = by.get("e2e-svc-ns", [])
 check("e2e-svc-ns: profiled through /proc/PID/exe from another mount namespace, host pid",
@@ -220,11 +258,12 @@ def metric(text, name):
     return float(mm.group(1)) if mm else None
 
 
-check("metrics: processes profiled, windows pushed, agent CPU and RSS",
+check("metrics: processes profiled, windows pushed, agent CPU and RSS, cpu samples at 99 Hz",
       (metric(m1, "gtrace_processes_profiled") or 0) >= 2
       and (metric(m1, 'gtrace_windows_pushed_total{sink="pyroscope"}') or 0) >= 1
       and metric(m1, "gtrace_agent_rss_bytes") and metric(m1, "gtrace_agent_cpu_seconds_total") is not None
-      and "gtrace_budget_spent_ratio{pid=" in m1,
+      and "gtrace_budget_spent_ratio{pid=" in m1 and (metric(m1, "gtrace_cpu_samples_total") or 0) > 0
+      and metric(m1, "gtrace_cpu_hz") == 99,
       [l for l in m1.splitlines() if l.startswith(("gtrace_processes_profiled", "gtrace_windows_pushed", "gtrace_agent"))])
 pm = re.search(r'^gtrace_duty_cycle\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.a_pid, m1, re.M)
 pe = re.search(r'^gtrace_probe_events_total\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.a_pid, m1, re.M)

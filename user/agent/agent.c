@@ -116,6 +116,7 @@ static void consider(void *ctx, pid_t pid)
 		goto fail;
 	if (a->slicing)
 		slices__open(a, p);
+	cpu__add(a, p);
 	a->started++;
 	pr_info("gtrace: agent: profiling pid %d: service %s (from %s), %s, %s\n", pid,
 		p->id.service, p->id.service_source, p->id.exe_path, p->t.ver.str);
@@ -140,12 +141,14 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 	/* said in the lifecycle line: the probes outlived the process and are closed now */
 	attached = p->ws && wslice__attached(p->ws);
 
+	cpu__drain(a); /* while p is still in procs: its last samples reach it */
 	u64map__del(&a->procs, p->pid);
 	if (pd && !wprof__cut(p->w, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
 			      &pd->w, &st)) {
 		if (p->ws)
 			slices__cut(a, p, p->win_start, end > p->win_start ? end : p->win_start + 1, 1,
 				   &pd->w);
+		cpu__cut(a, p, p->win_start, end > p->win_start ? end : p->win_start + 1, &pd->w);
 		identity__copy(&pd->id, &p->id);
 		pd->next = a->pending;
 		a->pending = pd;
@@ -159,6 +162,7 @@ static void retire(struct agent *a, struct proc *p, const char *why)
 		"window goes out with this one\n", p->pid, p->id.service, why, p->windows,
 		attached ? " (mid-slice: its probes detached)" : "");
 	wslice__close(p->ws);
+	cpu__remove(a, p);
 	wprof__close(p->w);
 	binaries__put(a->bins, p->bin);
 	free(p);
@@ -285,6 +289,7 @@ static void cut_window(struct agent *a, int64_t end)
 			continue;
 		if (p->ws)
 			slices__cut(a, p, p->win_start, end, 0, &ws[nw]);
+		cpu__cut(a, p, p->win_start, end, &ws[nw]);
 		ids[nw++] = &p->id;
 		p->win_start = end;
 		p->windows++;
@@ -418,6 +423,7 @@ static void render(void *ctx, FILE *f)
 	}
 	if (a->slicing)
 		slices__render(a, f);
+	cpu__render(a, f);
 	fprintf(f, "# HELP gtrace_budget_ratio The --budget asked for.\n"
 		   "# TYPE gtrace_budget_ratio gauge\ngtrace_budget_ratio %g\n", a->o->budget);
 	fprintf(f, "# HELP gtrace_agent_cpu_seconds_total The agent's own CPU time.\n"
@@ -499,6 +505,7 @@ static int setup(struct agent *a, const struct agent_opts *o)
 		mallopt(M_MMAP_THRESHOLD, 256 << 10);
 		slices__setup(a, o);
 	}
+	cpu__setup(a, o);
 	a->bins = binaries__new();
 	if (!a->bins)
 		return -ENOMEM;
@@ -520,11 +527,13 @@ static void teardown(struct agent *a)
 		p = a->procs.vals[i];
 		slices__opened(p, true);
 		wslice__close(p->ws);
+		cpu__remove(a, p);
 		wprof__close(p->w);
 		binaries__put(a->bins, p->bin);
 		free(p);
 	}
 	u64map__free(&a->procs);
+	cpu__close(a);
 	if (a->tmpdir[0])
 		rmdir(a->tmpdir);
 	u64map__free(&a->skipped);
@@ -607,13 +616,18 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 	if (a.slicing)
 		snprintf(slices, sizeof(slices), " (exact profiles in slices; probes at most %g%% of "
 			 "a core host-wide, a trap %.0f ns here)", o->host_budget * 100, a.trap_ns);
-	pr_info("gtrace: agent: %s%s%s%s%s%s, window %gs, budget %g%%%s, zone %s; SIGTERM/Ctrl-C to stop\n",
+	char cpu[48] = ", no cpu profile";
+
+	if (a.cpu)
+		snprintf(cpu, sizeof(cpu), ", cpu sampled at %u Hz", o->cpu_hz);
+	pr_info("gtrace: agent: %s%s%s%s%s%s, window %gs, budget %g%%%s%s, zone %s; SIGTERM/Ctrl-C to stop\n",
 		o->pyroscope_url ? "pushing to Pyroscope " : "", o->pyroscope_url ? a.pyro_url : "",
 		o->otlp_url ? (o->pyroscope_url ? " and OTLP " : "pushing to OTLP ") : "",
 		o->otlp_url ? a.otlp_url : "", o->dir ? (o->pyroscope_url || o->otlp_url ? ", files in " : "files in ") : "",
-		o->dir ? o->dir : "", o->window_s, o->budget * 100, slices, a.az.az[0] ? a.az.az : "unknown");
+		o->dir ? o->dir : "", o->window_s, o->budget * 100, slices, cpu,
+		a.az.az[0] ? a.az.az : "unknown");
 	while (!*stop) {
-		struct pollfd pf[2];
+		struct pollfd pf[3];
 		int npf = 0, timeout;
 		uint64_t mono = clock__mono_ns(), next;
 		int64_t real;
@@ -623,6 +637,7 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 			next_scan = mono + (a.pe ? RESCAN_S : RESCAN_NO_EVENTS_S) * 1000000000ull;
 		}
 		slices__host_cap(&a, mono);
+		cpu__drain(&a);
 		next = tick_all(&a, mono);
 		real = now_real();
 		if (real >= a.win_end) {
@@ -645,12 +660,16 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 			pf[npf++] = (struct pollfd){ proc_events__fd(a.pe), POLLIN, 0 };
 		if (a.ms)
 			pf[npf++] = (struct pollfd){ metrics__fd(a.ms), POLLIN, 0 };
+		if (cpu__fd(&a) >= 0)
+			pf[npf++] = (struct pollfd){ cpu__fd(&a), POLLIN, 0 };
 		if (poll(pf, npf, timeout) > 0) {
 			for (int i = 0; i < npf; i++) {
 				if (!(pf[i].revents & POLLIN))
 					continue;
 				if (a.pe && pf[i].fd == proc_events__fd(a.pe))
 					proc_events__consume(a.pe);
+				else if (pf[i].fd == cpu__fd(&a))
+					cpu__drain(&a);
 				else if (a.ms)
 					metrics__serve(a.ms);
 			}

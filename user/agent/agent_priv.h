@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The agent's state, shared by its loop (agent.c) and the exact-profile
- * slices it runs per process (agent_slices.c).  Not for other modules.
+ * The agent's state, shared by its loop (agent.c), the exact-profile
+ * slices it runs per process (agent_slices.c) and the host-wide CPU
+ * sampler behind the cpu profiles (agent_cpu.c).  Not for other modules.
  */
 #ifndef GTRACE_AGENT_PRIV_H
 #define GTRACE_AGENT_PRIV_H
@@ -13,6 +14,9 @@
 #include <stdio.h>
 #include "lib/u64map.h"
 #include "live/az.h"
+#include "live/cpu_sampler.h"
+#include "export/cpu_profile.h"
+#include "export/symcache.h"
 #include "live/proc_events.h"
 #include "agent/agent.h"
 #include "agent/discovery.h"
@@ -31,6 +35,8 @@ struct proc {
 	struct agent_binary *bin;
 	struct gt_target t;
 	struct wprof *w;
+	struct cpu_profile *cpu; /* its rows from the host-wide CPU sampler; NULL: none */
+	struct symcache *cpu_sc;
 	struct agent_identity id;
 	int64_t win_start;	/* UTC ns: this process's part of the current window */
 	uint64_t next_due;	/* CLOCK_MONOTONIC */
@@ -82,6 +88,10 @@ struct agent {
 	char tmpdir[4096];	/* the window captures */
 	uint64_t next_cap;	/* CLOCK_MONOTONIC: next host-wide cap */
 	double host_cores;	/* the probes' planned cost on every target, cores */
+	/* --cpu-hz > 0: one CPU sampler for every process (agent_cpu.c) */
+	struct gt_cpu_sampler *cpu;
+	struct cpu_profile *cpu_defs; /* the label sets, shared by all processes */
+	uint64_t cpu_samples;	/* in cut profiles */
 };
 
 /* ---- exact profiles from capture slices (agent_slices.c) ---- */
@@ -99,5 +109,22 @@ void slices__cut(struct agent *a, struct proc *p, int64_t start, int64_t end, in
 void slices__host_cap(struct agent *a, uint64_t now);
 /* The per-process probe metrics and the host's. */
 void slices__render(struct agent *a, FILE *f);
+
+/* ---- the cpu profile from the host-wide CPU sampler (agent_cpu.c) ---- */
+
+/* --cpu-hz > 0: opens the sampler (without it: a warning, no cpu profiles). */
+void cpu__setup(struct agent *a, const struct agent_opts *o);
+/* Adds p to the sampler's targets; p->cpu NULL when that failed. */
+void cpu__add(struct agent *a, struct proc *p);
+/* Removes p from the targets and frees its rows. */
+void cpu__remove(struct agent *a, struct proc *p);
+/* Delivers what the ring buffer holds. */
+void cpu__drain(struct agent *a);
+/* The ring buffer's fd for poll, -1 without a sampler. */
+int cpu__fd(const struct agent *a);
+/* Appends p's cpu profile of [start, end) to w and starts its next window empty. */
+void cpu__cut(struct agent *a, struct proc *p, int64_t start, int64_t end, struct agent_window *w);
+void cpu__close(struct agent *a);
+void cpu__render(struct agent *a, FILE *f);
 
 #endif

@@ -16,7 +16,7 @@
 
 /* One profile of one window. */
 struct agent_profile {
-	char type[24];	   /* Pyroscope's __name__: "wall", "offcpu", "runnable", "goroutines" */
+	char type[24];	   /* Pyroscope's __name__: "wall", "offcpu", "runnable", "goroutines", "cpu" */
 	uint8_t *pprof;	   /* gzipped pprof */
 	size_t len;
 	int64_t start_ns, end_ns; /* UTC ns: the window */

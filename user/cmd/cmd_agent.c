@@ -16,6 +16,7 @@
 #include "cmd/commands.h"
 #include "lib/debug.h"
 #include "agent/agent.h"
+#include "live/cpu_sampler.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -33,8 +34,9 @@ static void usage(FILE *f)
 		"\n"
 		"Profile every Go process on this host, containers included, and ship one\n"
 		"set of profiles per process each window: wall, offcpu, runnable (sampled from\n"
-		"goroutine snapshots, no probes), goroutines, and within --budget offcpu_exact\n"
-		"and schedlat (from transition capture slices).  Runs until SIGTERM or Ctrl-C,\n"
+		"goroutine snapshots, no probes), goroutines, cpu (one host-wide on-CPU\n"
+		"sampler), and within --budget offcpu_exact and schedlat (from transition\n"
+		"capture slices).  Runs until SIGTERM or Ctrl-C,\n"
 		"then flushes the current window.  Needs root (CAP_BPF, CAP_PERFMON,\n"
 		"CAP_SYS_PTRACE, CAP_SYS_RESOURCE) and the host PID namespace.\n"
 		"\n"
@@ -58,6 +60,9 @@ static void usage(FILE *f)
 		"  --slice-min-duty F  the slices' smallest duty cycle, 0..1 (default 0.005;\n"
 		"                      tests use 1 to keep the probes on)\n"
 		"  --sample-hz N       goroutine snapshots a second per process, at most (default 10)\n"
+		"  --cpu-hz N          the cpu profile: on-CPU samples a second per CPU, one\n"
+		"                      host-wide sampler (perf_event + BPF, no uprobe; default\n"
+		"                      99); 0: no cpu profile\n"
 		"  --include REGEX     profile only processes whose service name or executable\n"
 		"                      path matches (POSIX extended regex)\n"
 		"  --exclude REGEX     skip those that match\n"
@@ -85,7 +90,7 @@ static void usage(FILE *f)
 enum {
 	O_PYRO = 0x100, O_OTLP, O_DIR, O_DIR_MAX, O_SPOOL, O_SPOOL_MAX, O_WINDOW, O_BUDGET, O_HZ,
 	O_INCLUDE, O_EXCLUDE, O_LABELS, O_METRICS, O_CONFIG, O_DURATION,
-	O_HOST_BUDGET, O_SLICE_MIN_DUTY,
+	O_HOST_BUDGET, O_SLICE_MIN_DUTY, O_CPU_HZ,
 	/* config file and environment only */
 	O_PYRO_TOKEN, O_PYRO_BASIC, O_PYRO_TENANT, O_PYRO_HEADER, O_OTLP_TOKEN, O_OTLP_HEADER,
 };
@@ -102,6 +107,7 @@ static const struct option longopts[] = {
 	{ "host-budget", required_argument, NULL, O_HOST_BUDGET },
 	{ "slice-min-duty", required_argument, NULL, O_SLICE_MIN_DUTY },
 	{ "sample-hz", required_argument, NULL, O_HZ },
+	{ "cpu-hz", required_argument, NULL, O_CPU_HZ },
 	{ "include", required_argument, NULL, O_INCLUDE },
 	{ "exclude", required_argument, NULL, O_EXCLUDE },
 	{ "labels", required_argument, NULL, O_LABELS },
@@ -177,6 +183,23 @@ static int parse_share(const char *what, const char *of, const char *s, double *
 	return 0;
 }
 
+/* record's --cpu-hz, plus 0: no CPU sampler. */
+static int parse_cpu_hz(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v > GT_CPU_HZ_MAX) {
+		pr_err("invalid --cpu-hz '%s' (samples a second per CPU, 0 to %d; 0: no cpu "
+		       "profile)\n", s, GT_CPU_HZ_MAX);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_budget(const char *s, double *out)
 {
 	return parse_share("--budget", "the target's CPU", s, out);
@@ -231,6 +254,8 @@ static int apply(struct agent_opts *o, int c, char *arg)
 		return parse_share("--slice-min-duty", "each second", arg, &o->slice_min_duty);
 	case O_HZ:
 		return cli__seconds(arg, "--sample-hz", "10", &o->sample_hz); /* a positive number */
+	case O_CPU_HZ:
+		return parse_cpu_hz(arg, &o->cpu_hz);
 	case O_INCLUDE: o->include = arg; return 0;
 	case O_EXCLUDE: o->exclude = arg; return 0;
 	case O_LABELS: return parse_labels(o, arg);
@@ -349,7 +374,7 @@ static int read_env(struct agent_opts *o)
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_opts o = {
-		.window_s = 15, .budget = 0.01, .host_budget = 0.05, .sample_hz = 10, .dir_max = 1ull << 30,
+		.window_s = 15, .budget = 0.01, .host_budget = 0.05, .sample_hz = 10, .cpu_hz = GT_CPU_HZ_DEFAULT, .dir_max = 1ull << 30,
 		.spool = "/var/lib/gtrace/spool", .spool_max = 256ull << 20, .flush_grace_s = 5,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
