@@ -12,7 +12,8 @@
 # 1), so that process exits mid-slice: it must exit normally, and the agent
 # detach and still ship the last window.  A fourth fixture (cpuburn, niced:
 # it only takes what the host leaves idle) burns CPU in known functions for
-# the cpu profile of the host-wide CPU sampler; the second agent runs with
+# the cpu profile of the host-wide CPU sampler, and execs itself once; the
+# second agent runs with
 # --cpu-hz 0 and must ship no cpu profile.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
@@ -58,7 +59,9 @@ BG_PIDS="$RP $RO"
 # A: runs throughout; B: its own PID and mount namespace, another binary
 OTEL_SERVICE_NAME=e2e-svc-a-$RUN $A_BIN >"$TMP/a.out" & A=$!
 PYROSCOPE_APPLICATION_NAME=e2e-svc-ns-$RUN unshare -pfm --mount-proc $B_BIN >"$TMP/b.out" & BU=$!
-OTEL_SERVICE_NAME=e2e-svc-burn-$RUN nice -n 19 $BURN_BIN >"$TMP/burn.out" & BURN=$!
+# the burner execs itself after 6 s (same pid, same binary): its new image's cpu profile
+# must have its stacks, which the old image's had already sent
+OTEL_SERVICE_NAME=e2e-svc-burn-$RUN nice -n 19 $BURN_BIN -exec-after 6s >"$TMP/burn.out" & BURN=$!
 BG_PIDS="$BG_PIDS $A $BU $BURN"
 for i in $(seq 50); do grep -q ready "$TMP/a.out" && grep -q ready "$TMP/b.out" && grep -q ready "$TMP/burn.out" && break; sleep 0.1; done
 B=$(pgrep -P $BU | head -1)
