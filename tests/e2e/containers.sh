@@ -102,7 +102,8 @@ if ! unshare -pfm --mount-proc true 2>/dev/null; then
 elif [ -z "$burn" ] || [ ! -x "$GO" ]; then
 	skip containers/cpu-namespace "no cpuburn fixture or no $GO for go tool pprof"
 else
-	spawn "$TMP/nscpu.out" unshare -pfm --mount-proc "$burn"; u=$SPAWN_PID
+	# one P, as in cpu.sh: no spinning-M futex time tying with the smallest burner
+	spawn "$TMP/nscpu.out" env GOMAXPROCS=1 unshare -pfm --mount-proc "$burn"; u=$SPAWN_PID
 	wait_line "$TMP/nscpu.out" '^ready' 10; c=$(pgrep -P "$u" | head -1)
 	if [ -z "$c" ]; then
 		indent "$TMP/nscpu.out"; fail "containers/cpu-namespace: no cpuburn child of unshare"
