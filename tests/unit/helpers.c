@@ -8,6 +8,9 @@
 #include "capture/capture.h"
 #include "helpers.h"
 #include "perfetto_trace.pb-c.h"
+#include "profile.pb-c.h"
+#include "export/pprof_builder.h"
+#include <zlib.h>
 #include "synth.h"
 
 const char *const t_variants[T_NVARIANTS] = { "plain", "stripped", "pie" };
@@ -135,5 +138,29 @@ Perfetto__Protos__TracePacket *t_pf_next(const uint8_t *b, size_t len, size_t *o
 	*off += plen;
 	if (p)
 		*bad = false;
+	return p;
+}
+
+struct Perftools__Profiles__Profile *t_pprof_decode(struct pprof_builder *b)
+{
+	char path[] = "/tmp/gtrace-pprof-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	uint8_t *raw = malloc(1 << 20);
+	Perftools__Profiles__Profile *p = NULL;
+	gzFile gz;
+	int n = -1;
+
+	if (f && !pprof_builder__write(b, f) && !fclose(f) && (gz = gzopen(path, "rb"))) {
+		n = gzread(gz, raw, 1 << 20);
+		/* gzread passes plain bytes through: gzdirect tells it was no gzip */
+		if (gzdirect(gz))
+			n = -1;
+		gzclose(gz);
+	}
+	if (n > 0)
+		p = perftools__profiles__profile__unpack(NULL, n, raw);
+	unlink(path);
+	free(raw);
 	return p;
 }

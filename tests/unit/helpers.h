@@ -67,4 +67,10 @@ struct Perfetto__Protos__TracePacket;
 struct Perfetto__Protos__TracePacket *t_pf_next(const uint8_t *b, size_t len, size_t *off,
 						 bool *bad);
 
+struct pprof_builder;
+struct Perftools__Profiles__Profile;
+/* Writes b to a file, checks it is gzip, decodes it (free with the
+ * protobuf-c unpack's free); NULL when anything fails. */
+struct Perftools__Profiles__Profile *t_pprof_decode(struct pprof_builder *b);
+
 #endif

@@ -14,6 +14,7 @@
 #include "bpf/gtrace_events.h"
 #include "export/cpu_profile.h"
 #include "profile.pb-c.h"
+#include "helpers.h"
 #include "test.h"
 
 typedef Perftools__Profiles__Profile Profile;
@@ -42,26 +43,6 @@ static void labelset(struct gt_ev_labelset *e, uint64_t id, const char *k, const
 	e->h.size = offsetof(struct gt_ev_labelset, blob) + e->blob_len;
 }
 
-static Profile *decode(struct pprof_builder *b)
-{
-	char path[] = "/tmp/gtrace-cpuprof-XXXXXX";
-	int fd = mkstemp(path);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-	uint8_t *raw = malloc(1 << 20);
-	Profile *p = NULL;
-	gzFile gz;
-	int n = -1;
-
-	if (f && !pprof_builder__write(b, f) && !fclose(f) && (gz = gzopen(path, "rb"))) {
-		n = gzread(gz, raw, 1 << 20);
-		gzclose(gz);
-	}
-	if (n > 0)
-		p = perftools__profiles__profile__unpack(NULL, n, raw);
-	unlink(path);
-	free(raw);
-	return p;
-}
 
 static const char *label(const Profile *p, const Perftools__Profiles__Sample *s, const char *key,
 			 int64_t *num)
@@ -113,7 +94,7 @@ TEST(cpu_profile_rows)
 	pprof_builder__sample_type(b, "wall", "nanoseconds");
 	pprof_builder__sample_type(b, "cpu", "nanoseconds");
 	T_ASSERT(!cpu_profile__pprof_rows(cp, b, NULL, 2, 1, -1, "az1", "h"), "rows");
-	p = decode(b);
+	p = t_pprof_decode(b);
 	pprof_builder__free(b);
 	T_ASSERT(p, "decodes");
 	T_CHECK(p->n_sample == 2, "2 rows: %zu", p->n_sample);
@@ -166,7 +147,7 @@ TEST(cpu_profile_shared_labelsets)
 		pprof_builder__sample_type(b, "samples", "count");
 		pprof_builder__sample_type(b, "cpu", "nanoseconds");
 		T_ASSERT(!cpu_profile__pprof_rows(k ? b2 : a, b, NULL, 2, 1, 0, NULL, NULL), "rows");
-		p = decode(b);
+		p = t_pprof_decode(b);
 		pprof_builder__free(b);
 		T_ASSERT(p && p->n_sample == 1, "one row");
 		t = label(p, p->sample[0], "tenant", NULL);

@@ -11,35 +11,12 @@
 #include <zlib.h>
 #include "export/pprof_builder.h"
 #include "profile.pb-c.h"
+#include "helpers.h"
 #include "test.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__Location Location;
 
-/* Writes b to a file, checks it is gzip, and decodes it; NULL when anything fails. */
-static Profile *write_and_read(struct pprof_builder *b)
-{
-	char path[] = "/tmp/gtrace-pprof-XXXXXX";
-	int fd = mkstemp(path);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-	uint8_t *raw = malloc(1 << 20);
-	Profile *p = NULL;
-	gzFile gz;
-	int n = -1;
-
-	if (f && !pprof_builder__write(b, f) && !fclose(f) && (gz = gzopen(path, "rb"))) {
-		n = gzread(gz, raw, 1 << 20);
-		/* gzread passes plain bytes through: gzdirect tells it was no gzip */
-		if (gzdirect(gz))
-			n = -1;
-		gzclose(gz);
-	}
-	if (n > 0)
-		p = perftools__profiles__profile__unpack(NULL, n, raw);
-	unlink(path);
-	free(raw);
-	return p;
-}
 
 static const char *str(const Profile *p, int64_t i)
 {
@@ -113,7 +90,7 @@ static Profile *built(uint64_t *ids, bool *found)
 		return NULL;
 	build(b, ids);
 	*found = pprof_builder__find(b, 0x1000) == ids[0] && !pprof_builder__find(b, 0x5000);
-	p = write_and_read(b);
+	p = t_pprof_decode(b);
 	pprof_builder__free(b);
 	return p;
 }
