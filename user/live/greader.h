@@ -51,6 +51,11 @@ int greader__read_since(struct gt_greader *r, struct gt_snapshot *s, struct gt_s
 
 /* Frees a snapshot read by greader__read_all/read_since. */
 void greader__free_snapshot(struct gt_snapshot *s);
+/*
+ * The same, keeping its goroutine arrays in r for r's next read: a sampler
+ * that reads the same process again and again writes into warm memory.
+ */
+void greader__recycle_snapshot(struct gt_greader *r, struct gt_snapshot *s);
 
 /* Link-time address of a runtime address (PIE). */
 uint64_t greader__unbias(const struct gt_greader *r, uint64_t addr);

@@ -347,7 +347,7 @@ int sampler__pass(struct sampler *s, uint64_t weight_ns, volatile sig_atomic_t *
 
 	err = greader__read_since(s->r, n, s->have ? &s->snap[s->cur] : NULL, stop);
 	if (s->have)
-		greader__free_snapshot(&s->snap[s->cur]);
+		greader__recycle_snapshot(s->r, &s->snap[s->cur]);
 	s->cur = next;
 	s->have = true;
 	if (err) {
