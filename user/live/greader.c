@@ -52,6 +52,7 @@ struct gt_greader {
 	struct gt_goroutine *spare_g;
 	struct gkey *spare_k;
 	size_t spare_cap; /* of both */
+	struct chunk *chunk; /* buffers of a read (reader_chunk) */
 };
 
 /* What a g was read at, kept with a snapshot (s->keys) so the next read can reuse its stack. */
@@ -68,6 +69,9 @@ struct keys {
 	struct gkey *k;
 	size_t n, cap;
 };
+
+struct chunk;
+static void chunk_free(struct chunk *c);
 
 /* ---- opening ---- */
 
@@ -130,6 +134,9 @@ void greader__close(struct gt_greader *r)
 		return;
 	free(r->spare_g);
 	free(r->spare_k);
+	if (r->chunk)
+		chunk_free(r->chunk);
+	free(r->chunk);
 	free(r);
 }
 
@@ -220,6 +227,7 @@ struct chunk {
 	int *retries;
 	const struct glabels_set **ls;
 	const struct gkey **cached; /* the previous read's key of a g that did not move, or NULL */
+	size_t cap;		    /* goroutines it holds: up to CHUNK */
 };
 
 static void chunk_free(struct chunk *c)
@@ -238,25 +246,26 @@ static void chunk_free(struct chunk *c)
 	free(c->cached);
 }
 
-static int chunk_init(struct chunk *c, uint32_t gsize)
+static int chunk_init(struct chunk *c, uint32_t gsize, size_t cap)
 {
 	memset(c, 0, sizeof(*c));
-	c->gp = calloc(CHUNK, sizeof(*c->gp));
-	c->stage = malloc((size_t)CHUNK * (gsize + G_GAP));
-	c->range = malloc(CHUNK * sizeof(*c->range));
-	c->gb = malloc((size_t)CHUNK * gsize);
-	c->rv = malloc(CHUNK * sizeof(*c->rv));
-	c->ok = malloc(2 * CHUNK * sizeof(*c->ok)); /* rmem__readv's, then fetch_gs's */
-	c->live = malloc(CHUNK * sizeof(*c->live));
-	c->req = malloc(CHUNK * sizeof(*c->req));
-	c->retries = calloc(CHUNK, sizeof(*c->retries));
-	c->ls = calloc(CHUNK, sizeof(*c->ls));
-	c->cached = calloc(CHUNK, sizeof(*c->cached));
-	if (gwalk__batch_init(&c->wb, CHUNK) || !c->gp || !c->stage || !c->range || !c->gb ||
+	c->gp = calloc(cap, sizeof(*c->gp));
+	c->stage = malloc((size_t)cap * (gsize + G_GAP));
+	c->range = malloc(cap * sizeof(*c->range));
+	c->gb = malloc((size_t)cap * gsize);
+	c->rv = malloc(cap * sizeof(*c->rv));
+	c->ok = malloc(2 * cap * sizeof(*c->ok)); /* rmem__readv's, then fetch_gs's */
+	c->live = malloc(cap * sizeof(*c->live));
+	c->req = malloc(cap * sizeof(*c->req));
+	c->retries = calloc(cap, sizeof(*c->retries));
+	c->ls = calloc(cap, sizeof(*c->ls));
+	c->cached = calloc(cap, sizeof(*c->cached));
+	if (gwalk__batch_init(&c->wb, cap) || !c->gp || !c->stage || !c->range || !c->gb ||
 	    !c->rv || !c->ok || !c->live || !c->req || !c->retries || !c->ls || !c->cached) {
 		chunk_free(c);
 		return -ENOMEM;
 	}
+	c->cap = cap;
 	return 0;
 }
 
@@ -274,7 +283,7 @@ struct reading {
 	size_t pnext;		  /* where the previous read's keys are matched next */
 	size_t base;		  /* place in allgs of the chunk's first g */
 	size_t cap;
-	struct chunk c;
+	struct chunk *c; /* the reader's, kept from read to read */
 	uint64_t *pcs; /* GT_G_MAX_FRAMES scratch for unbiasing */
 };
 
@@ -474,9 +483,9 @@ static const struct gkey *prev_key(struct reading *rd, size_t idx, uint64_t addr
 static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 {
 	struct gt_greader *r = rd->r;
-	struct chunk *c = &rd->c;
+	struct chunk *c = rd->c;
 	size_t nlive = 0;
-	bool *ok = c->ok + CHUNK;
+	bool *ok = c->ok + c->cap;
 	uint64_t t = clock__mono_ns(), t1;
 	int err;
 
@@ -604,6 +613,34 @@ static void take_arrays(struct gt_greader *r, struct reading *rd, size_t want)
 	}
 }
 
+/*
+ * The reader's chunk buffers, for reads of up to want goroutines at a time:
+ * kept from read to read (a sampler reading a small process ten times a
+ * second paid page faults for ~1 MB of fresh buffers every pass), grown
+ * when a read needs more.
+ */
+static int reader_chunk(struct gt_greader *r, size_t want)
+{
+	struct chunk *c = r->chunk;
+	int err;
+
+	if (!want)
+		want = 1;
+	if (c && c->cap >= want)
+		return 0;
+	if (!c && !(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
+	if (r->chunk)
+		chunk_free(c);
+	r->chunk = NULL;
+	if ((err = chunk_init(c, r->gsize, want))) {
+		free(c);
+		return err;
+	}
+	r->chunk = c;
+	return 0;
+}
+
 static int read_addrs(struct gt_greader *r, struct gt_snapshot *s, const uint64_t *addrs,
 		      size_t n, struct gt_snapshot *prev, volatile sig_atomic_t *stop)
 {
@@ -624,10 +661,12 @@ static int read_addrs(struct gt_greader *r, struct gt_snapshot *s, const uint64_
 		rd.pst = prev->store;
 	}
 	take_arrays(r, &rd, prev ? prev->n + prev->n / 8 + 64 : 0);
-	if ((err = chunk_init(&rd.c, r->gsize))) {
+	if ((err = reader_chunk(r, n < CHUNK ? n : CHUNK))) {
 		free(rd.pcs);
 		return err;
 	}
+	rd.c = r->chunk;
+	rd.c->wb.nwin = rd.c->wb.winbytes = rd.c->wb.ncalls = 0;
 	for (size_t i = 0; !err && i < n; i += CHUNK) {
 		if (stop && *stop) {
 			err = -EINTR;
@@ -639,11 +678,10 @@ static int read_addrs(struct gt_greader *r, struct gt_snapshot *s, const uint64_
 	pr_debug("read %zu goroutines (%zu reused): g structs %.1f ms, stacks %.1f ms (%zu windows, "
 		 "%zu KB), labels %.1f ms (%zu sets), re-check %.1f ms, the rest %.1f ms, "
 		 "%llu process_vm_readv calls\n", s->n, s->ncached,
-		 rd.ns[T_FETCH] / 1e6, rd.ns[T_WALK] / 1e6, rd.c.wb.nwin, rd.c.wb.winbytes >> 10,
+		 rd.ns[T_FETCH] / 1e6, rd.ns[T_WALK] / 1e6, rd.c->wb.nwin, rd.c->wb.winbytes >> 10,
 		 rd.ns[T_LABELS] / 1e6, gstore__nlsets(rd.st), rd.ns[T_RECHECK] / 1e6,
-		 rd.ns[T_FINISH] / 1e6, (unsigned long long)(s->nreadv + rd.c.wb.ncalls));
-	s->nreadv += rd.c.wb.ncalls;
-	chunk_free(&rd.c);
+		 rd.ns[T_FINISH] / 1e6, (unsigned long long)(s->nreadv + rd.c->wb.ncalls));
+	s->nreadv += rd.c->wb.ncalls;
 	free(rd.pcs);
 	return err;
 }
