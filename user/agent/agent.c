@@ -519,6 +519,10 @@ static int setup(struct agent *a, const struct agent_opts *o)
 
 static void teardown(struct agent *a)
 {
+	free(a->pfd);
+	free(a->pfd_proc);
+	a->pfd = NULL;
+	a->pfd_proc = NULL;
 	for (size_t i = 0; i < a->procs.cap; i++) {
 		struct proc *p;
 
@@ -548,6 +552,49 @@ static void teardown(struct agent *a)
 		regfree(&a->exc);
 }
 
+
+/* Room in a.pfd for the fixed fds and one per process. */
+static int grow_pollfds(struct agent *a)
+{
+	size_t want = 3 + a->procs.len;
+
+	if (want <= a->pfd_cap)
+		return 0;
+	want += want / 2;
+	struct pollfd *n = realloc(a->pfd, want * sizeof(*n));
+	struct proc **np = realloc(a->pfd_proc, want * sizeof(*np));
+
+	if (n)
+		a->pfd = n;
+	if (np)
+		a->pfd_proc = np;
+	if (!n || !np) {
+		pr_err("agent: out of memory\n");
+		return -ENOMEM;
+	}
+	a->pfd_cap = want;
+	return 0;
+}
+
+/* The ring buffers of the processes being sliced, into pf (a.pfd_proc says whose). */
+static int slice_fds(struct agent *a, struct pollfd *pf)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < a->procs.cap; i++) {
+		struct proc *p;
+		int fd;
+
+		if (!a->procs.keys || !a->procs.keys[i])
+			continue;
+		p = a->procs.vals[i];
+		if (!p->ws || (fd = wslice__fd(p->ws)) < 0)
+			continue;
+		a->pfd_proc[n] = p;
+		pf[n++] = (struct pollfd){ fd, POLLIN, 0 };
+	}
+	return n;
+}
 
 /* Samples every process that is due; returns the earliest next due time. */
 static uint64_t tick_all(struct agent *a, uint64_t now)
@@ -599,7 +646,7 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 	struct agent a = { 0 };
 	int64_t wns, t_end = 0;
 	uint64_t next_scan = 0;
-	int err = setup(&a, o);
+	int nfixed, err = setup(&a, o);
 
 	if (err) {
 		teardown(&a);
@@ -627,7 +674,7 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 		o->dir ? o->dir : "", o->window_s, o->budget * 100, slices, cpu,
 		a.az.az[0] ? a.az.az : "unknown");
 	while (!*stop) {
-		struct pollfd pf[3];
+		struct pollfd *pf;
 		int npf = 0, timeout;
 		uint64_t mono = clock__mono_ns(), next;
 		int64_t real;
@@ -656,17 +703,24 @@ int agent__run(const struct agent_opts *o, volatile sig_atomic_t *stop)
 		if ((a.win_end - now_real()) / 1000000 < timeout)
 			timeout = (int)((a.win_end - now_real()) / 1000000);
 		timeout = timeout < 0 ? 0 : timeout + 1;
+		if (grow_pollfds(&a))
+			break;
+		pf = a.pfd;
 		if (a.pe)
 			pf[npf++] = (struct pollfd){ proc_events__fd(a.pe), POLLIN, 0 };
 		if (a.ms)
 			pf[npf++] = (struct pollfd){ metrics__fd(a.ms), POLLIN, 0 };
 		if (cpu__fd(&a) >= 0)
 			pf[npf++] = (struct pollfd){ cpu__fd(&a), POLLIN, 0 };
+		nfixed = npf;
+		npf += slice_fds(&a, pf + npf);
 		if (poll(pf, npf, timeout) > 0) {
 			for (int i = 0; i < npf; i++) {
 				if (!(pf[i].revents & POLLIN))
 					continue;
-				if (a.pe && pf[i].fd == proc_events__fd(a.pe))
+				if (i >= nfixed)
+					a.pfd_proc[i - nfixed]->ws_due = 0; /* its ring buffer: drain now */
+				else if (a.pe && pf[i].fd == proc_events__fd(a.pe))
 					proc_events__consume(a.pe);
 				else if (pf[i].fd == cpu__fd(&a))
 					cpu__drain(&a);

@@ -7,6 +7,7 @@
 #ifndef GTRACE_AGENT_PRIV_H
 #define GTRACE_AGENT_PRIV_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdbool.h>
@@ -67,6 +68,9 @@ struct agent {
 	struct gt_az az;
 	struct binaries *bins;
 	struct u64map procs; /* pid -> struct proc */
+	struct pollfd *pfd;  /* the main loop's poll set: fixed fds, then ring buffers */
+	struct proc **pfd_proc; /* whose ring buffer each of those is */
+	size_t pfd_cap;
 	struct u64map skipped; /* pid -> (void *)1: not Go, excluded, or failed */
 	struct pending *pending;
 	struct gt_proc_events *pe;

@@ -63,6 +63,11 @@ double wslice__on_cost(const struct wslice *w);
 double wslice__duty(const struct wslice *w);
 /* The host-wide cap's share for this process: the coming slices' largest duty. */
 void wslice__set_max_duty(struct wslice *w, double max_duty);
+/*
+ * Polls readable when the ring buffer wants draining (then call
+ * wslice__tick now); -1 when there is nothing to watch.
+ */
+int wslice__fd(const struct wslice *w);
 /* Whether the probes are attached now. */
 int wslice__attached(const struct wslice *w);
 /* Detaches every probe and frees. */

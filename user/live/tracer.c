@@ -490,10 +490,33 @@ int tracer__poll(struct gt_tracer *tr, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
+int tracer__wake_fd(struct gt_tracer *tr)
+{
+	return tr->rb ? ring_buffer__epoll_fd(tr->rb) : -1;
+}
+
+/*
+ * Per type, the sum over CPUs of a per-CPU array: one batched lookup (a
+ * loss check runs on every drain of every process an agent slices, and
+ * GT_EV_MAX lookups were most of an idle agent's system calls), else key
+ * by key on kernels without batched array lookups.
+ */
 static void sum_percpu(struct gt_tracer *tr, struct bpf_map *map, uint64_t out[])
 {
-	uint64_t vals[tr->ncpus];
+	uint64_t vals[tr->ncpus], all[GT_EV_MAX * tr->ncpus];
+	uint32_t keys[GT_EV_MAX], count = GT_EV_MAX, batch = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
+	if (!bpf_map_lookup_batch(bpf_map__fd(map), NULL, &batch, keys, all, &count, &bo) ||
+	    (errno == ENOENT && count == GT_EV_MAX)) {
+		for (uint32_t k = 0; k < GT_EV_MAX; k++)
+			out[k] = 0;
+		for (uint32_t i = 0; i < count; i++)
+			for (int c = 0; c < tr->ncpus; c++)
+				if (keys[i] < GT_EV_MAX)
+					out[keys[i]] += all[(size_t)i * tr->ncpus + c];
+		return;
+	}
 	for (uint32_t k = 0; k < GT_EV_MAX; k++) {
 		out[k] = 0;
 		if (bpf_map__lookup_elem(map, &k, sizeof(k), vals, sizeof(vals), 0))

@@ -52,6 +52,12 @@ int tracer__attach(struct gt_tracer *tr);
 void tracer__enable(struct gt_tracer *tr, bool on);
 /* Waits up to timeout_ms, then delivers what the ring buffer holds.  >= 0 records, or -errno. */
 int tracer__poll(struct gt_tracer *tr, int timeout_ms);
+/*
+ * An fd that polls readable when the programs asked for a wake-up (the ring
+ * buffer is an eighth full): a caller that drains on this and on a slow timer
+ * needs no fast timer.
+ */
+int tracer__wake_fd(struct gt_tracer *tr);
 /* Totals since attach: records produced and lost, per event type. */
 void tracer__counters(struct gt_tracer *tr, uint64_t produced[], uint64_t lost[]);
 /* All records the programs produced so far, every type together. */
