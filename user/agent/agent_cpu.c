@@ -12,6 +12,7 @@
  * its goid as a number (one row per sample at most, so it cannot outgrow
  * the samples); host and zone are series labels, not repeated here.
  */
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,20 @@ static int on_record(void *ctx, const void *data, size_t len)
 void cpu__setup(struct agent *a, const struct agent_opts *o)
 {
 	struct gt_cpu_sampler_opts so = { .hz = o->cpu_hz };
+	int ncpus = libbpf_num_possible_cpus();
 
 	if (!o->cpu_hz)
 		return;
+	/*
+	 * The ring buffer is resident twice (the kernel maps its data pages
+	 * twice): 4 MB would be 8 MB of the agent's RSS on any host.  A sample
+	 * is at most ~1 KB and the loop drains at an eighth full; 64 KB per CPU
+	 * at 99 Hz is over 0.5 s of samples, from 1 MB (2-core hosts) up.
+	 */
+	so.buffer_bytes = 1 << 20;
+	while (so.buffer_bytes < (uint64_t)(ncpus > 0 ? ncpus : 1) * (64 << 10) &&
+	       so.buffer_bytes < (64u << 20))
+		so.buffer_bytes <<= 1;
 	a->cpu_defs = cpu_profile__new();
 	if (!a->cpu_defs || cpu_sampler__open(&a->cpu, &so, on_record, a)) {
 		pr_warn("gtrace: agent: no cpu profiles: the CPU sampler cannot be opened\n");
