@@ -480,8 +480,8 @@ def snapshot_bench():
                         p.send_signal(signal.SIGUSR2)  # start a heartbeat window
                         out.wait_for(r"^gap ", 10, idx)
                         t = time.monotonic()
-                        s = subprocess.run([GTRACE, "snapshot", "-p", str(p.pid), "-q", "-f", "jsonl",
-                                            "-o", os.devnull] + extra,
+                        # to stdout: -o takes regular files only
+                        s = subprocess.run([GTRACE, "snapshot", "-p", str(p.pid), "-q", "-f", "jsonl"] + extra,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                         times.append((time.monotonic() - t) * 1e3)
                         time.sleep(0.01)
