@@ -630,7 +630,12 @@ static uint64_t tick_all(struct agent *a, uint64_t now)
 			next = p->next_due < next ? p->next_due : next;
 			continue;
 		}
+		uint64_t c0 = clock__thread_cpu_ns();
+
 		p->next_due = wprof__tick(p->w, now, &err);
+		/* sampling is CPU taken from a busy host too: it comes off the slices' budget */
+		if (p->ws && err != -ESRCH)
+			wslice__charge_fixed(p->ws, clock__thread_cpu_ns() - c0);
 		if (err == -ESRCH) {
 			retire(a, p, "exited");
 			i = (size_t)-1; /* the map shifted: start over */

@@ -86,6 +86,8 @@ struct wslice {
 	uint64_t produced0, lost0, slices0, hits0;
 	int64_t cpu0;
 	uint64_t cost_ns;
+	double cut_rate;		   /* the last cut's CPU per ns of its window */
+	uint64_t last_tick;		   /* CLOCK_MONOTONIC of the last wslice__tick */
 	int err;
 	int drain_left;			   /* records this drain may still take */
 	bool dead;			   /* probes could not go back on: no more slices */
@@ -345,7 +347,12 @@ uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 		next = now + DRAIN_BUSY_NS;
 	else if (slicer__on(w->sl) && next > now + DRAIN_NS)
 		next = now + DRAIN_NS;
-	w->cost_ns += clock__thread_cpu_ns() - c0;
+	c0 = clock__thread_cpu_ns() - c0;
+	w->cost_ns += c0;
+	if (w->last_tick && now > w->last_tick)
+		c0 += (uint64_t)(w->cut_rate * (double)(now - w->last_tick));
+	w->last_tick = now;
+	slicer__charge(w->sl, c0, true);
 	return next > now ? next : now + 1000000;
 }
 
@@ -519,7 +526,10 @@ int wslice__cut(struct wslice *w, int64_t start_ns, int64_t end_ns, int final,
 		if (w->off_since && w->off_since < hi)
 			w->off_since = hi;
 	}
-	w->cost_ns += clock__thread_cpu_ns() - c0;
+	c0 = clock__thread_cpu_ns() - c0;
+	w->cost_ns += c0;
+	/* charged over the next window, a tick at a time: one period must not pay it all */
+	w->cut_rate = end_ns > start_ns ? (double)c0 / (double)(end_ns - start_ns) : 0;
 	st->cost_ns = w->cost_ns;
 	w->cost_ns = 0;
 	return err;
@@ -538,6 +548,12 @@ double wslice__duty(const struct wslice *w)
 void wslice__set_max_duty(struct wslice *w, double max_duty)
 {
 	slicer__set_max_duty(w->sl, max_duty);
+}
+
+void wslice__charge_fixed(struct wslice *w, uint64_t ns)
+{
+	if (!w->dead)
+		slicer__charge(w->sl, ns, false);
 }
 
 int wslice__fd(const struct wslice *w)

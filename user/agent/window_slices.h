@@ -63,6 +63,8 @@ double wslice__on_cost(const struct wslice *w);
 double wslice__duty(const struct wslice *w);
 /* The host-wide cap's share for this process: the coming slices' largest duty. */
 void wslice__set_max_duty(struct wslice *w, double max_duty);
+/* The agent's CPU for this process outside the slices (its sampling passes), ns. */
+void wslice__charge_fixed(struct wslice *w, uint64_t ns);
 /*
  * Polls readable when the ring buffer wants draining (then call
  * wslice__tick now); -1 when there is nothing to watch.

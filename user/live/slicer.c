@@ -36,6 +36,7 @@ struct gt_slicer {
 	uint64_t sl_hits, sl_events; /* the last finished slice's */
 	double sl_prog;	       /* its program run time, ns */
 	double cost_rate;      /* target ns the probes cost per ns attached, last slice with hits */
+	uint64_t chg_slice, chg_fixed; /* slicer__charge since the period began */
 	struct gt_slicer_stats st;
 };
 
@@ -176,7 +177,9 @@ static void plan(struct gt_slicer *s, uint64_t now)
 		 * from the last known cost rather than doubling into a burst.
 		 */
 		own = used > 0 ? used : 0;
-		want = s->o.budget_pct / 100.0 * (own / plen) / s->cost_rate;
+		want = (s->o.budget_pct / 100.0 * own - s->chg_fixed) / plen / s->cost_rate;
+		if (want < 0)
+			want = 0;
 		goto clamp;
 	}
 	if (!s->sl_hits || !s->last_on_ns || !(plen > 0)) {
@@ -190,15 +193,25 @@ static void plan(struct gt_slicer *s, uint64_t now)
 		own = 0;
 	s->st.cost_per_hit_ns = cost;
 	s->st.target_cpu = used / plen;
-	s->st.added_pct = own > 0 ? 100.0 * added / own : 0;
-	/* (added per ns of slice) x duty x period <= pct x (own per ns) x period */
+	/*
+	 * The caller's own work for this target (slicer__charge) is CPU taken
+	 * from the same machine: what grows with the slice (draining its
+	 * records) is part of its cost; what does not (sampling) comes off the
+	 * budget first.
+	 */
+	s->st.added_pct = own > 0 ? 100.0 * (added + s->chg_slice + s->chg_fixed) / own : 0;
+	added += s->chg_slice;
+	/* (added per ns of slice) x duty x period <= pct x (own per ns) x period - fixed */
 	s->cost_rate = added / s->last_on_ns;
-	want = s->o.budget_pct / 100.0 * (own / plen) / s->cost_rate;
+	want = (s->o.budget_pct / 100.0 * own - s->chg_fixed) / plen / s->cost_rate;
+	if (want < 0)
+		want = 0;
 	pr_debug("slice: %.1f ms on (planned %.1f), %llu hits at %.0f ns, target %.2f cores, "
 		 "added %.2f%% of its own; next duty %.2f%%\n", s->last_on_ns / 1e6,
 		 s->slice_ns / 1e6, (unsigned long long)s->sl_hits, cost, used / plen,
 		 s->st.added_pct, 100 * want);
 clamp:
+	s->chg_slice = s->chg_fixed = 0;
 	if (want > s->duty * 2)
 		want = s->duty * 2;
 	if (want > s->o.max_duty)
@@ -345,6 +358,14 @@ void slicer__set_max_duty(struct gt_slicer *s, double max_duty)
 	s->o.max_duty = max_duty;
 	if (s->duty > max_duty)
 		s->duty = max_duty;
+}
+
+void slicer__charge(struct gt_slicer *s, uint64_t ns, bool per_slice)
+{
+	if (per_slice)
+		s->chg_slice += ns;
+	else
+		s->chg_fixed += ns;
 }
 
 double slicer__on_cost(const struct gt_slicer *s)

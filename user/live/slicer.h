@@ -89,6 +89,16 @@ void slicer__stats(const struct gt_slicer *s, struct gt_slicer_stats *st);
  */
 void slicer__set_max_duty(struct gt_slicer *s, double max_duty);
 /*
+ * CPU the caller spent for this target outside it since the last call, in
+ * the budget from the next plan on: per_slice, work that grows with the
+ * slices (draining their records) and is added to their cost; else work
+ * that does not (sampling), taken off the budget first.  record --budget
+ * charges nothing (its reader is not the target's cost); the agent charges
+ * both, since on a busy host its CPU is the target's too.
+ */
+void slicer__charge(struct gt_slicer *s, uint64_t ns, bool per_slice);
+
+/*
  * What the probes cost the target while attached, in cores (trap and
  * program time per ns of the last finished slice); 0 before one finished.
  */
