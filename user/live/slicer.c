@@ -158,6 +158,18 @@ static void end_slice(struct gt_slicer *s, uint64_t now)
 	s->st.on_ns += s->last_on_ns;
 }
 
+double slicer__want_duty(double budget_pct, double own_ns, double period_ns, double fixed_ns,
+			 double cost_rate)
+{
+	double want;
+
+	/* cost_rate x duty x period <= pct x own - fixed (all over the period) */
+	if (!(period_ns > 0) || !(cost_rate > 0))
+		return 0;
+	want = (budget_pct / 100.0 * own_ns - fixed_ns) / period_ns / cost_rate;
+	return want > 0 ? want : 0;
+}
+
 /*
  * The period that began with the last slice ends now: the next duty, from
  * the target's CPU over the whole period (in the gap it runs untouched) and
@@ -177,9 +189,7 @@ static void plan(struct gt_slicer *s, uint64_t now)
 		 * from the last known cost rather than doubling into a burst.
 		 */
 		own = used > 0 ? used : 0;
-		want = (s->o.budget_pct / 100.0 * own - s->chg_fixed) / plen / s->cost_rate;
-		if (want < 0)
-			want = 0;
+		want = slicer__want_duty(s->o.budget_pct, own, plen, s->chg_fixed, s->cost_rate);
 		goto clamp;
 	}
 	if (!s->sl_hits || !s->last_on_ns || !(plen > 0)) {
@@ -201,11 +211,8 @@ static void plan(struct gt_slicer *s, uint64_t now)
 	 */
 	s->st.added_pct = own > 0 ? 100.0 * (added + s->chg_slice + s->chg_fixed) / own : 0;
 	added += s->chg_slice;
-	/* (added per ns of slice) x duty x period <= pct x (own per ns) x period - fixed */
 	s->cost_rate = added / s->last_on_ns;
-	want = (s->o.budget_pct / 100.0 * own - s->chg_fixed) / plen / s->cost_rate;
-	if (want < 0)
-		want = 0;
+	want = slicer__want_duty(s->o.budget_pct, own, plen, s->chg_fixed, s->cost_rate);
 	pr_debug("slice: %.1f ms on (planned %.1f), %llu hits at %.0f ns, target %.2f cores, "
 		 "added %.2f%% of its own; next duty %.2f%%\n", s->last_on_ns / 1e6,
 		 s->slice_ns / 1e6, (unsigned long long)s->sl_hits, cost, used / plen,

@@ -15,7 +15,8 @@
  * the kernel's own (BPF_ENABLE_STATS held while the slicer is open); the
  * trap itself is not measurable from here and is taken as trap_ns (~1 µs
  * on this kind of VM: shared/reference/probe-cost.md).  gtrace's own
- * reader CPU is not part of the target's and not counted.
+ * CPU counts only when the caller charges it (slicer__charge): the agent
+ * does, record --budget does not.
  *
  * The slicer owns the switching; the caller owns the capture: each time a
  * gap (probes off) ends, slicer__tick fills a GT_EV_GAP record for it, with
@@ -97,6 +98,14 @@ void slicer__set_max_duty(struct gt_slicer *s, double max_duty);
  * both, since on a busy host its CPU is the target's too.
  */
 void slicer__charge(struct gt_slicer *s, uint64_t ns, bool per_slice);
+/*
+ * The duty the next slices may take (before clamping): the budget's share
+ * of the target's own CPU over a period, less the fixed charges, over what
+ * the probes (and per-slice charges) cost per ns attached; 0 when the fixed
+ * charges alone spend the budget.
+ */
+double slicer__want_duty(double budget_pct, double own_ns, double period_ns, double fixed_ns,
+			 double cost_rate);
 
 /*
  * What the probes cost the target while attached, in cores (trap and
