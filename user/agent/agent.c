@@ -277,11 +277,10 @@ static void cut_window(struct agent *a, int64_t end)
 	if (!ws || !ids)
 		goto out;
 	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p;
+		struct proc *p = agent__proc_at(a, i);
 
-		if (!a->procs.keys || !a->procs.keys[i])
+		if (!p)
 			continue;
-		p = a->procs.vals[i];
 		/* found after this window's end (a long first scan): its samples go to the next */
 		if (p->win_start >= end)
 			continue;
@@ -409,11 +408,10 @@ static void render(void *ctx, FILE *f)
 	fprintf(f, "# HELP gtrace_budget_spent_ratio What the agent cost a process (its reads, plus "
 		   "the probes' cost in the target) over that process's own CPU, last window.\n# TYPE gtrace_budget_spent_ratio gauge\n");
 	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p;
+		struct proc *p = agent__proc_at(a, i);
 
-		if (!a->procs.keys || !a->procs.keys[i])
+		if (!p)
 			continue;
-		p = a->procs.vals[i];
 		fprintf(f, "gtrace_budget_spent_ratio{pid=\"%d\",service=\"%s\"} %.6g\n", p->pid,
 			p->id.service, p->last.spent + (p->ws ? p->ws_last.spent : 0));
 		fprintf(f, "gtrace_agent_cpu_per_process_seconds{pid=\"%d\",service=\"%s\"} %.6g\n",
@@ -524,11 +522,10 @@ static void teardown(struct agent *a)
 	a->pfd = NULL;
 	a->pfd_proc = NULL;
 	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p;
+		struct proc *p = agent__proc_at(a, i);
 
-		if (!a->procs.keys || !a->procs.keys[i])
+		if (!p)
 			continue;
-		p = a->procs.vals[i];
 		slices__opened(p, true);
 		wslice__close(p->ws);
 		cpu__remove(a, p);
@@ -582,12 +579,11 @@ static int slice_fds(struct agent *a, struct pollfd *pf)
 	int n = 0;
 
 	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p;
+		struct proc *p = agent__proc_at(a, i);
 		int fd;
 
-		if (!a->procs.keys || !a->procs.keys[i])
+		if (!p)
 			continue;
-		p = a->procs.vals[i];
 		if (!p->ws || (fd = wslice__fd(p->ws)) < 0)
 			continue;
 		a->pfd_proc[n] = p;
@@ -602,12 +598,11 @@ static uint64_t tick_all(struct agent *a, uint64_t now)
 	uint64_t next = now + 1000000000ull;
 
 	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p;
+		struct proc *p = agent__proc_at(a, i);
 		int err;
 
-		if (!a->procs.keys || !a->procs.keys[i])
+		if (!p)
 			continue;
-		p = a->procs.vals[i];
 		slices__opened(p, false);
 		if (p->ws && p->ws_due <= now) {
 			p->ws_due = wslice__tick(p->ws, now, &err);

@@ -131,4 +131,10 @@ void cpu__cut(struct agent *a, struct proc *p, int64_t start, int64_t end, struc
 void cpu__close(struct agent *a);
 void cpu__render(struct agent *a, FILE *f);
 
+/* The process in slot i of a->procs (0 .. procs.cap), or NULL for an empty slot. */
+static inline struct proc *agent__proc_at(const struct agent *a, size_t i)
+{
+	return a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
+}
+
 #endif

@@ -125,7 +125,7 @@ void slices__host_cap(struct agent *a, uint64_t now)
 		return;
 	a->next_cap = now + 1000000000ull;
 	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
+		struct proc *p = agent__proc_at(a, i);
 
 		if (p && p->ws)
 			total += wslice__duty(p->ws) * wslice__on_cost(p->ws);
@@ -133,7 +133,7 @@ void slices__host_cap(struct agent *a, uint64_t now)
 	a->host_cores = total;
 	f = total > 0 ? a->o->host_budget / total : 0;
 	for (size_t i = 0; i < a->procs.cap; i++) {
-		struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
+		struct proc *p = agent__proc_at(a, i);
 
 		if (p && p->ws)
 			wslice__set_max_duty(p->ws, f > 0 && wslice__on_cost(p->ws) > 0 ?
@@ -159,7 +159,7 @@ void slices__render(struct agent *a, FILE *f)
 	for (size_t k = 0; k < sizeof(m) / sizeof(*m); k++) {
 		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
 		for (size_t i = 0; i < a->procs.cap; i++) {
-			struct proc *p = a->procs.keys && a->procs.keys[i] ? a->procs.vals[i] : NULL;
+			struct proc *p = agent__proc_at(a, i);
 			double v;
 
 			if (!p || !p->ws)
