@@ -288,6 +288,12 @@ check("metrics: per process duty cycle in (0,1], probe events, lost, probe budge
       and 'gtrace_probe_spent_ratio{pid="%d"' % a.a_pid in m1
       and (metric(m1, "gtrace_trap_ns") or 0) > 0 and metric(m1, "gtrace_host_budget_cores") == 0.05,
       [l for l in m1.splitlines() if l.startswith(("gtrace_duty", "gtrace_probe", "gtrace_trap", "gtrace_host"))])
+# the budget spent holds the agent's whole cost: never less than the probes' part of it
+bs = re.search(r'^gtrace_budget_spent_ratio\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.a_pid, m1, re.M)
+ps = re.search(r'^gtrace_probe_spent_ratio\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.a_pid, m1, re.M)
+check("metrics: budget spent (reads + slice work + probes) > 0 and >= the probes' share",
+      bs and ps and float(bs.group(1)) > 0 and float(bs.group(1)) >= float(ps.group(1)),
+      [bs and bs.group(0), ps and ps.group(0)])
 check("metrics: push errors counted while the receiver was down",
       (metric(m2, 'gtrace_push_errors_total{sink="pyroscope"}') or 0) >= 1, m2[-400:])
 log = open(a.log).read() if os.path.exists(a.log) else ""

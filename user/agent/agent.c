@@ -405,15 +405,16 @@ static void render(void *ctx, FILE *f)
 	if (a->dir)
 		fprintf(f, "# TYPE gtrace_dir_bytes gauge\ngtrace_dir_bytes %" PRIu64 "\n",
 			dirsink__bytes(a->dir));
-	fprintf(f, "# HELP gtrace_budget_spent_ratio What the agent cost a process (its reads, plus "
-		   "the probes' cost in the target) over that process's own CPU, last window.\n# TYPE gtrace_budget_spent_ratio gauge\n");
+	fprintf(f, "# HELP gtrace_budget_spent_ratio What the agent cost a process (its reads, its "
+		   "draining and cutting of slices, the probes' cost in the target) over that process's own CPU, last window.\n# TYPE gtrace_budget_spent_ratio gauge\n");
 	for (size_t i = 0; i < a->procs.cap; i++) {
 		struct proc *p = agent__proc_at(a, i);
 
 		if (!p)
 			continue;
 		fprintf(f, "gtrace_budget_spent_ratio{pid=\"%d\",service=\"%s\"} %.6g\n", p->pid,
-			p->id.service, p->last.spent + (p->ws ? p->ws_last.spent : 0));
+			p->id.service, p->last.spent + (p->ws ? p->ws_last.spent +
+			(p->ws_last.target_ns ? (double)p->ws_last.cost_ns / p->ws_last.target_ns : 0) : 0));
 		fprintf(f, "gtrace_agent_cpu_per_process_seconds{pid=\"%d\",service=\"%s\"} %.6g\n",
 			p->pid, p->id.service, p->last.cost_ns / 1e9);
 		fprintf(f, "gtrace_sample_rate_hz{pid=\"%d\",service=\"%s\"} %.4g\n", p->pid,
