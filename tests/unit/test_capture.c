@@ -99,6 +99,41 @@ TEST(capture_roundtrip)
 	unlink(path);
 }
 
+/*
+ * Closed before its first flush (an agent window a moment long): the header
+ * must still come first, the trailer's meta stay in the trailer, the
+ * records between them be read.  It once all went out as the trailer, and
+ * the reader found no header.
+ */
+TEST(capture_closed_before_first_flush)
+{
+	char path[] = "/tmp/gt-cap-XXXXXX";
+	struct gt_capture *cap;
+	struct gt_capture_writer *w;
+	struct counter c = { .tool.event = count_event };
+	int fd = mkstemp(path);
+
+	close(fd);
+	T_ASSERT(write_sample(path, 0) == 0, "write failed");
+	T_ASSERT(capture__open(&cap, path) == 0, "open failed: no header");
+	T_CHECK(capture__meta(cap, "target.pid") && !strcmp(capture__meta(cap, "target.pid"), "42"),
+		"header meta");
+	T_CHECK(capture__complete(cap) && capture__meta(cap, "loss.total"), "trailer");
+	T_CHECK(capture__process(cap, &c.tool) == 0, "process");
+	T_CHECK(capture__stack(cap, 77) && capture__labelset(cap, 99), "the records");
+	capture__close(cap);
+	/* no record at all: all of the meta is the header */
+	T_ASSERT(capture_writer__open(&w, path) == 0, "open writer");
+	capture_writer__meta(w, "target.pid", "%d", 7);
+	T_ASSERT(capture_writer__close(w) == 0, "close writer");
+	T_ASSERT(capture__open(&cap, path) == 0, "open failed: header-only capture");
+	T_CHECK(capture__meta(cap, "target.pid") && !strcmp(capture__meta(cap, "target.pid"), "7"),
+		"header-only meta");
+	T_CHECK(capture__complete(cap), "header-only trailer");
+	capture__close(cap);
+	unlink(path);
+}
+
 TEST(capture_truncated_keeps_complete_chunks)
 {
 	char path[] = "/tmp/gt-cap-XXXXXX";

@@ -32,7 +32,24 @@ struct gt_capture_writer {
 	struct buf meta, syms, events, zbuf;
 	ZSTD_CCtx *zc; /* reused: a fresh context per chunk would cost more than the chunk */
 	int err; /* first write error, sticky */
+	/*
+	 * Where the header's meta ends, while no META chunk is out: the meta
+	 * given before the first record.  A capture closed before its first
+	 * flush (an agent window a moment long) must still begin with its
+	 * header, not carry it all in the trailer, where a reader looks for
+	 * the header and finds none.
+	 */
+	bool meta_out, header_marked;
+	size_t header_len;
 };
+
+static void mark_header(struct gt_capture_writer *w)
+{
+	if (!w->meta_out && !w->header_marked) {
+		w->header_marked = true;
+		w->header_len = w->meta.len;
+	}
+}
 
 static int buf_reserve(struct buf *b, size_t more)
 {
@@ -156,6 +173,7 @@ int capture_writer__symbol(struct gt_capture_writer *w, uint64_t pc, const struc
 {
 	uint16_t nf = n;
 
+	mark_header(w);
 	if (buf_put(&w->syms, &pc, 8) || buf_put(&w->syms, &nf, 2))
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
@@ -195,7 +213,9 @@ static int write_chunk(struct gt_capture_writer *w, uint16_t type, struct buf *b
 		}
 	}
 	/* The CRC covers the header too, so a damaged type or length is caught. */
-	ch.crc32 = crc32(crc32(0, (const Bytef *)&ch, sizeof(ch)), payload, ch.len);
+	/* (never a NULL payload, even empty: zlib's crc32 of NULL is its initial value) */
+	ch.crc32 = crc32(crc32(0, (const Bytef *)&ch, sizeof(ch)), payload ? payload : (const uint8_t *)"",
+			 ch.len);
 	err = write_all(w, &ch, sizeof(ch));
 	if (!err)
 		err = write_all(w, payload, ch.len);
@@ -205,6 +225,7 @@ static int write_chunk(struct gt_capture_writer *w, uint16_t type, struct buf *b
 
 int capture_writer__events(struct gt_capture_writer *w, const void *recs, size_t len)
 {
+	mark_header(w);
 	if (buf_put(&w->events, recs, len))
 		return -ENOMEM;
 	if (w->events.len >= EVENTS_FLUSH_BYTES)
@@ -217,8 +238,10 @@ int capture_writer__flush(struct gt_capture_writer *w)
 	int err = 0;
 
 	/* Order matters: readers need definitions before the events using them. */
-	if (w->meta.len)
+	if (w->meta.len) {
 		err = write_chunk(w, GT_CHUNK_META, &w->meta);
+		w->meta_out = true;
+	}
 	if (!err && w->syms.len)
 		err = write_chunk(w, GT_CHUNK_SYMS, &w->syms);
 	if (!err && w->events.len)
@@ -238,15 +261,36 @@ bool capture_writer__failed(const struct gt_capture_writer *w)
 
 int capture_writer__close(struct gt_capture_writer *w)
 {
-	struct buf trailer;
-	int err;
+	struct buf trailer = { 0 };
+	int err = 0;
 
 	if (!w)
 		return 0;
-	/* Meta added since the last flush is the trailer (loss totals, end time). */
-	trailer = w->meta;
-	w->meta = (struct buf){ 0 };
-	err = capture_writer__flush(w);
+	/*
+	 * Meta added since the last flush is the trailer (loss totals, end
+	 * time), but never the header itself: closed before its first flush,
+	 * the capture's header (the meta before its first record, all of it if
+	 * it has none) goes out first, as a META chunk.
+	 */
+	if (w->meta_out) {
+		trailer = w->meta;
+		w->meta = (struct buf){ 0 };
+	} else {
+		size_t hl = w->header_marked ? w->header_len : w->meta.len, tl = w->meta.len - hl;
+
+		if (tl && !(trailer.p = malloc(tl))) {
+			err = -ENOMEM;
+		} else if (tl) {
+			memcpy(trailer.p, w->meta.p + hl, tl);
+			trailer.len = trailer.cap = tl;
+		}
+		w->meta.len = hl;
+		if (!err && hl)
+			err = write_chunk(w, GT_CHUNK_META, &w->meta);
+		w->meta.len = 0;
+	}
+	if (!err)
+		err = capture_writer__flush(w);
 	if (!err)
 		err = write_chunk(w, GT_CHUNK_TRAILER, &trailer);
 	if (!err)
