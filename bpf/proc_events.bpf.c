@@ -10,6 +10,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "gtrace_events.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -56,10 +57,18 @@ int on_exec(void *ctx)
 SEC("raw_tp/sched_process_exit")
 int on_exit(void *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 
-	/* Fires per thread: the process is gone when its leader goes. */
-	if ((__u32)id != id >> 32)
+	/*
+	 * Fires per thread, after the thread took itself off signal->live: the
+	 * process is gone when the last one goes, whichever thread that is.
+	 * Not "when the leader goes": a thread other than the leader that
+	 * execs (Go's syscall.Exec runs on any thread) first makes the leader
+	 * exit, then takes over its pid; that is an exec, which
+	 * sched_process_exec reports next, not an exit.  Two threads ending
+	 * together may both see 0: the agent takes the second as a no-op.
+	 */
+	if (BPF_CORE_READ(t, signal, live.counter) != 0)
 		return 0;
-	return emit(GT_PROC_EXIT, id >> 32);
+	return emit(GT_PROC_EXIT, bpf_get_current_pid_tgid() >> 32);
 }
