@@ -28,6 +28,7 @@
 #include "live/gstore.h"
 #include "live/gwalk.h"
 #include "live/remote_mem.h"
+#include "lib/u64map.h"
 
 #define CHUNK 1024	  /* goroutines taken through read, walk and re-check together */
 #define G_GAP 512	  /* g structs closer than this are fetched as one range */
@@ -55,14 +56,16 @@ struct gt_greader {
 	struct chunk *chunk; /* buffers of a read (reader_chunk) */
 };
 
-/* What a g was read at, kept with a snapshot (s->keys) so the next read can reuse its stack. */
+/*
+ * What a g was read at, beside its goroutine in the snapshot (s->keys[i]
+ * goes with s->g[i]), so the next read can reuse its stack.  Only what the
+ * goroutine itself does not hold: a repeat pass writes one of these and one
+ * gt_goroutine per g, and at 100,000 goroutines those writes were a fifth
+ * of its CPU while the key still copied the whole g as read.
+ */
 struct gkey {
-	uint64_t addr;
-	size_t idx;	     /* place in allgs, which only grows: the g at idx stays there */
-	struct graw w;
-	const uint64_t *pcs; /* link-time, in the snapshot's store */
-	int nframes;
-	uint32_t flags;	     /* stack flags and GT_G_SYSTEM */
+	uint64_t sched_sp, sched_pc, sched_bp, sys_sp, sys_pc, sys_bp, stack_lo, stack_hi;
+	uint32_t idx; /* place in allgs, which only grows: the g at idx stays there */
 };
 
 struct keys {
@@ -180,14 +183,18 @@ static bool same_g(const struct graw *a, const struct graw *b)
 	       a->labels == b->labels && a->reason == b->reason;
 }
 
-/* The stack read last time still stands: same g, same resume point, same stack memory. */
-static bool same_stack(const struct graw *a, const struct graw *b)
+/*
+ * The stack read last time (goroutine pg with key k) still stands for b:
+ * same g, same resume point, same stack memory.
+ */
+static bool same_stack(const struct gt_greader *r, const struct gt_goroutine *pg,
+		       const struct gkey *k, const struct graw *b)
 {
-	return a->goid == b->goid && a->status == b->status && a->sched_pc == b->sched_pc &&
-	       a->sched_sp == b->sched_sp && a->sched_bp == b->sched_bp &&
-	       a->sys_pc == b->sys_pc && a->sys_sp == b->sys_sp && a->sys_bp == b->sys_bp &&
-	       a->stack_lo == b->stack_lo && a->stack_hi == b->stack_hi &&
-	       a->startpc == b->startpc;
+	return pg->goid == b->goid && pg->status == b->status && k->sched_pc == b->sched_pc &&
+	       k->sched_sp == b->sched_sp && k->sched_bp == b->sched_bp &&
+	       k->sys_pc == b->sys_pc && k->sys_sp == b->sys_sp && k->sys_bp == b->sys_bp &&
+	       k->stack_lo == b->stack_lo && k->stack_hi == b->stack_hi &&
+	       pg->startpc == greader__unbias(r, b->startpc);
 }
 
 static bool dead(uint32_t status)
@@ -226,7 +233,7 @@ struct chunk {
 	uint32_t *live, *req, *range;
 	int *retries;
 	const struct glabels_set **ls;
-	const struct gkey **cached; /* the previous read's key of a g that did not move, or NULL */
+	const struct gt_goroutine **cached; /* the previous read's g, when it did not move */
 	size_t cap;		    /* goroutines it holds: up to CHUNK */
 };
 
@@ -279,12 +286,20 @@ struct reading {
 	struct gstore *st;
 	struct keys *keys;
 	const struct keys *pkeys; /* the previous read's, or NULL */
+	const struct gt_goroutine *pg; /* the previous read's goroutines, beside pkeys */
 	struct gstore *pst;	  /* the previous read's store: label sets move from there */
 	size_t pnext;		  /* where the previous read's keys are matched next */
 	size_t base;		  /* place in allgs of the chunk's first g */
 	size_t cap;
 	struct chunk *c; /* the reader's, kept from read to read */
 	uint64_t *pcs; /* GT_G_MAX_FRAMES scratch for unbiasing */
+	/*
+	 * A reused stack moves from the previous read's store to this one's:
+	 * the last move, and every move by the previous store's pointer, so
+	 * that the stack shared by many goroutines is hashed once, not per g.
+	 */
+	const uint64_t *moved_from, *moved_to;
+	struct u64map moved;
 };
 
 /* The label set at p, read once per snapshot (sets are immutable and shared). */
@@ -351,19 +366,36 @@ static int push(struct reading *rd, const struct gt_goroutine *g, const struct g
 
 #define STACK_FLAGS (GT_G_NO_STACK | GT_G_STACK_PARTIAL | GT_G_TRUNCATED | GT_G_SYSTEM)
 
+/* A reused stack (in the previous read's store) in this read's store. */
+static const uint64_t *moved_stack(struct reading *rd, const uint64_t *pcs, int n)
+{
+	const uint64_t *to;
+
+	if (pcs == rd->moved_from)
+		return rd->moved_to;
+	if (!(to = u64map__get(&rd->moved, (uintptr_t)pcs))) {
+		if (!(to = gstore__stack(rd->st, pcs, n)) ||
+		    u64map__put(&rd->moved, (uintptr_t)pcs, (void *)to))
+			return NULL;
+	}
+	rd->moved_from = pcs;
+	rd->moved_to = to;
+	return to;
+}
+
 /*
  * A goroutine read: into the snapshot, its stack and labels in the shared
- * store.  w is the g as read; pcs/n/flags its stack (runtime addresses when
- * walked now, link-time when reused: unbias says which).
+ * store.  w is the g as read; pcs/n/flags its stack: runtime addresses when
+ * walked now, or the previous read's goroutine's when reused (cached).
  */
 static int finish(struct reading *rd, uint64_t addr, size_t idx, const struct graw *w, const uint64_t *pcs,
-		  int n, uint32_t flags, int retries, const struct glabels_set *ls, bool unbias,
-		  bool cached)
+		  int n, uint32_t flags, int retries, const struct glabels_set *ls, bool cached)
 {
 	struct gt_greader *r = rd->r;
 	const struct gt_go_offsets *o = &r->t->rt.off;
 	struct gt_goroutine g = { 0 };
-	struct gkey k = { addr, idx, *w, NULL, 0, 0 };
+	struct gkey k = { w->sched_sp, w->sched_pc, w->sched_bp, w->sys_sp, w->sys_pc, w->sys_bp,
+			  w->stack_lo, w->stack_hi, (uint32_t)idx };
 	uint64_t tid;
 
 	g.addr = addr;
@@ -389,19 +421,17 @@ static int finish(struct reading *rd, uint64_t addr, size_t idx, const struct gr
 		g.labels = ls->labels;
 	}
 	if (n) {
-		if (unbias) {
+		if (cached) {
+			g.pcs = (uint64_t *)moved_stack(rd, pcs, n);
+		} else {
 			for (int i = 0; i < n; i++)
 				rd->pcs[i] = greader__unbias(r, pcs[i]);
-			pcs = rd->pcs;
+			g.pcs = (uint64_t *)gstore__stack(rd->st, rd->pcs, n);
 		}
-		g.pcs = (uint64_t *)gstore__stack(rd->st, pcs, n);
 		if (!g.pcs)
 			return -ENOMEM;
 		g.nframes = n;
 	}
-	k.pcs = g.pcs;
-	k.nframes = g.nframes;
-	k.flags = g.flags & STACK_FLAGS;
 	return push(rd, &g, &k);
 }
 
@@ -461,22 +491,25 @@ static int fetch_gs(struct gt_greader *r, struct chunk *c, const uint64_t *addrs
  * stands.  allgs only grows and a g keeps its place; keys are kept in allgs
  * order, so the previous ones are matched with one index moving forward.
  */
-static const struct gkey *prev_key(struct reading *rd, size_t idx, uint64_t addr,
-				   const struct graw *w)
+static const struct gt_goroutine *prev_g(struct reading *rd, size_t idx, uint64_t addr,
+					 const struct graw *w)
 {
 	const struct keys *pk = rd->pkeys;
-	const struct gkey *k;
+	const struct gt_goroutine *pg;
+	size_t j;
 
 	if (!pk)
 		return NULL;
 	while (rd->pnext < pk->n && pk->k[rd->pnext].idx < idx)
 		rd->pnext++;
-	if (rd->pnext >= pk->n || pk->k[rd->pnext].idx != idx || pk->k[rd->pnext].addr != addr)
+	if (rd->pnext >= pk->n || pk->k[rd->pnext].idx != idx || rd->pg[rd->pnext].addr != addr)
 		return NULL;
-	k = &pk->k[rd->pnext++];
-	if (!same_stack(&k->w, w) || w->status == GT_G_RUNNING || (k->flags & GT_G_NO_STACK))
+	j = rd->pnext++;
+	pg = &rd->pg[j];
+	if (!same_stack(rd->r, pg, &pk->k[j], w) || w->status == GT_G_RUNNING ||
+	    (pg->flags & GT_G_NO_STACK))
 		return NULL;
-	return k;
+	return pg;
 }
 
 /* Reads the k goroutines at addrs (k <= CHUNK). 0, -ESRCH, -ENOMEM. */
@@ -509,7 +542,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 			struct gwalk *s = &c->wb.w[i];
 
 			parse_g(r, c->gp[i], &s->w);
-			c->cached[i] = attempt ? NULL : prev_key(rd, rd->base + i, addrs[i], &s->w);
+			c->cached[i] = attempt ? NULL : prev_g(rd, rd->base + i, addrs[i], &s->w);
 			c->ls[i] = NULL;
 			if (dead(s->w.status))
 				continue;
@@ -536,14 +569,14 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 		n = 0;
 		for (size_t j = 0; j < nlive; j++) {
 			uint32_t i = c->live[j];
-			const struct gkey *ck = c->cached[i];
+			const struct gt_goroutine *pg = c->cached[i];
 
-			if (!ck) {
+			if (!pg) {
 				c->live[n++] = i;
 				continue;
 			}
-			err = finish(rd, addrs[i], rd->base + i, &c->wb.w[i].w, ck->pcs, ck->nframes, ck->flags,
-				     0, c->ls[i], false, true);
+			err = finish(rd, addrs[i], rd->base + i, &c->wb.w[i].w, pg->pcs, pg->nframes,
+				     pg->flags & STACK_FLAGS, 0, c->ls[i], true);
 			if (err)
 				return err;
 		}
@@ -572,7 +605,7 @@ static int read_chunk(struct reading *rd, const uint64_t *addrs, size_t k)
 			if (!same_g(&s->w, &again))
 				fl |= GT_G_INCONSISTENT;
 			if ((err = finish(rd, addrs[i], rd->base + i, &s->w, s->pcs, s->n, fl, c->retries[i],
-					  c->ls[i], true, false)))
+					  c->ls[i], false)))
 				return err;
 		}
 		nlive = n;
@@ -658,6 +691,7 @@ static int read_addrs(struct gt_greader *r, struct gt_snapshot *s, const uint64_
 	}
 	if (prev && prev->keys && prev->store) {
 		rd.pkeys = prev->keys;
+		rd.pg = prev->g;
 		rd.pst = prev->store;
 	}
 	take_arrays(r, &rd, prev ? prev->n + prev->n / 8 + 64 : 0);
@@ -682,6 +716,7 @@ static int read_addrs(struct gt_greader *r, struct gt_snapshot *s, const uint64_
 		 rd.ns[T_LABELS] / 1e6, gstore__nlsets(rd.st), rd.ns[T_RECHECK] / 1e6,
 		 rd.ns[T_FINISH] / 1e6, (unsigned long long)(s->nreadv + rd.c->wb.ncalls));
 	s->nreadv += rd.c->wb.ncalls;
+	u64map__free(&rd.moved);
 	free(rd.pcs);
 	return err;
 }
