@@ -133,10 +133,10 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	struct task_struct *task;
 	struct pt_regs *uregs;
-	const struct gt_cpu_target *t;
+	struct gt_cpu_target *t; /* not const: the program counts its samples and time in it */
 	struct gt_ev_cpu_sample *e;
 	__u64 ip, bp, sp, ret0, r14, fsbase, g = 0, m = 0, curg = 0, goid = 0, labels = 0;
-	__u64 stack = 0, kstack = 0;
+	__u64 stack = 0, kstack = 0, t0;
 	__u32 status = 0;
 	__u8 kind;
 	struct walk_ctx w;
@@ -146,6 +146,7 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 	t = bpf_map_lookup_elem(&targets, &tgid);
 	if (!t)
 		return 0;
+	t0 = bpf_ktime_get_ns();
 	task = bpf_get_current_task_btf();
 	/* The user-mode registers, also when the tick came in the kernel. */
 	uregs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -217,7 +218,7 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 
 	e = reserve(GT_EV_CPU_SAMPLE, sizeof(*e), goid);
 	if (!e)
-		return 0;
+		goto out;
 	e->stack = stack;
 	e->kstack = kstack;
 	e->labels = labels;
@@ -226,5 +227,9 @@ int cpu_sample(struct bpf_perf_event_data *ctx)
 	e->kind = kind;
 	e->pad[0] = e->pad[1] = e->pad[2] = 0;
 	bpf_ringbuf_submit(e, rb_flags());
+out:
+	/* what this sample cost the process here, for the agent's budget (not the interrupt itself) */
+	__sync_fetch_and_add(&t->samples, 1);
+	__sync_fetch_and_add(&t->prog_ns, bpf_ktime_get_ns() - t0);
 	return 0;
 }

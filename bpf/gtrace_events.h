@@ -295,6 +295,13 @@ struct gt_cpu_target {
 	__s64 tls_g;	  /* g's offset from the thread pointer (fs base); 0: unknown */
 	__u64 text_lo;	  /* [text_lo, text_hi): Go functions (pclntab) */
 	__u64 text_hi;
+	/*
+	 * Kept by the program (atomic adds), read by user space: the samples
+	 * taken in this process and the program's own time on them, what the
+	 * agent charges to the process's budget.
+	 */
+	__u64 samples;
+	__u64 prog_ns;
 };
 
 /* Loss counters: one slot per event type, per CPU. */

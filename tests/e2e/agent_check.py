@@ -294,6 +294,16 @@ ps = re.search(r'^gtrace_probe_spent_ratio\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.
 check("metrics: budget spent (reads + slice work + probes) > 0 and >= the probes' share",
       bs and ps and float(bs.group(1)) > 0 and float(bs.group(1)) >= float(ps.group(1)),
       [bs and bs.group(0), ps and ps.group(0)])
+# the CPU sampler runs in the target (its program, each sample's interrupt): charged there.
+# From the later scrape: the burner exec'd at 6 s and its new image has had whole windows since.
+cs = re.search(r'^gtrace_cpu_sampler_spent_ratio\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.burn_pid, m2, re.M)
+bb = re.search(r'^gtrace_budget_spent_ratio\{pid="%d",[^}]*\} ([0-9.e+-]+)$' % a.burn_pid, m2, re.M)
+irq = metric(m2, "gtrace_sample_interrupt_ns")
+check("metrics: the CPU sampler's cost in the burner > 0 and < 1% of its CPU at 99 Hz, inside its "
+      "budget spent; a sample's interrupt measured (100 ns - 100 us)",
+      cs and bb and 0 < float(cs.group(1)) < 0.01 and float(bb.group(1)) >= float(cs.group(1))
+      and irq and 100 < irq < 100000,
+      [cs and cs.group(0), bb and bb.group(0), irq])
 check("metrics: push errors counted while the receiver was down",
       (metric(m2, 'gtrace_push_errors_total{sink="pyroscope"}') or 0) >= 1, m2[-400:])
 log = open(a.log).read() if os.path.exists(a.log) else ""

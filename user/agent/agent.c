@@ -406,7 +406,7 @@ static void render(void *ctx, FILE *f)
 		fprintf(f, "# TYPE gtrace_dir_bytes gauge\ngtrace_dir_bytes %" PRIu64 "\n",
 			dirsink__bytes(a->dir));
 	fprintf(f, "# HELP gtrace_budget_spent_ratio What the agent cost a process (its reads, its "
-		   "draining and cutting of slices, the probes' cost in the target) over that process's own CPU, last window.\n# TYPE gtrace_budget_spent_ratio gauge\n");
+		   "draining and cutting of slices, the probes' and the CPU sampler's cost in the target) over that process's own CPU, last window.\n# TYPE gtrace_budget_spent_ratio gauge\n");
 	for (size_t i = 0; i < a->procs.cap; i++) {
 		struct proc *p = agent__proc_at(a, i);
 
@@ -414,7 +414,8 @@ static void render(void *ctx, FILE *f)
 			continue;
 		fprintf(f, "gtrace_budget_spent_ratio{pid=\"%d\",service=\"%s\"} %.6g\n", p->pid,
 			p->id.service, p->last.spent + (p->ws ? p->ws_last.spent +
-			(p->ws_last.target_ns ? (double)p->ws_last.cost_ns / p->ws_last.target_ns : 0) : 0));
+			(p->ws_last.target_ns ? (double)p->ws_last.cost_ns / p->ws_last.target_ns : 0) : 0) +
+			p->cpu_last_spent);
 		fprintf(f, "gtrace_agent_cpu_per_process_seconds{pid=\"%d\",service=\"%s\"} %.6g\n",
 			p->pid, p->id.service, p->last.cost_ns / 1e9);
 		fprintf(f, "gtrace_sample_rate_hz{pid=\"%d\",service=\"%s\"} %.4g\n", p->pid,
@@ -626,12 +627,17 @@ static uint64_t tick_all(struct agent *a, uint64_t now)
 			next = p->next_due < next ? p->next_due : next;
 			continue;
 		}
-		uint64_t c0 = clock__thread_cpu_ns();
+		uint64_t c0 = clock__thread_cpu_ns(), cs;
 
 		p->next_due = wprof__tick(p->w, now, &err);
-		/* sampling is CPU taken from a busy host too: it comes off the slices' budget */
+		cs = cpu__charge(a, p);
+		/*
+		 * Sampling is CPU taken from a busy host too, and the CPU sampler's
+		 * program and interrupts run in the target: both come off the
+		 * slices' budget.
+		 */
 		if (p->ws && err != -ESRCH)
-			wslice__charge_fixed(p->ws, clock__thread_cpu_ns() - c0);
+			wslice__charge_fixed(p->ws, clock__thread_cpu_ns() - c0 + cs);
 		if (err == -ESRCH) {
 			retire(a, p, "exited");
 			i = (size_t)-1; /* the map shifted: start over */

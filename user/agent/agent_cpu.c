@@ -23,6 +23,7 @@
 #include "export/pprof_builder.h"
 #include "export/symcache.h"
 #include "agent/agent_priv.h"
+#include "live/sample_cost.h"
 
 /* Sampler records: definitions carry their tgid in h.pad2, samples in tgid. */
 static int on_record(void *ctx, const void *data, size_t len)
@@ -75,7 +76,13 @@ void cpu__setup(struct agent *a, const struct agent_opts *o)
 		return;
 	}
 	cpu_sampler__enable(a->cpu, true);
-	pr_debug("agent: CPU sampler at %u Hz on %d CPUs\n", o->cpu_hz, cpu_sampler__ncpus(a->cpu));
+	if (sample_cost__measure(&a->sample_ns)) {
+		/* the program's own time is still charged; the interrupt is then taken as 2 us */
+		pr_warn("gtrace: agent: cannot measure a sample interrupt here; taking 2 us\n");
+		a->sample_ns = 2000;
+	}
+	pr_debug("agent: CPU sampler at %u Hz on %d CPUs, %.0f ns a sample's interrupt\n",
+		 o->cpu_hz, cpu_sampler__ncpus(a->cpu), a->sample_ns);
 }
 
 void cpu__add(struct agent *a, struct proc *p)
@@ -91,6 +98,23 @@ void cpu__add(struct agent *a, struct proc *p)
 		return;
 	}
 	cpu_profile__share_labelsets(p->cpu, a->cpu_defs);
+}
+
+uint64_t cpu__charge(struct agent *a, struct proc *p)
+{
+	uint64_t n, ns, cost;
+
+	if (!a->cpu || !p->cpu || cpu_sampler__target_cost(a->cpu, p->pid, &n, &ns))
+		return 0;
+	if (n < p->cpu_samples0 || ns < p->cpu_prog0) /* added again: its counters started over */
+		p->cpu_samples0 = p->cpu_prog0 = 0;
+	cost = ns - p->cpu_prog0 + (uint64_t)((n - p->cpu_samples0) * a->sample_ns);
+	p->cpu_win_samples += n - p->cpu_samples0;
+	p->cpu_win_prog_ns += ns - p->cpu_prog0;
+	p->cpu_samples0 = n;
+	p->cpu_prog0 = ns;
+	p->cpu_cost_ns += cost;
+	return cost;
 }
 
 void cpu__remove(struct agent *a, struct proc *p)
@@ -175,6 +199,15 @@ void cpu__cut(struct agent *a, struct proc *p, int64_t start, int64_t end, struc
 	if (!a->cpu || !p->cpu)
 		return;
 	cpu__drain(a); /* what the kernel holds of this window */
+	cpu__charge(a, p);
+	p->cpu_last_ns = p->cpu_cost_ns;
+	p->cpu_last_spent = p->last.target_ns ? (double)p->cpu_cost_ns / p->last.target_ns : 0;
+	if (p->cpu_win_samples)
+		pr_debug("pid %d: cpu sampler: %llu samples, program %.0f ns + interrupt %.0f ns a sample, "
+			 "%.4f%% of its CPU\n", p->pid, (unsigned long long)p->cpu_win_samples,
+			 (double)p->cpu_win_prog_ns / p->cpu_win_samples, a->sample_ns,
+			 p->cpu_last_spent * 100);
+	p->cpu_cost_ns = p->cpu_win_samples = p->cpu_win_prog_ns = 0;
 	np = realloc(w->p, (w->n + 1) * sizeof(*w->p));
 	if (!np) {
 		err = -ENOMEM;
@@ -212,4 +245,18 @@ void cpu__render(struct agent *a, FILE *f)
 		   "# HELP gtrace_cpu_hz The CPU sampler's rate, per CPU.\n"
 		   "# TYPE gtrace_cpu_hz gauge\ngtrace_cpu_hz %u\n",
 		(unsigned long long)a->cpu_samples, (unsigned long long)lost, a->o->cpu_hz);
+	fprintf(f, "# HELP gtrace_sample_interrupt_ns One CPU sample's interrupt, measured at start "
+		   "(the program's own time is counted per sample).\n"
+		   "# TYPE gtrace_sample_interrupt_ns gauge\ngtrace_sample_interrupt_ns %.0f\n"
+		   "# HELP gtrace_cpu_sampler_spent_ratio What the CPU sampler cost a process (its "
+		   "program on the process's samples + their interrupts) over that process's own CPU, "
+		   "last window; part of gtrace_budget_spent_ratio.\n"
+		   "# TYPE gtrace_cpu_sampler_spent_ratio gauge\n", a->sample_ns);
+	for (size_t i = 0; i < a->procs.cap; i++) {
+		struct proc *p = agent__proc_at(a, i);
+
+		if (p && p->cpu)
+			fprintf(f, "gtrace_cpu_sampler_spent_ratio{pid=\"%d\",service=\"%s\"} %.6g\n",
+				p->pid, p->id.service, p->cpu_last_spent);
+	}
 }

@@ -38,6 +38,13 @@ struct proc {
 	struct wprof *w;
 	struct cpu_profile *cpu; /* its rows from the host-wide CPU sampler; NULL: none */
 	struct symcache *cpu_sc;
+	/*
+	 * What the CPU sampler cost it (agent_cpu.c): the program's counters
+	 * at the last charge, this window's cost so far, the last window's.
+	 */
+	uint64_t cpu_samples0, cpu_prog0, cpu_cost_ns, cpu_last_ns;
+	uint64_t cpu_win_samples, cpu_win_prog_ns; /* this window's, for -v */
+	double cpu_last_spent;
 	struct agent_identity id;
 	int64_t win_start;	/* UTC ns: this process's part of the current window */
 	uint64_t next_due;	/* CLOCK_MONOTONIC */
@@ -95,6 +102,7 @@ struct agent {
 	/* --cpu-hz > 0: one CPU sampler for every process (agent_cpu.c) */
 	struct gt_cpu_sampler *cpu;
 	struct cpu_profile *cpu_defs; /* the label sets, shared by all processes */
+	double sample_ns;	      /* one sample's interrupt, measured at start */
 	uint64_t cpu_samples;	/* in cut profiles */
 };
 
@@ -126,6 +134,11 @@ void cpu__remove(struct agent *a, struct proc *p);
 void cpu__drain(struct agent *a);
 /* The ring buffer's fd for poll, -1 without a sampler. */
 int cpu__fd(const struct agent *a);
+/*
+ * What the CPU sampler cost p since the last call (ns: the program's own
+ * time on its samples + each sample's interrupt), added to the window's.
+ */
+uint64_t cpu__charge(struct agent *a, struct proc *p);
 /* Appends p's cpu profile of [start, end) to w and starts its next window empty. */
 void cpu__cut(struct agent *a, struct proc *p, int64_t start, int64_t end, struct agent_window *w);
 void cpu__close(struct agent *a);

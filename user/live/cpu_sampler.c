@@ -230,6 +230,18 @@ void cpu_sampler__remove_target(struct gt_cpu_sampler *s, pid_t pid)
 	u64map__put(&s->bias, pid, (void *)(uintptr_t)1);
 }
 
+int cpu_sampler__target_cost(struct gt_cpu_sampler *s, pid_t pid, uint64_t *samples,
+			     uint64_t *prog_ns)
+{
+	struct gt_cpu_target v;
+	__u32 key = pid;
+	int err = bpf_map__lookup_elem(s->skel->maps.targets, &key, sizeof(key), &v, sizeof(v), 0);
+
+	*samples = err ? 0 : v.samples;
+	*prog_ns = err ? 0 : v.prog_ns;
+	return err;
+}
+
 void cpu_sampler__enable(struct gt_cpu_sampler *s, bool on)
 {
 	__atomic_store_n(&s->skel->bss->gt_enabled, on, __ATOMIC_SEQ_CST);

@@ -59,6 +59,13 @@ int cpu_sampler__open(struct gt_cpu_sampler **out, const struct gt_cpu_sampler_o
 int cpu_sampler__add_target(struct gt_cpu_sampler *s, const struct gt_target *t);
 /* Stops sampling pid (its exit, for the agent). */
 void cpu_sampler__remove_target(struct gt_cpu_sampler *s, pid_t pid);
+/*
+ * The samples the program took in pid's threads since it was added, and
+ * its own run time on them (ns; the timer interrupt around it is not in
+ * it: sample_cost.h).  0, or -ENOENT when pid is not a target.
+ */
+int cpu_sampler__target_cost(struct gt_cpu_sampler *s, pid_t pid, uint64_t *samples,
+			     uint64_t *prog_ns);
 void cpu_sampler__enable(struct gt_cpu_sampler *s, bool on);
 /* Own ring buffer only: waits up to timeout_ms, delivers records.  >= 0 records or -errno. */
 int cpu_sampler__poll(struct gt_cpu_sampler *s, int timeout_ms);
