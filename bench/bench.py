@@ -187,7 +187,7 @@ class Tracer:
     """One tracing configuration attached to a running target."""
 
     def __init__(self, cfg, kind, args, pid, exe, tag):
-        self.cfg, self.kind, self.pid = cfg, kind, pid
+        self.cfg, self.kind, self.pid, self.tag = cfg, kind, pid, tag
         self.p = self.out = None
         self.capture = os.path.join(TMP, f"{tag}.gtr")
         if kind == "gtrace":
@@ -267,6 +267,8 @@ class Tracer:
             r["cpu_samples"] = int(meta.get("written.cpu_sample", 0) or 0)
             r["capture_bytes"] = size
             r["bytes_per_event"] = size / ev if ev else None
+            if self.cfg in TOP10_CFGS and self.tag.startswith(TOP10_WL + "-") and size:
+                r["offcpu_top10"] = offcpu_top10(self.capture, self.tag)
             if self.cfg != "gtrace" or os.environ.get("BENCH_KEEP") != "1":
                 try:
                     os.unlink(self.capture)
@@ -275,6 +277,52 @@ class Tracer:
         else:
             stop(target)
         return r
+
+
+# issue 13: does --budget 2's off-CPU profile rank the same ten stacks as a full capture?
+TOP10_WL = "http-hello-go1.26"
+TOP10_CFGS = ("gtrace", "budget-2%")
+GO = "/usr/local/go/bin/go"
+
+
+def offcpu_top10(cap, tag):
+    """The ten heaviest off-CPU stacks of a capture, [[frames, share], ...] (go tool pprof -raw)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+    import profile_check
+    pb = os.path.join(TMP, f"{tag}.pb.gz")
+    try:
+        subprocess.run([GTRACE, "report", cap, "-f", "pprof", "-o", pb, "-q"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+        d = {}
+        for smp in profile_check.raw(GO, pb):
+            v = smp["v"].get("delay", 0)
+            if v:
+                k = tuple(smp["frames"])
+                d[k] = d.get(k, 0) + v
+    except (subprocess.SubprocessError, OSError) as e:
+        log(f"  {tag}: no off-CPU profile: {e}")
+        return None
+    finally:
+        if os.path.exists(pb):
+            os.unlink(pb)
+    tot = sum(d.values()) or 1
+    return [[list(k), d[k] / tot] for k in sorted(d, key=lambda k: -d[k])[:10]]
+
+
+def top10_agreement(runs):
+    """Per repetition: the budget run's top-10 against the full capture's of the same repetition,
+    and, as the yardstick, one full capture's against the next repetition's."""
+    full = [r.get("offcpu_top10") for r in runs.get((TOP10_WL, "gtrace"), [])]
+    bud = [r.get("offcpu_top10") for r in runs.get((TOP10_WL, "budget-2%"), [])]
+    keys = lambda t: {tuple(k) for k, _ in t}
+    pairs = [(keys(f), keys(b)) for f, b in zip(full, bud) if f and b]
+    ctrl = [(keys(a), keys(b)) for a, b in zip(full, full[1:]) if a and b]
+    if not pairs:
+        return None
+    return {"reps": len(pairs), "common": [len(a & b) for a, b in pairs],
+            "of": [len(a) for a, _ in pairs], "same": sum(a == b for a, b in pairs),
+            "full_vs_full_common": [len(a & b) for a, b in ctrl],
+            "full_vs_full_same": sum(a == b for a, b in ctrl)}
 
 
 def start_fixture(binary, args):
@@ -452,6 +500,9 @@ def summarize(runs, wls):
                     s["ratio"] = base["rps"] / s["rps"]
                     s["added_ns_per_op"] = 1e9 / s["rps"] - 1e9 / base["rps"]
             summary.setdefault(wl, {})[cfg] = s
+    agree = top10_agreement(runs)
+    if agree:
+        summary[TOP10_WL]["budget-2%"]["offcpu_top10"] = agree
     return summary
 
 

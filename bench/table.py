@@ -135,6 +135,18 @@ def targets(res):
             out.append(("gtrace's own CPU ≤ 25% of a core at 1 M events/s",
                         f"{per_m * 100:.0f}% per 1 M events/s ({pct(s['tracer_cpu'])} at {fsi(s['events_per_sec'])}/s, {best[0]})",
                         per_m <= 0.25))
+    # 8b. record --budget 2 on the saturated HTTP server (issue 13): throughput within 2% of
+    # none, and its off-CPU profile ranks the same ten stacks as a full capture of the same rep
+    r = sget("http-hello-go1.26", "budget-2%", "ratio")
+    if r:
+        out.append(("--budget 2, HTTP hello: throughput within 2% of none (time per request)",
+                    f"{(r - 1) * 100:+.1f}% time/request", r <= 1.02))
+    t = sget("http-hello-go1.26", "budget-2%", "offcpu_top10")
+    if t:
+        out.append(("--budget 2, HTTP hello: off-CPU top-10 stacks = the full capture's (same repetition)",
+                    f"same set in {t['same']} of {t['reps']} repetitions, in common {t['common']} of {t['of']}; "
+                    f"full vs the next full: same in {t['full_vs_full_same']} of {len(t['full_vs_full_common'])}, "
+                    f"in common {t['full_vs_full_common']}", t["same"] == t["reps"]))
     # 9. the sampled profile at 10 Hz on 10,000 goroutines: <= 2% slower
     for wl in ("pingpong-p2-idle10k-go1.26", "http-hello-idle10k-go1.26"):
         r = sget(wl, "profile-10hz", "ratio")
