@@ -275,6 +275,8 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 	w->o = *o;
 	w->o.buffer = to.buffer_bytes;
 	err = tracer__open(&w->tr, t, &to, from_probes, w);
+	if (!err)
+		tracer__prompt(w->tr, true);
 	/*
 	 * Off until the agent's loop takes the source over (wslice__tick): this
 	 * may run on a loading thread the loop does not wait for, and a slice

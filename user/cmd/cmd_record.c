@@ -528,6 +528,7 @@ int cmd_record(int argc, char **argv)
 	if (o.budget) {
 		struct gt_slicer_opts so = { .budget_pct = o.budget };
 
+		tracer__prompt(r.tr, true); /* slices: as the agent (tracer.h) */
 		err = slicer__open(&r.slicer, r.tr, o.pid, &so);
 		if (!err)
 			err = slicer__attach(r.slicer, clock__mono_ns());

@@ -43,6 +43,7 @@ struct gt_tracer {
 	struct gtrace_bpf *skel;
 	struct ring_buffer *rb;
 	int efd;		    /* edge-triggered epoll on the ring buffer (tracer__poll) */
+	bool prompt;		    /* take records as they come (tracer__prompt) */
 	struct gt_target *t;
 	/* The probe set, kept so it can be attached and detached again (slices). */
 	struct site sites[MAX_SITES];
@@ -501,18 +502,34 @@ fail:
 int tracer__poll(struct gt_tracer *tr, int timeout_ms)
 {
 	struct epoll_event ev;
-	int n = epoll_wait(tr->efd, &ev, 1, timeout_ms);
+	int n;
 
+	if (tr->prompt) {
+		/* level-triggered: back at once whenever the buffer holds a record */
+		n = ring_buffer__poll(tr->rb, timeout_ms);
+		if (n >= 0) {
+			int m = ring_buffer__consume(tr->rb);
+
+			n = m < 0 ? m : n + m;
+		}
+		return n == -EINTR ? 0 : n;
+	}
+	n = epoll_wait(tr->efd, &ev, 1, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	n = ring_buffer__consume(tr->rb);
 	return n == -EINTR ? 0 : n;
 }
 
+void tracer__prompt(struct gt_tracer *tr, bool on)
+{
+	tr->prompt = on;
+}
+
 int tracer__wake_fd(struct gt_tracer *tr)
 {
-	/* readable after a wake-up until tracer__poll takes it: the same edge */
-	return tr->efd;
+	/* level-triggered (libbpf's): for callers that poll it among others, prompt tracers */
+	return tr->rb ? ring_buffer__epoll_fd(tr->rb) : -1;
 }
 
 /*
