@@ -200,7 +200,6 @@ void cpu__cut(struct agent *a, struct proc *p, int64_t start, int64_t end, struc
 		return;
 	cpu__drain(a); /* what the kernel holds of this window */
 	cpu__charge(a, p);
-	p->cpu_last_ns = p->cpu_cost_ns;
 	p->cpu_last_spent = p->last.target_ns ? (double)p->cpu_cost_ns / p->last.target_ns : 0;
 	if (p->cpu_win_samples)
 		pr_debug("pid %d: cpu sampler: %llu samples, program %.0f ns + interrupt %.0f ns a sample, "

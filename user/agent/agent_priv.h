@@ -42,7 +42,7 @@ struct proc {
 	 * What the CPU sampler cost it (agent_cpu.c): the program's counters
 	 * at the last charge, this window's cost so far, the last window's.
 	 */
-	uint64_t cpu_samples0, cpu_prog0, cpu_cost_ns, cpu_last_ns;
+	uint64_t cpu_samples0, cpu_prog0, cpu_cost_ns;
 	uint64_t cpu_win_samples, cpu_win_prog_ns; /* this window's, for -v */
 	double cpu_last_spent;
 	struct agent_identity id;
