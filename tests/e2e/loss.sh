@@ -3,7 +3,9 @@
 # channel ping-pong flat out) recorded with an 8 KiB ring buffer must lose
 # records, and say so exactly: loss.total > 0; for every event type
 # produced == written + loss; the jsonl holds written.<type> events of each
-# type; and the LOSS events' "lost" fields add up to loss.total.
+# type; and the LOSS events' "lost" fields add up to loss.total.  Then the
+# same flood with the default buffer: nothing lost, and the reader woke about
+# ten times a second (record.reader_turns), not once per handful of records.
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 . tests/e2e/proc_lib.bash
@@ -60,3 +62,37 @@ print("loss.total %d of produced.total %s, %d LOSS events" % (total, cap.get("pr
 assert not probs, "; ".join(probs)
 PY
 done
+
+# The reader takes records in batches (tracer__poll waits for the programs'
+# wake-up, an eighth of the buffer): with the default 32 MiB buffer the same
+# flood, ~1 M records a second, costs it about 10 loop turns a second and
+# loses nothing.  The level-triggered wait this replaced turned ~1,700 times
+# a second (docs/performance.md).
+v=$(echo $vers | tr ' ' '\n' | tail -1)
+name=loss/batched-reader-$v
+bin=$FIX/flood-$v-plain
+d=$TMP/batch-$v
+mkdir -p "$d"
+if [ ! -x "$bin" ]; then
+	skip "$name" "no $bin (tests/fixtures/build.sh)"
+elif start_recording "$name" "$d" "$bin" -wait -d 2 -- -d 30; then
+	wait_exit "$FPID" 20
+	wait_exit "$GPID" 20; grc=$EXIT_RC
+	if [ $grc -ne 0 ]; then
+		indent "$d/rec.err"; fail "$name: gtrace record exited $grc"
+	elif ! "$GTRACE" report "$d/cap" -f jsonl 2>"$d/rep.err" | head -1 > "$d/cap.json"; then
+		indent "$d/rep.err"; fail "$name: gtrace report -f jsonl failed"
+	else
+		check "$name" python3 - "$d/cap.json" <<'PY'
+import json, sys
+cap = json.load(open(sys.argv[1]))
+ev, turns = int(cap["record.events"]), int(cap["record.reader_turns"])
+secs = (int(cap["record.end_mono_ns"]) - int(cap["record.start_mono_ns"])) / 1e9
+print("%d events in %.2f s (%.0f k/s), %d reader turns (%.1f a second), %s lost"
+      % (ev, secs, ev / secs / 1e3, turns, turns / secs, cap.get("loss.total")))
+assert ev / secs > 200e3, "the flood ran at only %.0f events/s: nothing to batch" % (ev / secs)
+assert int(cap.get("loss.total", 0)) == 0, "records lost with the default buffer"
+assert turns <= 40 * secs + 10, "%d turns in %.1f s: the reader is not batching" % (turns, secs)
+PY
+	fi
+fi

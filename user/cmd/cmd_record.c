@@ -48,6 +48,7 @@ struct record {
 	uint64_t user_produced[GT_EV_MAX]; /* records made here, not by the probes */
 	bool from_user;	/* on_record is fed by the snapshot, not the ring buffer */
 	uint64_t events;
+	uint64_t turns; /* reader loop turns: batched waits keep this near 10 a second */
 	struct capture_loss loss;
 	uint64_t start_ns;
 	uint64_t created, exited;
@@ -235,6 +236,7 @@ static void write_trailer(struct record *r, const char *why)
 
 	capture_writer__meta(r->w, "record.probe_hits", "%llu",
 			     (unsigned long long)tracer__hits(r->tr));
+	capture_writer__meta(r->w, "record.reader_turns", "%llu", (unsigned long long)r->turns);
 	tracer__timings(r->tr, &att, &det);
 	capture_writer__meta(r->w, "record.detach_ns", "%llu", (unsigned long long)det);
 	/* The final progress line shows the same total as the trailer. */
@@ -430,6 +432,7 @@ static const char *record_loop(struct record *r, const struct record_opts *o)
 			timeout = due <= t ? 0 : due - t >= 100000000ull ? 100 : (int)((due - t) / 1000000);
 		}
 		n = tracer__poll(r->tr, timeout);
+		r->turns++;
 		now = clock__mono_ns();
 		if (n < 0 || r->err) {
 			why = "error";
