@@ -114,9 +114,11 @@ check export/text sh -c '"$0" report "$1" > "$2" && grep -q "^goroutines" "$2" &
 	"$GTRACE" "$cap" "$TMP/report.txt" "$ncreated"
 
 # ---- Perfetto compaction: the UI shows what the plain rendering shows ----
-# Perfetto interns names, categories, annotation names and values, puts
-# long-lived goroutines on sequences of their own (default track, delta
-# clock); Chrome JSON spells everything out.  Both render the same timeline,
+# Perfetto interns names, annotation names and values, puts short-lived
+# goroutines' events on a pool of delta-clock sequences and long-lived
+# goroutines on sequences of their own (default track, delta clock), groups
+# goroutine tracks by start function and reuses flow ids; Chrome JSON
+# spells everything out.  Both render the same timeline,
 # so with every interned name, default and clock resolved
 # (perfetto_check.py --summary) the slices by name, the label and stack
 # arguments, the flows and the instants must be equal, and so must every

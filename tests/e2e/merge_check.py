@@ -59,7 +59,8 @@ def perfetto(path, a, b):
             if td.HasField('process'):
                 procs[td.uuid] = (td.process.pid, td.process.process_name)
             elif td.HasField('parent_uuid'):
-                parent[td.uuid] = td.parent_uuid
+                # a goroutine's parent is its start function's group, in the process
+                parent[td.uuid] = parent.get(td.parent_uuid, td.parent_uuid)
                 m = re.match(r'G(\d+)', td.name)
                 if m:
                     goid[td.uuid] = int(m.group(1))

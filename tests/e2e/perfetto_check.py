@@ -3,9 +3,11 @@
 # Decodes a gtrace Perfetto file with the upstream protos shipped in the
 # `perfetto` Python package and checks what the UI relies on: every packet
 # decodes as perfetto.protos.TracePacket with no unknown fields, slices
-# balance per track and never go back in time, each flow has both ends,
-# tracks are declared (goroutine tracks: merge NONE under the process
-# track), a ClockSnapshot carries MONOTONIC and REALTIME, and every event
+# balance per track and never go back in time, each flow has both ends
+# (ids paired in time order, as trace_processor's flow tracker pairs them:
+# an id may be used again once its flow has ended), tracks are declared
+# before use and siblings that merge by name (the default) have distinct
+# names, a ClockSnapshot carries MONOTONIC and REALTIME, and every event
 # resolves the way trace_processor resolves it, per sequence: its clock
 # (its own timestamp_clock_id or the sequence's TracePacketDefaults) is
 # MONOTONIC or a sequence-scoped clock defined by a ClockSnapshot on that
@@ -13,9 +15,13 @@
 # track is its own track_uuid or the defaults' TrackEventDefaults.track_uuid;
 # every interned reference (event name, category, annotation name, string
 # value iid) resolves to interned data sent earlier on its sequence since
-# its last SEQ_INCREMENTAL_STATE_CLEARED, and packets using any of this set
-# SEQ_NEEDS_INCREMENTAL_STATE.  Flows are read from both the fixed64 and
-# the (older) varint flow id fields, as trace_processor does.
+# its last SEQ_INCREMENTAL_STATE_CLEARED (trace_processor resolves these
+# whether or not a packet sets SEQ_NEEDS_INCREMENTAL_STATE, which only makes
+# it drop packets after a loss on the sequence, proto_trace_reader.cc).
+# Flows are read from both the fixed64 and the (older) varint flow id
+# fields, as trace_processor does.  A goroutine track "G<n>" under a group
+# track (its start function) is named "G<n> <function>" in the timeline,
+# as Chrome JSON names it.
 # Prints one summary line: "tracks=N slices=N flows=N instants=N clocks=..."
 #   perfetto_check.py FILE [--summary OUT.json]  also writes what the UI
 #   shows, names resolved: slice names and label args, counted, and each
@@ -45,7 +51,8 @@ def main(path, summary=None, show_stats=False, events_out=None):
     depth = collections.Counter()
     last = {}
     tracks = {}
-    out_flows, in_flows = collections.Counter(), collections.Counter()
+    parents, sibling_names, display = set(), set(), {}
+    flow_ends = []  # (ns, 0 = ends / 1 = begins, id, file position)
     slices = instants = 0
     clocks = set()
     errors = []
@@ -97,10 +104,17 @@ def main(path, summary=None, show_stats=False, events_out=None):
             td = p.track_descriptor
             tracks[td.uuid] = td
             if td.HasField('parent_uuid'):
-                if td.sibling_merge_behavior != td.SIBLING_MERGE_BEHAVIOR_NONE:
-                    errors.append('track %s merges by name' % td.name)
                 if td.parent_uuid not in tracks:
                     errors.append('track %s before its parent' % td.name)
+                else:
+                    parents.add(td.parent_uuid)
+                    sib = (td.parent_uuid, td.name)
+                    if sib in sibling_names and td.sibling_merge_behavior != td.SIBLING_MERGE_BEHAVIOR_NONE:
+                        errors.append('track %s merges by name with a sibling' % td.name)
+                    sibling_names.add(sib)
+                    par = tracks[td.parent_uuid]
+                    if not par.HasField('process') and td.name[:1] == 'G' and td.name[1:].isdigit():
+                        display[td.uuid] = td.name + ' ' + par.name
         if p.HasField('track_event'):
             te = p.track_event
             uses_state = False
@@ -150,14 +164,14 @@ def main(path, summary=None, show_stats=False, events_out=None):
                 evargs.append('%s=%s' % (k, v))
                 if te.type == te.TYPE_SLICE_BEGIN:
                     args['%s=%s' % (k, v)] += 1
-            if uses_state and not (p.sequence_flags & 2 and st['valid']):
-                errors.append('packet relies on incremental state without SEQ_NEEDS_INCREMENTAL_STATE')
+            if uses_state and not st['valid']:
+                errors.append('packet relies on incremental state its sequence %d never cleared' % sid)
             if te.type in (te.TYPE_SLICE_BEGIN, te.TYPE_SLICE_END, te.TYPE_INSTANT):
-                timeline[tracks[u].name if u in tracks else str(u)].append(
+                timeline[display.get(u) or (tracks[u].name if u in tracks else str(u))].append(
                     (ts, {te.TYPE_SLICE_BEGIN: 'S', te.TYPE_SLICE_END: 'E'}.get(te.type, 'I'), name or ''))
             if events is not None:
                 events.append('%s\t%d\t%s\t%s\t%s\t%s' % (
-                    tracks[u].name if u in tracks else u, ts, te.Type.Name(te.type), name,
+                    display.get(u) or (tracks[u].name if u in tracks else u), ts, te.Type.Name(te.type), name,
                     ','.join(sorted(evargs)).replace('\n', '|'),
                     ','.join(map(str, list(te.flow_ids) + list(te.flow_ids_old) +
                              list(te.terminating_flow_ids) + list(te.terminating_flow_ids_old)))))
@@ -176,18 +190,30 @@ def main(path, summary=None, show_stats=False, events_out=None):
             elif te.type == te.TYPE_INSTANT:
                 instants += 1
             for f in list(te.flow_ids) + list(te.flow_ids_old):
-                out_flows[f] += 1
+                flow_ends.append((ts, 1, f, len(flow_ends)))
             for f in list(te.terminating_flow_ids) + list(te.terminating_flow_ids_old):
-                in_flows[f] += 1
+                flow_ends.append((ts, 0, f, len(flow_ends)))
     if any(depth.values()):
         errors.append('unterminated slices: %s' % dict((k, v) for k, v in depth.items() if v))
-    if out_flows != in_flows or any(v != 1 for v in out_flows.values()):
-        errors.append('flows unpaired: %d out, %d in' % (len(out_flows), len(in_flows)))
+    # in time order; an id ending and beginning at the same nanosecond would
+    # depend on the sorter's tie order, so that counts as a reuse while open
+    open_flows, nflows, bad_flows = {}, 0, 0
+    for ts, kind, f, _ in sorted(flow_ends, key=lambda e: (e[0], -e[1], e[3])):
+        if kind:
+            bad_flows += f in open_flows
+            open_flows[f] = ts
+            nflows += 1
+        elif open_flows.pop(f, None) is None:
+            bad_flows += 1
+    if bad_flows or open_flows:
+        errors.append('flows unpaired: %d id(s) begun again while open or ended unbegun, '
+                      '%d never ended' % (bad_flows, len(open_flows)))
     if not {1, 3} <= clocks:
         errors.append('no ClockSnapshot with MONOTONIC and REALTIME (got %s)' % sorted(clocks))
-    goroutine_tracks = sum(1 for t in tracks.values() if t.HasField('parent_uuid'))
+    # goroutine tracks: the leaves (groups and the process hold them)
+    goroutine_tracks = sum(1 for u, t in tracks.items() if t.HasField('parent_uuid') and u not in parents)
     print('tracks=%d slices=%d flows=%d instants=%d clocks=%s' %
-          (goroutine_tracks, slices, len(out_flows), instants,
+          (goroutine_tracks, slices, nflows, instants,
            ','.join(map(str, sorted(clocks)))))
     if events_out:
         with open(events_out, 'w') as f:
@@ -198,7 +224,7 @@ def main(path, summary=None, show_stats=False, events_out=None):
         print('error:', e)
     if summary:
         import json
-        json.dump({'tracks': goroutine_tracks, 'slices': slices, 'flows': len(out_flows),
+        json.dump({'tracks': goroutine_tracks, 'slices': slices, 'flows': nflows,
                    'instants': instants, 'slice_names': slice_names, 'args': args,
                    'timeline': timeline},
                   open(summary, 'w'))

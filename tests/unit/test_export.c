@@ -336,26 +336,39 @@ struct pf_check {
 	int packets, slices, instants, tracks, clocks, flows_out, flows_in;
 	int unbalanced, unknown_track, merge_wrong, backwards;
 	bool boottime, realtime, monotonic;
-	char names[16][64];
-	uint64_t out_ids[64], in_ids[64];
+	char names[16][96]; /* goroutine tracks as shown: "G<n>" and its group's name */
+	/* flow ends in file order: MONOTONIC ns, id, 1 = begins */
+	uint64_t fl_ts[128], fl_id[128];
+	int fl_out[128], nfl;
 };
 
 #define MAX_TRACKS 64
+#define MAX_SEQS 32
 
+/*
+ * Resolves what trace_processor resolves: per sequence, the default clock
+ * (TracePacketDefaults) and sequence-scoped clocks defined against
+ * MONOTONIC by a ClockSnapshot, incremental ones summed packet by packet;
+ * goroutine tracks under start-function group tracks.
+ */
 static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 {
-	uint64_t uuids[MAX_TRACKS], last_ts[MAX_TRACKS];
-	int depth[MAX_TRACKS], nt = 0;
-	uint32_t defclk = 0; /* the sequence's default timestamp clock */
-	/* a sequence clock (64..127) defined against MONOTONIC: its value, MONOTONIC then */
-	uint64_t seq_at = 0, seq_mono = 0;
-	uint32_t seq_clock = 0;
+	uint64_t uuids[MAX_TRACKS], last_ts[MAX_TRACKS], guuid[MAX_TRACKS];
+	char gname[MAX_TRACKS][64];
+	int depth[MAX_TRACKS], nt = 0, ng = 0;
+	struct {
+		uint32_t id, defclk, clock; /* clock: its sequence clock (64..127) */
+		bool incr;
+		uint64_t at, mono, last;
+	} sq[MAX_SEQS];
+	int nsq = 0;
 	size_t off = 0;
 
 	memset(c, 0, sizeof(*c));
 	for (;;) {
 		bool bad;
 		Perfetto__Protos__TracePacket *p = t_pf_next(b, len, &off, &bad);
+		int s;
 
 		if (!p) {
 			if (bad)
@@ -363,8 +376,18 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 			break;
 		}
 		c->packets++;
+		for (s = 0; s < nsq && sq[s].id != p->trusted_packet_sequence_id; s++)
+			;
+		if (s == nsq && nsq < MAX_SEQS) {
+			memset(&sq[nsq], 0, sizeof(sq[0]));
+			sq[nsq++].id = p->trusted_packet_sequence_id;
+		}
+		if (s == MAX_SEQS) {
+			c->unbalanced = 1000;
+			break;
+		}
 		if (p->trace_packet_defaults && p->trace_packet_defaults->has_timestamp_clock_id)
-			defclk = p->trace_packet_defaults->timestamp_clock_id;
+			sq[s].defclk = p->trace_packet_defaults->timestamp_clock_id;
 		if (p->clock_snapshot) {
 			c->clocks++;
 			for (size_t i = 0; i < p->clock_snapshot->n_clocks; i++) {
@@ -378,22 +401,36 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 			for (size_t i = 0; i < p->clock_snapshot->n_clocks; i++) {
 				Perfetto__Protos__ClockSnapshot__Clock *k = p->clock_snapshot->clocks[i];
 
-				if (k->clock_id < 64 || k->clock_id >= 128 || k->is_incremental)
+				if (k->clock_id < 64 || k->clock_id >= 128)
 					continue;
-				seq_clock = k->clock_id;
-				seq_at = k->timestamp;
+				sq[s].clock = k->clock_id;
+				sq[s].incr = k->is_incremental;
+				sq[s].at = sq[s].last = k->timestamp;
 				for (size_t j = 0; j < p->clock_snapshot->n_clocks; j++)
 					if (p->clock_snapshot->clocks[j]->clock_id == 3)
-						seq_mono = p->clock_snapshot->clocks[j]->timestamp;
+						sq[s].mono = p->clock_snapshot->clocks[j]->timestamp;
 			}
 		}
 		if (p->track_descriptor && p->track_descriptor->has_parent_uuid &&
-		    nt < MAX_TRACKS) {
+		    p->track_descriptor->has_child_ordering && ng < MAX_TRACKS) {
+			guuid[ng] = p->track_descriptor->uuid; /* a start-function group */
+			snprintf(gname[ng++], 64, "%s", p->track_descriptor->name);
+		} else if (p->track_descriptor && p->track_descriptor->has_parent_uuid &&
+			   nt < MAX_TRACKS) {
 			Perfetto__Protos__TrackDescriptor *td = p->track_descriptor;
+			int g;
 
-			c->merge_wrong += td->sibling_merge_behavior != 2;
+			for (g = 0; g < ng && guuid[g] != td->parent_uuid; g++)
+				;
+			/* names are unique among siblings, else merging must be off */
+			for (int i = 0; i < c->tracks && i < 16; i++)
+				c->merge_wrong += td->sibling_merge_behavior != 2 &&
+						  !strncmp(c->names[i], td->name, strlen(td->name)) &&
+						  (c->names[i][strlen(td->name)] == ' ' ||
+						   !c->names[i][strlen(td->name)]);
 			if (c->tracks < 16)
-				snprintf(c->names[c->tracks], 64, "%s", td->name);
+				snprintf(c->names[c->tracks], 96, "%s%s%s", td->name, g < ng ? " " : "",
+					 g < ng ? gname[g] : "");
 			c->tracks++;
 			uuids[nt] = td->uuid;
 			depth[nt] = 0;
@@ -401,12 +438,16 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 		}
 		if (p->track_event) {
 			Perfetto__Protos__TrackEvent *te = p->track_event;
-			uint32_t clk = p->has_timestamp_clock_id ? p->timestamp_clock_id : defclk;
+			uint32_t clk = p->has_timestamp_clock_id ? p->timestamp_clock_id : sq[s].defclk;
 			int t;
 
-			/* the shared sequence's relative clock, back to MONOTONIC */
-			if (clk == seq_clock && seq_clock) {
-				p->timestamp = p->timestamp - seq_at + seq_mono;
+			/* a sequence clock, back to MONOTONIC */
+			if (clk == sq[s].clock && clk) {
+				uint64_t v = p->timestamp;
+
+				if (sq[s].incr)
+					v = sq[s].last += p->timestamp;
+				p->timestamp = v - sq[s].at + sq[s].mono;
 				clk = 3;
 			}
 
@@ -429,15 +470,20 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 					last_ts[t] = p->timestamp;
 			}
 			c->unbalanced += clk != 3;
-			for (size_t i = 0; i < te->n_flow_ids && c->flows_out < 64; i++)
-				c->out_ids[c->flows_out++] = te->flow_ids[i];
-			for (size_t i = 0; i < te->n_terminating_flow_ids && c->flows_in < 64; i++)
-				c->in_ids[c->flows_in++] = te->terminating_flow_ids[i];
-			/* the varint fields, which we write (trace_processor reads both) */
-			for (size_t i = 0; i < te->n_flow_ids_old && c->flows_out < 64; i++)
-				c->out_ids[c->flows_out++] = te->flow_ids_old[i];
-			for (size_t i = 0; i < te->n_terminating_flow_ids_old && c->flows_in < 64; i++)
-				c->in_ids[c->flows_in++] = te->terminating_flow_ids_old[i];
+			/* the varint fields, which we write, and the fixed64 ones (trace_processor reads both) */
+			for (int dir = 1; dir >= 0; dir--) {
+				size_t n = dir ? te->n_flow_ids_old : te->n_terminating_flow_ids_old;
+				size_t n2 = dir ? te->n_flow_ids : te->n_terminating_flow_ids;
+
+				for (size_t i = 0; i < n + n2 && c->nfl < 128; i++) {
+					c->fl_ts[c->nfl] = p->timestamp;
+					c->fl_out[c->nfl] = dir;
+					c->fl_id[c->nfl++] =
+						i < n ? (dir ? te->flow_ids_old : te->terminating_flow_ids_old)[i] :
+							(dir ? te->flow_ids : te->terminating_flow_ids)[i - n];
+					*(dir ? &c->flows_out : &c->flows_in) += 1;
+				}
+			}
 		}
 		perfetto__protos__trace_packet__free_unpacked(p, NULL);
 	}
@@ -445,19 +491,47 @@ static void check_packets(const uint8_t *b, size_t len, struct pf_check *c)
 		c->unbalanced += depth[t] != 0;
 }
 
-/* Every flow id started once and terminated once. */
+/*
+ * Every flow has both ends, paired as trace_processor pairs them: by id, in
+ * time order (an id ending at t may begin another flow after t).
+ */
 static bool flows_paired(const struct pf_check *c)
 {
+	int order[128], n = c->nfl;
+	bool open[128] = { 0 };
+
 	if (c->flows_in != c->flows_out)
 		return false;
-	for (int i = 0; i < c->flows_out; i++) {
-		int n = 0;
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	for (int i = 1; i < n; i++) /* by time; at one instant, ends first */
+		for (int j = i; j > 0; j--) {
+			int a = order[j - 1], b = order[j];
 
-		for (int j = 0; j < c->flows_in; j++)
-			n += c->in_ids[j] == c->out_ids[i];
-		if (n != 1)
-			return false;
+			if (c->fl_ts[a] < c->fl_ts[b] ||
+			    (c->fl_ts[a] == c->fl_ts[b] && c->fl_out[a] <= c->fl_out[b]))
+				break;
+			order[j - 1] = b;
+			order[j] = a;
+		}
+	for (int i = 0; i < n; i++) {
+		int e = order[i], k;
+
+		for (k = 0; k < i && !(open[order[k]] && c->fl_id[order[k]] == c->fl_id[e]); k++)
+			;
+		if (c->fl_out[e]) {
+			if (k < i)
+				return false; /* begun again while open */
+			open[e] = true;
+		} else {
+			if (k == i)
+				return false; /* ends nothing */
+			open[order[k]] = false;
+		}
 	}
+	for (int i = 0; i < n; i++)
+		if (open[i])
+			return false;
 	return true;
 }
 
@@ -482,10 +556,10 @@ TEST(perfetto_all)
 	free(b);
 	T_CHECK(c.clocks >= 1 && c.monotonic && c.realtime && c.boottime,
 		"clock snapshot with MONOTONIC, REALTIME, BOOTTIME from the metadata");
-	T_CHECK(c.tracks == 7 && !c.merge_wrong, "%d goroutine tracks (want 7), merge NONE",
-		c.tracks);
+	T_CHECK(c.tracks == 7 && !c.merge_wrong,
+		"%d goroutine tracks (want 7), none merging by name", c.tracks);
 	T_CHECK(has_track(&c, "G10 main.worker") && has_track(&c, "G2 runtime.bgsweep"),
-		"tracks named G<id> <start func>");
+		"tracks named G<id> under their start function's group");
 	T_CHECK(!c.unbalanced && !c.unknown_track && !c.backwards,
 		"slices balanced per track, in order, on declared tracks, MONOTONIC stamps");
 	/* intervals: G1 1, G2 1, G10 5, G11 13, G12 6, G13 3, G99 3 */

@@ -45,16 +45,25 @@ typedef Perfetto__Protos__TracePacket Packet;
 #define PROCESS_UUID 0x6774726300000000ULL
 /*
  * Track uuids are written by every event on the shared sequence, so they
- * are small: report's process is 1 and goroutine tracks goid + 2 (one to
- * three bytes).  Merged: capture idx's process is a big number (descriptors
+ * are small: report's process is 1, the first 30 start-function groups
+ * 2..31 and goroutine tracks goid + 32 (one to three bytes).  Merged: capture idx's process is a big number (descriptors
  * only), goroutine tracks carry the capture index in the low 10 bits.
  */
 #define PROC_UUID(t) ((t)->wall ? PROCESS_UUID + ((uint64_t)(t)->idx << 40) : 1)
-#define TRACK_UUID(t, goid) ((t)->wall ? ((goid) + 1) << 10 | ((t)->idx & 1023) : (goid) + 2)
+#define TRACK_UUID(t, goid) ((t)->wall ? ((goid) + 1) << 10 | ((t)->idx & 1023) : (goid) + GOID_BASE)
+#define GROUP_UUID(t, n)                                                          \
+	((t)->wall ? PROC_UUID(t) + (1ULL << 32) + (n) :                            \
+	 (n) <= GROUP_SMALL ? 1 + (n) : GROUP_UUID_BIG + (n))
 /* merged outputs: the "clock uncertainty" group and one child per window */
 #define WINDOWS_UUID 0x6774726d00000000ULL
 #define SEQ_INCREMENTAL_STATE_CLEARED 1
-#define SEQ_NEEDS_INCREMENTAL_STATE 2
+/*
+ * SEQ_NEEDS_INCREMENTAL_STATE (2) is not written: trace_processor resolves
+ * interned data, defaults and sequence clocks whether it is set or not; the
+ * flag only tells a reader to drop a packet whose sequence lost data before
+ * it (proto_trace_reader.cc), and a gtrace file is written whole.  Two
+ * bytes a packet.
+ */
 #define CLOCK_MONOTONIC_ID PERFETTO__PROTOS__BUILTIN_CLOCK__BUILTIN_CLOCK_MONOTONIC
 #define CLOCK_DELTA 64 /* sequence-scoped (64..127), incremental: our goroutine sequences */
 /*
@@ -71,6 +80,36 @@ typedef Perfetto__Protos__TracePacket Packet;
  * at ~12 bytes a slice (no track uuid, 2-3 byte timestamps instead of 6-7).
  */
 #define PROMOTE 16
+/*
+ * Report outputs: every packet that would go on the shared sequence with an
+ * absolute timestamp (6 bytes) goes on one of POOL sequences whose clock is
+ * incremental instead, the one whose last timestamp is the latest not after
+ * the packet's (best fit), so the delta is small (2-3 bytes).  Packets are
+ * not written in time order (a slice's BEGIN when the slice ends, an instant
+ * when its flow's far end is), which is why one sequence is not enough; a
+ * packet older than every pool sequence's last stays absolute on the shared
+ * sequence.  Track uuids stay explicit on these.
+ */
+#define POOL 8
+/*
+ * Goroutine tracks are grouped by start function (a spawn storm is a
+ * million "G<n> main.worker" tracks: the function spelt once, in the
+ * group's descriptor).  Report: groups take uuids 2..GROUP_SMALL + 1 and
+ * goroutine tracks goid + GOID_BASE above them; later groups a big range.
+ */
+#define GROUP_SMALL 30
+#define GOID_BASE (GROUP_SMALL + 2)
+#define GROUP_UUID_BIG 0x6774726700000000ULL
+/*
+ * Flow ids: trace_processor pairs a flow's two ends by id in time order (an
+ * id in flow_ids begins a flow, the same id in terminating_flow_ids ends
+ * it), so an id is free again once its flow has ended.  FLOW_LANES one-byte
+ * ids are handed out again and again: the one free earliest, when its last
+ * flow ended strictly before the new flow begins; else the timeline's own
+ * id, above them.  The timeline writes a flow's source instant and then at
+ * once the slice it ends in, so one pending flow is all there is to keep.
+ */
+#define FLOW_LANES 127
 #define MERGE_NONE \
 	PERFETTO__PROTOS__TRACK_DESCRIPTOR__SIBLING_MERGE_BEHAVIOR__SIBLING_MERGE_BEHAVIOR_NONE
 #define SLICE_BEGIN PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_SLICE_BEGIN
@@ -79,8 +118,8 @@ typedef Perfetto__Protos__TracePacket Packet;
 #define OUT_FLUSH (1 << 20)
 
 /* Interned kinds: each has its own iid space; the InternedData field it goes in. */
-enum { K_CAT, K_NAME, K_ANAME, K_ASTR, NKINDS };
-static const uint8_t idata_field[NKINDS] = { 1, 2, 3, 29 };
+enum { K_NAME, K_ANAME, K_ASTR, NKINDS };
+static const uint8_t idata_field[NKINDS] = { 2, 3, 29 };
 
 /* A growable byte buffer: the output not yet written to the FILE. */
 struct buf {
@@ -119,7 +158,19 @@ struct pf {
 	unsigned nwindows; /* merged: windows written (their tracks) */
 	struct strtab tab[NKINDS];
 	struct pcache pc[NKINDS];
-	struct seq *seqs; /* [0] the shared sequence, then one per promoted goroutine */
+	struct seq *seqs; /* [0] the shared sequence, [1..POOL] the pool, then promoted goroutines */
+	uint8_t pool_ord[POOL]; /* started pool sequences (seqs[1 + i]) by last, ascending */
+	uint64_t pool_last[POOL]; /* their lasts, in that order */
+	unsigned pool_n;
+	struct strtab groups; /* start function -> group number, this capture's */
+	struct pcache gpc;    /* the same by address */
+	struct lane {
+		uint64_t free; /* its last flow's end */
+		uint16_t id;
+	} lanes[FLOW_LANES]; /* a min-heap by free */
+	unsigned nlanes, lanes_made;
+	uint64_t pend_flow, pend_id; /* the flow whose source was just written */
+	bool pend_lane;
 	uint64_t base;	  /* MONOTONIC at CLOCK_REL's REL0 (report: t0) */
 	size_t nseqs, seqcap;
 	int err;
@@ -435,19 +486,20 @@ static int track_event(struct tl *t, const struct where *w, int64_t ts, int type
 {
 	struct pf *pf = t->priv;
 	struct pend pend[2 + 2 * TL_MAX_ARGS];
-	uint64_t niid[TL_MAX_ARGS], siid[TL_MAX_ARGS], cat = 0, nm = 0;
+	uint64_t niid[TL_MAX_ARGS], siid[TL_MAX_ARGS], nm = 0;
 	size_t more = 64 + 24 * (size_t)n;
 	uint8_t *p, *lp, *tl;
 	int np = 0;
 
 	if (pf->first && first_packet(t))
 		return pf->err;
-	if (type != SLICE_END) {
-		/* the one category: iid 1, known sent once the sequence's bit is set */
-		cat = w->sq->low[K_CAT] & 1 ? 1 : ref(pf, w->sq, K_CAT, "goroutine", true, pend, &np);
-		if (name)
-			nm = ref(pf, w->sq, K_NAME, name, name_fixed, pend, &np);
-	}
+	/*
+	 * No category: every event here is a goroutine's, so the one category
+	 * there was told nothing, at 2 bytes a slice and an instant (Chrome JSON,
+	 * whose events need one, keeps "goroutine").
+	 */
+	if (type != SLICE_END && name)
+		nm = ref(pf, w->sq, K_NAME, name, name_fixed, pend, &np);
 	for (int i = 0; i < n; i++) {
 		niid[i] = ref(pf, w->sq, K_ANAME, args[i].key, true, pend, &np);
 		siid[i] = args[i].str ? ref(pf, w->sq, K_ASTR, args[i].str, true, pend, &np) : 0;
@@ -469,7 +521,6 @@ static int track_event(struct tl *t, const struct where *w, int64_t ts, int type
 		p = put_v(p, 8, (uint64_t)ts);
 	}
 	p = put_v(p, 10, w->id);
-	p = put_v(p, 13, SEQ_NEEDS_INCREMENTAL_STATE);
 	if (np) {
 		uint8_t *il;
 
@@ -485,8 +536,6 @@ static int track_event(struct tl *t, const struct where *w, int64_t ts, int type
 		p = close_len(il, p);
 	}
 	p = open_len(p, 11, &tl); /* track_event */
-	if (cat)
-		p = put_v(p, 3, cat); /* category_iids */
 	p = put_v(p, 9, type);
 	if (w->track)
 		p = put_v(p, 11, w->track);
@@ -537,7 +586,6 @@ static int slice_end(struct tl *t, const struct where *w, int64_t ts)
 		p = put_v(p, 8, w->clock == AT_REL ? (uint64_t)ts + REL0 - pf->base : (uint64_t)ts);
 	}
 	p = put_v(p, 10, w->id);
-	p = put_v(p, 13, SEQ_NEEDS_INCREMENTAL_STATE);
 	p = open_len(p, 11, &tl); /* track_event */
 	p = put_v(p, 9, SLICE_END);
 	if (w->track)
@@ -555,40 +603,29 @@ static struct where shared(struct tl *t, uint64_t track)
 }
 
 /*
- * g's own sequence, from its PROMOTE-th slice on: its first packet clears
- * the (new) sequence's state, makes g's track the default track and the
- * delta clock the default clock, and defines that clock at ts.
+ * A sequence's first packet: clears its (new) incremental state, makes the
+ * delta clock the default clock (and track, when not 0, the default track)
+ * and defines that clock at ts MONOTONIC.
  */
-static int promote(struct tl *t, uint64_t *slot, uint64_t track, uint64_t ts)
+static int seq_start(struct tl *t, uint32_t id, uint64_t track, uint64_t ts)
 {
 	struct pf *pf = t->priv;
 	uint8_t *p, *lp, *dl, *el, *cl, *c1;
-	struct seq *sq;
 
 	if (pf->first && first_packet(t))
 		return pf->err;
-	if (pf->nseqs == pf->seqcap) {
-		size_t cap = pf->seqcap * 2;
-		struct seq *s = realloc(pf->seqs, cap * sizeof(*s));
-
-		if (!s || pf->nseqs >= UINT32_MAX - SEQ_ID)
-			return pf->err = -ENOMEM;
-		pf->seqs = s;
-		pf->seqcap = cap;
-	}
-	sq = &pf->seqs[pf->nseqs];
-	*sq = (struct seq){ .last = ts };
-	*slot = PROMOTE + pf->nseqs++;
 	if (!(p = open_packet(pf, 80, &lp)))
 		return pf->err;
-	p = put_v(p, 10, SEQ_ID + (*slot - PROMOTE));
+	p = put_v(p, 10, id);
 	p = put_v(p, 13, SEQ_INCREMENTAL_STATE_CLEARED);
 	p = put_v(p, 87, 1);	   /* first_packet_on_sequence */
 	p = open_len(p, 59, &dl);  /* trace_packet_defaults */
 	p = put_v(p, 58, CLOCK_DELTA); /* .timestamp_clock_id */
-	p = open_len(p, 11, &el);  /* .track_event_defaults */
-	p = put_v(p, 11, track);   /* ..track_uuid */
-	p = close_len(el, p);
+	if (track) {
+		p = open_len(p, 11, &el); /* .track_event_defaults */
+		p = put_v(p, 11, track);  /* ..track_uuid */
+		p = close_len(el, p);
+	}
 	p = close_len(dl, p);
 	p = open_len(p, 6, &cl); /* clock_snapshot: the delta clock starts at ts MONOTONIC */
 	p = open_len(p, 1, &c1);
@@ -603,6 +640,68 @@ static int promote(struct tl *t, uint64_t *slot, uint64_t track, uint64_t ts)
 	p = close_len(cl, p);
 	return done(t, close_len(lp, p));
 }
+
+/* g's own sequence, from its PROMOTE-th slice on: g's track is its default. */
+static int promote(struct tl *t, uint64_t *slot, uint64_t track, uint64_t ts)
+{
+	struct pf *pf = t->priv;
+	struct seq *sq;
+
+	if (pf->nseqs == pf->seqcap) {
+		size_t cap = pf->seqcap * 2;
+		struct seq *s = realloc(pf->seqs, cap * sizeof(*s));
+
+		if (!s || pf->nseqs >= UINT32_MAX - SEQ_ID)
+			return pf->err = -ENOMEM;
+		pf->seqs = s;
+		pf->seqcap = cap;
+	}
+	sq = &pf->seqs[pf->nseqs];
+	*sq = (struct seq){ .last = ts };
+	*slot = PROMOTE + pf->nseqs++;
+	return seq_start(t, (uint32_t)(SEQ_ID + (*slot - PROMOTE)), track, ts);
+}
+
+/*
+ * Where a packet at ts on track goes when it is not on a goroutine's own
+ * sequence: the pool sequence with the latest last timestamp not after ts
+ * (the pool is kept sorted by last; writing ts there keeps it sorted, since
+ * the next one's last is after ts; the packet written next at ts sets the
+ * sequence's own last), a new pool sequence while there are
+ * fewer than POOL, else the shared sequence, absolute.
+ */
+static int place(struct tl *t, uint64_t track, uint64_t ts, struct where *w)
+{
+	struct pf *pf = t->priv;
+	unsigned k = pf->pool_n, i;
+
+	if (t->wall) {
+		*w = shared(t, track);
+		return 0;
+	}
+	/* from the latest down: a slice's end is nearly always the latest */
+	while (k && pf->pool_last[k - 1] > ts)
+		k--;
+	if (k) {
+		i = pf->pool_ord[k - 1];
+		pf->pool_last[k - 1] = ts;
+	} else if (pf->pool_n < POOL) {
+		i = pf->pool_n++;
+		memmove(pf->pool_ord + 1, pf->pool_ord, i);
+		memmove(pf->pool_last + 1, pf->pool_last, i * sizeof(pf->pool_last[0]));
+		pf->pool_ord[0] = (uint8_t)i;
+		pf->pool_last[0] = ts;
+		pf->seqs[1 + i].last = ts;
+		if (seq_start(t, SEQ_ID + 1 + i, 0, ts))
+			return pf->err;
+	} else {
+		*w = shared(t, track);
+		return 0;
+	}
+	*w = (struct where){ &pf->seqs[1 + i], SEQ_ID + 1 + i, track, AT_DELTA };
+	return 0;
+}
+
 static void set_clock(Perfetto__Protos__ClockSnapshot__Clock *c, uint32_t id, uint64_t ts)
 {
 	perfetto__protos__clock_snapshot__clock__init(c);
@@ -701,6 +800,8 @@ static int pf_process(struct tl *t)
 	/* a new capture: the last one's strings (and so their addresses) are gone */
 	for (int k = 0; k < NKINDS; k++)
 		pcache_free(&pf->pc[k]);
+	pcache_free(&pf->gpc);
+	strtab__free(&pf->groups);
 	pd.has_pid = true;
 	pd.pid = t->pid;
 	pd.process_name = (char *)comm;
@@ -716,29 +817,131 @@ static int pf_process(struct tl *t)
 }
 
 /*
+ * The group track of a start function (once per capture): under the
+ * process, in order of first appearance; its goroutines under it in the
+ * order of their first events.
+ */
+static int group_of(struct tl *t, const char *fn, uint64_t *uuid)
+{
+	struct pf *pf = t->priv;
+	uint64_t n = pcache_get(&pf->gpc, fn);
+	uint8_t *p, *lp, *dl;
+	size_t len;
+	bool fresh = false;
+
+	if (n) {
+		*uuid = GROUP_UUID(t, n);
+		return 0;
+	}
+	len = strlen(fn);
+	if (!(n = strtab__intern(&pf->groups, fn, len, &fresh)) || pcache_put(&pf->gpc, fn, n))
+		return pf->err = -ENOMEM;
+	*uuid = GROUP_UUID(t, n);
+	if (!fresh)
+		return 0;
+	if (!(p = open_packet(pf, len + 48, &lp)))
+		return pf->err;
+	p = open_len(p, 60, &dl);		       /* track_descriptor */
+	p = put_v(p, 1, *uuid);		       /* uuid */
+	p = put_s(p, 2, fn, len);	       /* name */
+	p = put_v(p, 5, PROC_UUID(t));	       /* parent_uuid */
+	p = put_v(p, 11, PERFETTO__PROTOS__TRACK_DESCRIPTOR__CHILD_TRACKS_ORDERING__CHRONOLOGICAL);
+	p = put_v(p, 12, n > INT32_MAX ? INT32_MAX : n); /* sibling_order_rank */
+	p = put_v(p, 15, MERGE_NONE);	       /* sibling_merge_behavior */
+	p = close_len(dl, p);
+	return done(t, close_len(lp, p));
+}
+
+/*
  * A goroutine's track, encoded here: one per goroutine, so it must be small
- * (a spawn storm is mostly short goroutines).  The name says goid and start
- * function; the parent shows as the create flow.
+ * (a spawn storm is mostly short goroutines).  Named "G<goid>" under its
+ * start function's group (name is "G<goid> <start function>"); a goroutine
+ * first seen mid-life, whose start is not known, goes under the process.
+ * The parent shows as the create flow.  Siblings' names are unique, so
+ * merging by name (the default) never applies.  Goroutine and group
+ * descriptors leave out trusted_packet_sequence_id: trace_processor reserves
+ * a plain child track by uuid, parent and name alone (2 bytes a goroutine).
  */
 static int pf_track(struct tl *t, const struct gs_g *g, const char *name)
 {
 	struct pf *pf = t->priv;
-	size_t n = strlen(name);
+	const char *sp = strchr(name, ' ');
+	size_t n = sp ? (size_t)(sp - name) : strlen(name);
+	uint64_t parent = PROC_UUID(t);
 	uint8_t *p, *lp, *dl;
 
 	if (pf->first && first_packet(t))
 		return pf->err;
+	if (sp && group_of(t, g->start_func, &parent))
+		return pf->err;
 	if (!(p = open_packet(pf, n + 48, &lp)))
 		return pf->err;
-	p = put_v(p, 10, SEQ_ID);
 	p = open_len(p, 60, &dl);			    /* track_descriptor */
 	p = put_v(p, 1, TRACK_UUID(t, g->goid));	    /* uuid */
 	p = put_s(p, 2, name, n);			    /* name */
-	p = put_v(p, 5, PROC_UUID(t));			    /* parent_uuid */
-	p = put_v(p, 12, g->goid > INT32_MAX ? INT32_MAX : g->goid); /* sibling_order_rank */
-	p = put_v(p, 15, MERGE_NONE);			    /* sibling_merge_behavior */
+	p = put_v(p, 5, parent);			    /* parent_uuid */
+	if (!sp) /* among the groups, by goid */
+		p = put_v(p, 12, g->goid > INT32_MAX ? INT32_MAX : g->goid);
 	p = close_len(dl, p);
 	return done(t, close_len(lp, p));
+}
+
+static void lane_push(struct pf *pf, uint64_t free, uint16_t id)
+{
+	unsigned i = pf->nlanes++;
+
+	while (i && pf->lanes[(i - 1) / 2].free > free) {
+		pf->lanes[i] = pf->lanes[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	pf->lanes[i] = (struct lane){ free, id };
+}
+
+static uint16_t lane_pop(struct pf *pf)
+{
+	uint16_t id = pf->lanes[0].id;
+	struct lane last = pf->lanes[--pf->nlanes];
+	unsigned i = 0, c;
+
+	while ((c = 2 * i + 1) < pf->nlanes) {
+		if (c + 1 < pf->nlanes && pf->lanes[c + 1].free < pf->lanes[c].free)
+			c++;
+		if (pf->lanes[c].free >= last.free)
+			break;
+		pf->lanes[i] = pf->lanes[c];
+		i = c;
+	}
+	if (pf->nlanes)
+		pf->lanes[i] = last;
+	return id;
+}
+
+/* The id to write for timeline flow f, whose source is at ts. */
+static uint64_t flow_begin(struct pf *pf, uint64_t f, uint64_t ts)
+{
+	pf->pend_flow = f;
+	pf->pend_lane = true;
+	if (pf->nlanes && pf->lanes[0].free < ts)
+		pf->pend_id = lane_pop(pf);
+	else if (pf->lanes_made < FLOW_LANES)
+		pf->pend_id = ++pf->lanes_made;
+	else
+		pf->pend_lane = false, pf->pend_id = FLOW_LANES + f;
+	return pf->pend_id;
+}
+
+/* The id to write for timeline flow f, ending at ts; its lane is free after ts. */
+static uint64_t flow_end(struct pf *pf, uint64_t f, uint64_t ts)
+{
+	uint64_t id = FLOW_LANES + f;
+
+	if (f == pf->pend_flow) {
+		id = pf->pend_id;
+		if (pf->pend_lane)
+			lane_push(pf, ts, (uint16_t)id);
+		pf->pend_flow = 0;
+	}
+	return id;
 }
 
 /*
@@ -765,10 +968,16 @@ static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name
 		size_t i = *slot - PROMOTE;
 
 		w = (struct where){ &pf->seqs[i], (uint32_t)(SEQ_ID + i), 0, AT_DELTA };
+	} else if (place(t, uuid, start, &w)) {
+		return pf->err;
 	}
+	if (flow_in)
+		flow_in = flow_end(pf, flow_in, start);
 	err = track_event(t, &w, start, SLICE_BEGIN, name, true, args, nargs, 0, flow_in);
 	if (err)
 		return err;
+	if (w.track && place(t, uuid, end, &w))
+		return pf->err;
 	return slice_end(t, &w, end);
 }
 
@@ -780,7 +989,11 @@ static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name
 static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, const char *name,
 		      const struct tl_arg *args, int nargs, uint64_t flow_out)
 {
-	struct where w = shared(t, TRACK_UUID(t, goid));
+	struct pf *pf = t->priv;
+	struct where w;
+
+	if (place(t, TRACK_UUID(t, goid), tl_ts(t, ts), &w))
+		return pf->err;
 
 	/*
 	 * A create or wake instant's goid argument names the goroutine its flow
@@ -789,6 +1002,8 @@ static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, co
 	 */
 	if (flow_out && nargs == 1 && !args[0].str && !strcmp(args[0].key, "goid"))
 		nargs = 0;
+	if (flow_out)
+		flow_out = flow_begin(pf, flow_out, tl_ts(t, ts));
 	return track_event(t, &w, tl_ts(t, ts), INSTANT, name, true, args, nargs, flow_out, 0);
 }
 
@@ -871,12 +1086,12 @@ int perfetto__open(struct tl *t, const struct gt_export_opts *o, FILE *out)
 {
 	struct pf *pf = calloc(1, sizeof(*pf));
 
-	if (!pf || !(pf->seqs = calloc(16, sizeof(*pf->seqs)))) {
+	if (!pf || !(pf->seqs = calloc(2 * (1 + POOL), sizeof(*pf->seqs)))) {
 		free(pf);
 		return -ENOMEM;
 	}
-	pf->seqcap = 16;
-	pf->nseqs = 1; /* [0]: the shared sequence */
+	pf->seqcap = 2 * (1 + POOL);
+	pf->nseqs = 1 + POOL; /* [0]: the shared sequence, then the pool */
 	pf->first = true;
 	*t = (struct tl){ .o = o, .out = out, .format = "perfetto", .ops = &pf_ops, .priv = pf };
 	return 0;
@@ -893,6 +1108,8 @@ void perfetto__close(struct tl *t)
 			strtab__free(&pf->tab[k]);
 			pcache_free(&pf->pc[k]);
 		}
+		strtab__free(&pf->groups);
+		pcache_free(&pf->gpc);
 		for (size_t i = 0; i < pf->nseqs; i++)
 			free(pf->seqs[i].sent);
 		free(pf->seqs);
