@@ -9,7 +9,10 @@
 #    of the run falls inside the slices' accounting, not ~4 s of attached
 #    probes);
 #  - every report says so: `report` prints the sliced line, pprof's comments
-#    say the values are scaled (read back with `go tool pprof -raw`).
+#    say the values are scaled (read back with `go tool pprof -raw`);
+#  - each slice began with a snapshot of the goroutines, so the pairs born
+#    while the probes were off are known from then on: none "first seen
+#    mid-life", no off-CPU time without a stack.
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 . tests/e2e/proc_lib.bash
@@ -69,9 +72,16 @@ assert slice_hits > 0, "no probe hits in the slices"
 assert hits - slice_hits <= 0.25 * hits + 5000, f"{hits} hits, only {slice_hits} in slices"
 assert int(cap["record.events"]) > 0 and cap["record.stop"] == "duration"
 PY
+	# every slice begins with a snapshot of the goroutines: the flood pairs,
+	# born once the capture runs, are known from the first slice that sees
+	# them, never guessed from a later event (without it: "first seen
+	# mid-life", waiting since the capture began, a stackless [waiting])
+	check "$name/resync" sh -c 'grep -qE "^  [1-9][0-9]* corrected or first seen by the snapshots taken as slices began" "$1" &&
+		grep -qE " 0 first seen mid-life;" "$1" || { grep -E "goroutines|corrected|created" "$1"; exit 1; }' sh "$d/cap.txt"
 	check "$name/report" grep -qE '^  sliced +budget 2%: probes on [0-9.]+% of .*; [0-9]+ gaps of .* \(not recorded: ~[0-9]+ events, estimated\)' "$d/cap.txt"
 	if [ -x "$GO" ]; then
 		check "$name/pprof" bash -c "'$GO' tool pprof -raw '$d/off.pb' 2>&1 | grep -q 'sliced capture (record --budget.*probes off in [0-9]* gaps.*values scaled x'"
+		check "$name/pprof-stacks" bash -c "'$GO' tool pprof -top -sample_index=delay '$d/off.pb' > '$d/off.top' 2>&1 && grep -q runtime.gopark '$d/off.top' && ! grep -q '\[waiting\]' '$d/off.top' || { grep -E 'waiting|gopark' '$d/off.top'; exit 1; }"
 	else
 		skip "$name/pprof" "no $GO to read the profile back"
 	fi

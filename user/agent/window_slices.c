@@ -329,6 +329,9 @@ uint64_t wslice__tick(struct wslice *w, uint64_t now, int *err)
 		/* a slice began: the gap it ends, clipped to this window */
 		gap(w, w->off_since ? w->off_since : g.h.ts, g.end);
 		w->off_since = 0;
+		/* and the goroutines now: what the gap changed (gstate.c on_snapshot) */
+		if (w->w && snaprec__emit(w->t, on_record, w) == -ESRCH)
+			*err = -ESRCH;
 	} else if (rc < 0) {
 		/* the probes would not go back on (the process is going away?): stop slicing */
 		*err = kill(w->t->pid, 0) && errno == ESRCH ? -ESRCH : rc;

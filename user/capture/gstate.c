@@ -303,6 +303,24 @@ static int on_snapshot(struct gstate *gs, const struct gt_event_hdr *ev)
 			set_start(gs, g, s->startpc);
 		g->parent = g->parent ? g->parent : s->parent;
 		g->gopc = g->gopc ? g->gopc : s->gopc;
+		/*
+		 * A snapshot newer than what the events last said, across a gap
+		 * or a loss (a --budget capture takes one as each slice starts),
+		 * that disagrees with it: g changed while nothing was recorded.
+		 * Its interval ends here, uncertain, and the snapshot's begins.
+		 */
+		if (g->state != GS_DEAD && ev->ts > g->since && crosses_loss(gs, g, ev->ts) &&
+		    (st != (int)g->state ||
+		     (st == GS_WAITING && (s->stack != g->stack || s->reason != g->reason)))) {
+			int err = close_iv(gs, g, ev->ts, GT_EV_SNAPSHOT, 0, true);
+
+			enter(gs, g, ev, st);
+			g->labels = s->labels;
+			g->reason = st == GS_WAITING ? s->reason : 0;
+			g->stack = st == GS_WAITING ? s->stack : 0;
+			gs->nr_resynced++;
+			return err;
+		}
 		return 0;
 	}
 	g = new_g(gs, ev->goid);
@@ -319,7 +337,11 @@ static int on_snapshot(struct gstate *gs, const struct gt_event_hdr *ev)
 		g->reason = s->reason;
 		g->stack = s->stack;
 	}
-	gs->nr_snapshot++;
+	/* after a gap: a goroutine born while no probe was attached */
+	if (gs->ngaps)
+		gs->nr_resynced++;
+	else
+		gs->nr_snapshot++;
 	return gs->ops->birth ? gs->ops->birth(gs, g, ev) : 0;
 }
 

@@ -134,6 +134,7 @@ struct gstate {
 	uint8_t reason_preempted; /* waitReasonPreempted in this capture, 0 = unknown */
 	/* counters for summaries */
 	uint64_t nr_events, nr_created, nr_exited, nr_snapshot, nr_guessed, nr_bad;
+	uint64_t nr_resynced; /* goroutines a snapshot after a gap corrected or first showed */
 };
 
 /* 0 or -ENOMEM.  ops may be NULL (nothing to hear: lookups only). */

@@ -47,6 +47,7 @@ struct record {
 	uint64_t written[GT_EV_MAX];
 	uint64_t user_produced[GT_EV_MAX]; /* records made here, not by the probes */
 	bool from_user;	/* on_record is fed by the snapshot, not the ring buffer */
+	uint64_t resyncs, resync_ns; /* --budget: snapshots taken as slices began, their time */
 	uint64_t events;
 	uint64_t turns; /* reader loop turns: batched waits keep this near 10 a second */
 	struct capture_loss loss;
@@ -192,9 +193,22 @@ static int note_slice(struct record *r, uint64_t now)
 		return rc;
 	}
 	if (rc == 1) {
+		uint64_t t0 = clock__mono_ns();
+		int n;
+
 		r->from_user = true;
 		on_record(r, &gap, sizeof(gap));
+		/*
+		 * The goroutines as the slice begins: what changed in the gap (a
+		 * park, a wake, a goroutine born unseen) is known from here on
+		 * rather than guessed at its next event (gstate.c on_snapshot).
+		 */
+		n = snaprec__emit(&r->target, on_record, r);
 		r->from_user = false;
+		if (n >= 0) {
+			r->resyncs++;
+			r->resync_ns += clock__mono_ns() - t0;
+		}
 	}
 	return 0;
 }
@@ -219,6 +233,9 @@ static void write_slices(struct record *r, double budget)
 	capture_writer__meta(r->w, "record.slice.gaps", "%llu", (unsigned long long)st.gaps);
 	capture_writer__meta(r->w, "record.slice.gap_est_events", "%llu",
 			     (unsigned long long)st.gap_est_events);
+	capture_writer__meta(r->w, "record.slice.resyncs", "%llu", (unsigned long long)r->resyncs);
+	capture_writer__meta(r->w, "record.slice.resync_ns", "%llu",
+			     (unsigned long long)r->resync_ns);
 	capture_writer__meta(r->w, "record.slice.hits", "%llu", (unsigned long long)st.hits);
 	capture_writer__meta(r->w, "record.slice.cost_per_hit_ns", "%.0f", st.cost_per_hit_ns);
 	capture_writer__meta(r->w, "record.slice.added_pct", "%.3f", st.added_pct);

@@ -273,6 +273,9 @@ static void print_goroutines(struct tx *x)
 			" first seen mid-life; %" PRIu64 " runtime goroutines\n",
 		gs->nr_created, gs->nr_exited, x->alive_end, gs->nr_snapshot, gs->nr_guessed,
 		x->nsystem);
+	if (gs->nr_resynced)
+		fprintf(x->out, "  %" PRIu64 " corrected or first seen by the snapshots taken as "
+				"slices began\n", gs->nr_resynced);
 }
 
 static void print_reasons(struct tx *x)
