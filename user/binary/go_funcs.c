@@ -5,7 +5,7 @@
 
 bool go_funcs__is_system(const char *name)
 {
-	if (strncmp(name, "runtime.", 8))
+	if (name[0] != 'r' || strncmp(name, "runtime.", 8))
 		return false;
 	return strcmp(name, "runtime.main") && strcmp(name, "runtime.handleAsyncEvent");
 }

@@ -164,6 +164,8 @@ struct pf {
 	unsigned pool_n;
 	struct strtab groups; /* start function -> group number, this capture's */
 	struct pcache gpc;    /* the same by address */
+	const char *last_group_fn; /* and the last one looked up */
+	uint64_t last_group_uuid;
 	struct lane {
 		uint64_t free; /* its last flow's end */
 		uint16_t id;
@@ -802,6 +804,7 @@ static int pf_process(struct tl *t)
 		pcache_free(&pf->pc[k]);
 	pcache_free(&pf->gpc);
 	strtab__free(&pf->groups);
+	pf->last_group_fn = NULL;
 	pd.has_pid = true;
 	pd.pid = t->pid;
 	pd.process_name = (char *)comm;
@@ -824,12 +827,19 @@ static int pf_process(struct tl *t)
 static int group_of(struct tl *t, const char *fn, uint64_t *uuid)
 {
 	struct pf *pf = t->priv;
-	uint64_t n = pcache_get(&pf->gpc, fn);
+	uint64_t n;
 	uint8_t *p, *lp, *dl;
 	size_t len;
 	bool fresh = false;
 
+	if (fn == pf->last_group_fn) { /* a spawn storm: the same function again and again */
+		*uuid = pf->last_group_uuid;
+		return 0;
+	}
+	n = pcache_get(&pf->gpc, fn);
 	if (n) {
+		pf->last_group_fn = fn;
+		pf->last_group_uuid = GROUP_UUID(t, n);
 		*uuid = GROUP_UUID(t, n);
 		return 0;
 	}
@@ -865,8 +875,14 @@ static int group_of(struct tl *t, const char *fn, uint64_t *uuid)
 static int pf_track(struct tl *t, const struct gs_g *g, const char *name)
 {
 	struct pf *pf = t->priv;
-	const char *sp = strchr(name, ' ');
-	size_t n = sp ? (size_t)(sp - name) : strlen(name);
+	const char *sp = name + 1; /* "G", the goid's digits, then " <function>" or the end */
+	size_t n;
+
+	while (*sp >= '0' && *sp <= '9')
+		sp++;
+	n = (size_t)(sp - name);
+	if (*sp != ' ')
+		sp = NULL;
 	uint64_t parent = PROC_UUID(t);
 	uint8_t *p, *lp, *dl;
 
@@ -1000,7 +1016,8 @@ static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, co
 	 * arrow lands on: the arrow shows it, so its 8 bytes (a quarter of the
 	 * instant) are left out here.  Chrome JSON keeps it.
 	 */
-	if (flow_out && nargs == 1 && !args[0].str && !strcmp(args[0].key, "goid"))
+	if (flow_out && nargs == 1 && !args[0].str && args[0].key[0] == 'g' &&
+	    !strcmp(args[0].key, "goid"))
 		nargs = 0;
 	if (flow_out)
 		flow_out = flow_begin(pf, flow_out, tl_ts(t, ts));

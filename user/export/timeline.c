@@ -39,7 +39,7 @@ static void track_name(const struct gs_g *g, char *name, size_t size)
 	name[n++] = 'G';
 	while (k)
 		name[n++] = d[--k];
-	if (strcmp(g->start_func, "?")) { /* else first seen mid-life: no start PC */
+	if (g->start_func[0] != '?' || g->start_func[1]) { /* else first seen mid-life: no start PC */
 		f = strlen(g->start_func);
 		if (f > size - n - 2)
 			f = size - n - 2;
