@@ -170,7 +170,10 @@ struct gt_ev_gap {
 	__u32 pad;
 };
 
-/* User space: a goroutine found alive at attach (from runtime.allgs). */
+/*
+ * User space: a goroutine found alive at attach (from runtime.allgs), and
+ * again as each slice of a sliced capture begins (its state after the gap).
+ */
 struct gt_ev_snapshot {
 	struct gt_event_hdr h;
 	__u64 parent;

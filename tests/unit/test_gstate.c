@@ -237,6 +237,73 @@ TEST(gstate_tolerant)
 	free(r);
 }
 
+/*
+ * A sliced capture's snapshot at a slice's start: where it contradicts what
+ * the events last said across a gap, the interval ends there (uncertain) and
+ * the snapshot's state, reason and stack begin; without a gap in between, or
+ * where it agrees, it changes nothing; a goroutine it shows first was born
+ * in the gap and starts at the snapshot.
+ */
+TEST(gstate_resync_after_gap)
+{
+	static const struct gs_ops ops = { .interval = rec_interval };
+	struct rec *r = calloc(1, sizeof(*r));
+	struct gt_ev_snapshot s0 = { .h = { .type = GT_EV_SNAPSHOT, .size = sizeof(s0), .ts = 100,
+					    .goid = 5 },
+				     .status = GT_G_WAITING, .reason = 1, .stack = 9 };
+	struct gt_ev_unpark un = { .h = { .type = GT_EV_UNPARK, .size = sizeof(un), .ts = 200,
+					  .goid = 5 }, .by = 0 };
+	struct gt_ev_start st = { .h = { .type = GT_EV_START, .size = sizeof(st), .ts = 210,
+					 .goid = 5 } };
+	struct gt_ev_gap gap = { .h = { .type = GT_EV_GAP, .size = sizeof(gap), .ts = 300 },
+				 .end = 1000 };
+	struct gt_ev_snapshot s1 = s0, s2 = s0, s3 = s0, s4 = s0;
+	struct gt_ev_unpark un2 = un;
+	struct gstate gs;
+	const struct gs_interval *iv;
+
+	T_ASSERT(r, "oom");
+	gstate__init(&gs, NULL, &ops, r);
+	T_CHECK(!gstate__event(&gs, &s0.h), "attach snapshot");
+	T_CHECK(!gstate__event(&gs, &un.h) && !gstate__event(&gs, &st.h), "unpark, start");
+	/* newer, disagreeing, but no gap in between: the events are believed */
+	s1.h.ts = 250;
+	T_CHECK(!gstate__event(&gs, &s1.h), "snapshot before any gap");
+	T_CHECK(gs.nr_resynced == 0 && count(r, 5) == 2, "no correction without a gap (%llu, %d)",
+		(unsigned long long)gs.nr_resynced, count(r, 5));
+	T_CHECK(!gstate__event(&gs, &gap.h), "gap 300..1000");
+	/* the slice's snapshot (read once the probes are live: after the gap) */
+	s2.h.ts = 1005;
+	s2.reason = 2;
+	s2.stack = 7;
+	T_CHECK(!gstate__event(&gs, &s2.h), "slice-start snapshot of G5");
+	iv = nth(r, 5, 2);
+	T_CHECK(iv && iv->state == GS_RUNNING && iv->start == 210 && iv->end == 1005 && iv->uncertain,
+		"G5's run ends at the snapshot, uncertain (got %s %llu..%llu%s)",
+		iv ? gs_state_name(iv->state) : "none", iv ? (unsigned long long)iv->start : 0,
+		iv ? (unsigned long long)iv->end : 0, iv && iv->uncertain ? " uncertain" : "");
+	/* the same picture again: nothing to correct */
+	s3 = s2;
+	s3.h.ts = 1006;
+	T_CHECK(!gstate__event(&gs, &s3.h) && count(r, 5) == 3, "an agreeing snapshot changes nothing");
+	/* G6, never seen: born in the gap */
+	s4.h.goid = 6;
+	s4.h.ts = 1005;
+	T_CHECK(!gstate__event(&gs, &s4.h), "snapshot of G6");
+	T_CHECK(gs.nr_snapshot == 1 && gs.nr_resynced == 2,
+		"one found at attach, two by the slice's snapshot (%llu, %llu)",
+		(unsigned long long)gs.nr_snapshot, (unsigned long long)gs.nr_resynced);
+	un2.h.ts = 1100;
+	T_CHECK(!gstate__event(&gs, &un2.h), "unpark of G5 in the slice");
+	iv = nth(r, 5, 3);
+	T_CHECK(iv && iv->state == GS_WAITING && iv->start == 1005 && iv->end == 1100 &&
+			iv->stack == 7 && iv->reason == 2 && !iv->uncertain,
+		"the wait the snapshot saw, with its stack and reason, ends at the unpark");
+	T_CHECK(gs.nr_bad == 0, "no unexpected transition (%llu)", (unsigned long long)gs.nr_bad);
+	gstate__exit(&gs);
+	free(r);
+}
+
 TEST(gstate_helpers)
 {
 	struct gs_agg a = { 0 };
