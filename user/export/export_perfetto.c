@@ -2,29 +2,32 @@
 /*
  * Perfetto exporter: a stream of length-delimited TracePackets (the bytes
  * of a perfetto.protos.Trace, written one packet at a time) for
- * ui.perfetto.dev and trace_processor.  One process track, one child track
- * per goroutine with sibling merging off (same-named goroutines must not
- * collapse into one track), state slices, create/label instants, flows,
- * labels and park stacks as debug annotations.  Packets are stamped with
- * CLOCK_MONOTONIC, the clock BPF reads, and ClockSnapshots from the
- * capture's metadata let trace_processor map them to wall time.
+ * ui.perfetto.dev and trace_processor.  One process track, under it a
+ * group track per start function and in each one track per goroutine
+ * ("G<goid>"), state slices, create/label instants, flows, labels and park
+ * stacks as debug annotations.  Packets are stamped with CLOCK_MONOTONIC,
+ * the clock BPF reads, and ClockSnapshots from the capture's metadata let
+ * trace_processor map them to wall time.
  * Merged outputs (gtrace merge) hold one process per capture instead and
  * stamp every packet with the capture's own wall time (REALTIME, the
  * trace clock), since each host's MONOTONIC means nothing to the others.
  *
  * Compact by the format's own means (docs/formats/perfetto.md):
- * - a shared sequence (descriptors, instants, the first slices of every
- *   goroutine) whose first packet clears incremental state and sets the
- *   timestamp clock as a default;
+ * - a shared sequence (descriptors, clock snapshots, the rare packet no
+ *   other sequence can take) whose first packet clears incremental state
+ *   and sets the timestamp clock as a default;
+ * - a pool of POOL sequences with incremental clocks for every other slice
+ *   and instant, each packet on the one whose last timestamp fits best;
  * - a goroutine that has had PROMOTE slices gets a sequence of its own
  *   for the rest: its defaults name the goroutine's track, so its slices
  *   carry no track uuid, and a sequence-scoped incremental clock makes
  *   their timestamps deltas (a goroutine's slices are written in time
  *   order; nothing else is written on its sequence).  Short goroutines
- *   stay on the shared sequence: a sequence costs ~50 bytes and its own
- *   copy of every interned string;
- * - every name, category, annotation name and string value interned, per
- *   sequence; flows as small varint ids; small track uuids.
+ *   stay on the pool: a sequence costs ~50 bytes and its own copy of every
+ *   interned string;
+ * - every name, annotation name and string value interned, per sequence;
+ *   flow ids reused once their flow has ended; small track uuids; no
+ *   category and no SEQ_NEEDS_INCREMENTAL_STATE (both carried nothing).
  * Track events are encoded by hand straight into the output buffer;
  * protobuf-c writes only the rare descriptor and clock packets.
  */
@@ -41,13 +44,14 @@
 
 typedef Perfetto__Protos__TracePacket Packet;
 
-#define SEQ_ID 1 /* the shared sequence; goroutine sequences are SEQ_ID + their index */
+#define SEQ_ID 1 /* the shared sequence; the pool and goroutine sequences are SEQ_ID + their index */
 #define PROCESS_UUID 0x6774726300000000ULL
 /*
- * Track uuids are written by every event on the shared sequence, so they
- * are small: report's process is 1, the first 30 start-function groups
- * 2..31 and goroutine tracks goid + 32 (one to three bytes).  Merged: capture idx's process is a big number (descriptors
- * only), goroutine tracks carry the capture index in the low 10 bits.
+ * Track uuids are written by every event off a goroutine's own sequence,
+ * so they are small: report's process is 1, the first 30 start-function
+ * groups 2..31 and goroutine tracks goid + 32 (one to three bytes).
+ * Merged: capture idx's process is a big number (descriptors only),
+ * goroutine tracks carry the capture index in the low 10 bits.
  */
 #define PROC_UUID(t) ((t)->wall ? PROCESS_UUID + ((uint64_t)(t)->idx << 40) : 1)
 #define TRACK_UUID(t, goid) ((t)->wall ? ((goid) + 1) << 10 | ((t)->idx & 1023) : (goid) + GOID_BASE)
@@ -75,9 +79,9 @@ typedef Perfetto__Protos__TracePacket Packet;
 #define CLOCK_REL 64
 #define REL0 1000000000ULL
 /*
- * Slices a goroutine writes on the shared sequence before it gets its own:
+ * Slices a goroutine writes on the pool before it gets its own sequence:
  * a sequence pays its ~50-byte first packet and its interned strings back
- * at ~12 bytes a slice (no track uuid, 2-3 byte timestamps instead of 6-7).
+ * at a few bytes a slice (no track uuid, 1-byte begin deltas).
  */
 #define PROMOTE 16
 /*
@@ -961,9 +965,10 @@ static uint64_t flow_end(struct pf *pf, uint64_t f, uint64_t ts)
 }
 
 /*
- * A slice is a BEGIN and an END packet: on the shared sequence for a
- * goroutine's first PROMOTE - 1 slices, on its own after that (merged
- * outputs: always shared; their wall clock may step back).
+ * A slice is a BEGIN and an END packet: on the pool for a goroutine's
+ * first PROMOTE - 1 slices (each packet placed on its own), on the
+ * goroutine's sequence after that (merged outputs: always the shared
+ * sequence; their wall clock may step back).
  */
 static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name,
 		    const struct tl_arg *args, int nargs, uint64_t flow_in)
@@ -998,9 +1003,9 @@ static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name
 }
 
 /*
- * Instants stay on the shared sequence: a create or wake instant is written
- * when its flow's far end is, long after its time, and on another
- * goroutine's track.
+ * Instants go on the pool, never on a goroutine's own sequence: a create or
+ * wake instant is written when its flow's far end is, long after its time,
+ * and on another goroutine's track.
  */
 static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, const char *name,
 		      const struct tl_arg *args, int nargs, uint64_t flow_out)
