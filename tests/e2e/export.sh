@@ -67,11 +67,13 @@ elif "$GTRACE" report "$cap" -f perfetto -o "$TMP/trace.pftrace" 2>"$TMP/err" &&
 	pf_slices=$(printf '%s\n' "$out" | sed -n 's/^tracks=.* slices=\([0-9]*\).*/\1/p')
 	pf_tracks=$(printf '%s\n' "$out" | sed -n 's/^tracks=\([0-9]*\).*/\1/p')
 	# the fixture's main goroutine has hundreds of slices: it must have got a
-	# sequence of its own (default track, delta timestamps), resolved above
+	# sequence of its own (its track the default: only such sequences have
+	# one), and delta timestamps (those and the pool's), resolved above
 	pf_seqs=$(printf '%s\n' "$out" | sed -n 's/^sequences=\([0-9]*\).*/\1/p')
 	pf_delta=$(printf '%s\n' "$out" | sed -n 's/.* delta_ts=\([0-9]*\).*/\1/p')
+	pf_deftrack=$(printf '%s\n' "$out" | sed -n 's/.* default_track=\([0-9]*\).*/\1/p')
 	if [ -n "$ngor" ] && [ "$pf_tracks" = "$ngor" ] && [ -n "$nslices" ] && [ "$pf_slices" = "$nslices" ] &&
-	   [ "${pf_seqs:-0}" -ge 2 ] && [ "${pf_delta:-0}" -gt 0 ]; then
+	   [ "${pf_seqs:-0}" -ge 2 ] && [ "${pf_delta:-0}" -gt 0 ] && [ "${pf_deftrack:-0}" -gt 0 ]; then
 		pass export/perfetto
 	else echo "  $out (capture has $ngor goroutines, $nslices state intervals)"; fail export/perfetto; fi
 else
