@@ -71,6 +71,13 @@ hits, slice_hits = int(cap["record.probe_hits"]), int(cap["record.slice.hits"])
 assert slice_hits > 0, "no probe hits in the slices"
 assert hits - slice_hits <= 0.25 * hits + 5000, f"{hits} hits, only {slice_hits} in slices"
 assert int(cap["record.events"]) > 0 and cap["record.stop"] == "duration"
+# the budget is a ceiling: the planned slices aim under it (a period that
+# went over is counted, never hidden)
+periods = int(cap["record.slice.count"])
+over = int(cap["record.slice.over_budget"])
+assert 0 <= over <= periods, f"{over} periods over the budget of {periods}"
+aim = float(cap["record.slice.aim_pct"])
+assert aim >= 0, f"aim {aim}"
 PY
 	# every slice begins with a snapshot of the goroutines: the flood pairs,
 	# born once the capture runs, are known from the first slice that sees

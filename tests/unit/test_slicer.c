@@ -30,3 +30,43 @@ TEST(slicer_want_duty)
 	T_CHECK(slicer__want_duty(1.0, own, P, 0, 0) == 0, "cost 0 must give 0");
 	T_CHECK(slicer__want_duty(1.0, own, 0, 0, rate) == 0, "empty period must give 0");
 }
+
+/*
+ * The budget as a ceiling (slicer__aim): a period costs its prediction
+ * times q; the aim keeps a period two mean deviations above the mean
+ * under the budget.  Without the aim (the plan at the budget itself), a
+ * third of the HTTP server's periods went over it.
+ */
+TEST(slicer_aim_ceiling)
+{
+	struct slicer_spread sp = SLICER_SPREAD_INIT;
+	double a = slicer__aim(&sp, 0, 0), hi;
+
+	T_CHECK(a > 0.7 && a < 0.8, "before any period: aim %g, want 1/1.3", a);
+	T_CHECK(slicer__aim(&sp, 0.5, 0) == a && slicer__aim(&sp, 0, 0.5) == a,
+		"a period without a prediction or a cost must not move the aim");
+	/* periods that cost exactly their plan: the aim rises to the budget */
+	for (int i = 0; i < 60; i++)
+		a = slicer__aim(&sp, 1.0, 1.0);
+	T_CHECK(a > 0.99 && a <= 1.0, "steady periods: aim %g, want ~1", a);
+	/* periods at 0.6x and 1.4x their plan: the 1.4x ones must still fit under the budget */
+	for (int i = 0; i < 60; i++)
+		a = slicer__aim(&sp, i & 1 ? 1.4 : 0.6, 1.0);
+	hi = 1.4 * a;
+	T_CHECK(hi <= 1.0, "swinging periods: aim %g, the high period costs %g of the budget", a,
+		hi);
+	T_CHECK(a > 0.4, "swinging periods: aim %g too far below the budget", a);
+	/* a model that under-predicts by 2x: corrected, a period costs ~the budget */
+	for (int i = 0; i < 60; i++)
+		a = slicer__aim(&sp, 2.0, 1.0);
+	T_CHECK(fabs(2.0 * a - 1.0) < 0.02, "2x under-predicted: aim %g, a period costs %g", a,
+		2.0 * a);
+	/* one wild period is clamped and never sends the aim below its floor */
+	a = slicer__aim(&sp, 1000, 1.0);
+	T_CHECK(a >= 0.2, "after a wild period: aim %g under the floor 0.2", a);
+	/* a model that over-predicts may spend more than planned, within 1.5x */
+	sp = SLICER_SPREAD_INIT;
+	for (int i = 0; i < 60; i++)
+		a = slicer__aim(&sp, 0.5, 1.0);
+	T_CHECK(a == 1.5, "2x over-predicted: aim %g, want the 1.5 cap", a);
+}

@@ -239,6 +239,9 @@ static void write_slices(struct record *r, double budget)
 	capture_writer__meta(r->w, "record.slice.hits", "%llu", (unsigned long long)st.hits);
 	capture_writer__meta(r->w, "record.slice.cost_per_hit_ns", "%.0f", st.cost_per_hit_ns);
 	capture_writer__meta(r->w, "record.slice.added_pct", "%.3f", st.added_pct);
+	capture_writer__meta(r->w, "record.slice.aim_pct", "%.3f", st.aim_pct);
+	capture_writer__meta(r->w, "record.slice.over_budget", "%llu",
+			     (unsigned long long)st.over_budget);
 	capture_writer__meta(r->w, "record.slice.attach_ns_max", "%llu",
 			     (unsigned long long)st.attach_ns_max);
 	capture_writer__meta(r->w, "record.slice.detach_ns_max", "%llu",

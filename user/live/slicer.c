@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct gt_slicer {
 	double sl_prog;	       /* its program run time, ns */
 	double cost_rate;      /* target ns the probes cost per ns attached, last slice with hits */
 	uint64_t chg_slice, chg_fixed; /* slicer__charge since the period began */
+	struct slicer_spread spread; /* actual / predicted cost of past periods */
+	double chg_fixed_last; /* the fixed charges of the period just planned from */
+	double pred_pct;       /* the coming period's predicted added CPU, % of own; 0: none */
 	struct gt_slicer_stats st;
 };
 
@@ -104,6 +108,7 @@ int slicer__open(struct gt_slicer **out, struct gt_tracer *tr, pid_t pid,
 	if (!(s->o.trap_ns > 0))
 		s->o.trap_ns = 1000;
 	s->duty = s->o.first_duty;
+	s->spread = SLICER_SPREAD_INIT;
 	s->overrun = 1;
 	s->st.duty_min = 1;
 	s->stats = !tracer__enable_stats(tr);
@@ -170,6 +175,24 @@ double slicer__want_duty(double budget_pct, double own_ns, double period_ns, dou
 	return want > 0 ? want : 0;
 }
 
+double slicer__aim(struct slicer_spread *sp, double actual_pct, double predicted_pct)
+{
+	double f;
+
+	if (actual_pct > 0 && predicted_pct > 0) {
+		double q = actual_pct / predicted_pct;
+
+		/* one wild period (a GC burst, a stall) moves the estimate, not the plan alone */
+		if (q > 10)
+			q = 10;
+		sp->d = 0.75 * sp->d + 0.25 * fabs(q - sp->m);
+		sp->m = 0.75 * sp->m + 0.25 * q;
+	}
+	f = 1 / (sp->m + 2 * sp->d);
+	/* at least a fifth of the budget; above it only when periods cost steadily less than planned */
+	return f < 0.2 ? 0.2 : f > 1.5 ? 1.5 : f;
+}
+
 /*
  * The period that began with the last slice ends now: the next duty, from
  * the target's CPU over the whole period (in the gap it runs untouched) and
@@ -180,7 +203,7 @@ static void plan(struct gt_slicer *s, uint64_t now)
 	int64_t cpu1 = slicer__process_cpu_ns(s->pid);
 	double plen = now > s->period_start ? (double)(now - s->period_start) : 0;
 	double used = cpu1 >= 0 && s->cpu0 >= 0 ? (double)(cpu1 - s->cpu0) : 0;
-	double want, cost, added, own;
+	double want, cost, added, own, aim = 1;
 
 	if ((!s->sl_hits && s->cost_rate > 0 && plen > 0 && s->last_on_ns) ) {
 		/*
@@ -189,11 +212,14 @@ static void plan(struct gt_slicer *s, uint64_t now)
 		 * from the last known cost rather than doubling into a burst.
 		 */
 		own = used > 0 ? used : 0;
-		want = slicer__want_duty(s->o.budget_pct, own, plen, s->chg_fixed, s->cost_rate);
+		aim = slicer__aim(&s->spread, 0, 0);
+		want = slicer__want_duty(aim * s->o.budget_pct, own, plen, s->chg_fixed,
+					 s->cost_rate);
 		goto clamp;
 	}
 	if (!s->sl_hits || !s->last_on_ns || !(plen > 0)) {
 		want = s->duty * 2; /* nothing fired: the probes cost nothing, grow */
+		own = 0;	    /* and nothing to predict the next period from */
 		goto clamp;
 	}
 	cost = s->o.trap_ns + s->sl_prog / s->sl_hits;
@@ -210,14 +236,19 @@ static void plan(struct gt_slicer *s, uint64_t now)
 	 * budget first.
 	 */
 	s->st.added_pct = own > 0 ? 100.0 * (added + s->chg_slice + s->chg_fixed) / own : 0;
+	if (s->st.added_pct > s->o.budget_pct)
+		s->st.over_budget++;
+	aim = slicer__aim(&s->spread, s->st.added_pct, s->pred_pct);
 	added += s->chg_slice;
 	s->cost_rate = added / s->last_on_ns;
-	want = slicer__want_duty(s->o.budget_pct, own, plen, s->chg_fixed, s->cost_rate);
+	want = slicer__want_duty(aim * s->o.budget_pct, own, plen, s->chg_fixed, s->cost_rate);
 	pr_debug("slice: %.1f ms on (planned %.1f), %llu hits at %.0f ns, target %.2f cores, "
-		 "added %.2f%% of its own; next duty %.2f%%\n", s->last_on_ns / 1e6,
-		 s->slice_ns / 1e6, (unsigned long long)s->sl_hits, cost, used / plen,
-		 s->st.added_pct, 100 * want);
+		 "added %.2f%% of its own (planned %.2f%%); aim %.2f of the budget, next duty "
+		 "%.2f%%\n", s->last_on_ns / 1e6, s->slice_ns / 1e6,
+		 (unsigned long long)s->sl_hits, cost, used / plen, s->st.added_pct, s->pred_pct,
+		 aim, 100 * want);
 clamp:
+	s->chg_fixed_last = (double)s->chg_fixed;
 	s->chg_slice = s->chg_fixed = 0;
 	if (want > s->duty * 2)
 		want = s->duty * 2;
@@ -226,6 +257,10 @@ clamp:
 	if (want < s->o.min_duty)
 		want = s->o.min_duty;
 	s->duty = want;
+	/* what this duty should cost, if the coming period is like the last: its q is measured next */
+	s->pred_pct = own > 0 && plen > 0 && s->cost_rate > 0 ?
+			      100.0 * (s->cost_rate * want * plen + s->chg_fixed_last) / own : 0;
+	s->st.aim_pct = s->pred_pct;
 }
 
 int slicer__attach(struct gt_slicer *s, uint64_t now)

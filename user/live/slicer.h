@@ -58,6 +58,8 @@ struct gt_slicer_stats {
 	double cost_per_hit_ns;	    /* trap + program, last measured */
 	double target_cpu;	    /* the target's CPU over the last period, cores */
 	double added_pct;	    /* estimated added CPU over the last period, % of its own */
+	double aim_pct;		    /* what the coming slice is planned to add, % (<= budget) */
+	uint64_t over_budget;	    /* finished periods whose added_pct went over the budget */
 	uint64_t attach_ns_max, detach_ns_max; /* slowest switch seen */
 };
 
@@ -106,6 +108,22 @@ void slicer__charge(struct gt_slicer *s, uint64_t ns, bool per_slice);
  */
 double slicer__want_duty(double budget_pct, double own_ns, double period_ns, double fixed_ns,
 			 double cost_rate);
+
+/*
+ * The budget is a ceiling, not a target: a period costs what its plan
+ * predicted times q, and q varies from period to period (the target's
+ * event rate in a 5-50 ms slice is not the last slice's).  The slicer keeps
+ * q's running mean m and mean deviation d and aims at the budget over
+ * (m + 2d), so a period two deviations above the mean still fits; a model
+ * that under-predicts (m > 1) is corrected by the same step.  Start: m 1,
+ * d 0.15 (aim 0.77 of the budget until periods are measured).
+ */
+struct slicer_spread {
+	double m, d;
+};
+#define SLICER_SPREAD_INIT ((struct slicer_spread){ .m = 1, .d = 0.15 })
+/* Adds one period's q = actual / predicted (ignored unless both > 0); returns the aim factor. */
+double slicer__aim(struct slicer_spread *sp, double actual_pct, double predicted_pct);
 
 /*
  * What the probes cost the target while attached, in cores (trap and
