@@ -70,3 +70,38 @@ TEST(slicer_aim_ceiling)
 		a = slicer__aim(&sp, 0.5, 1.0);
 	T_CHECK(a == 1.5, "2x over-predicted: aim %g, want the 1.5 cap", a);
 }
+
+/*
+ * A duty under the shortest slice: one 5 ms slice every k periods, never
+ * more often than the budget pays for (without it, the 0.5% floor made a
+ * ping-pong target's probes cost 1.1-1.3% of its CPU at --budget 1).
+ */
+TEST(slicer_layout_skips_periods)
+{
+	const uint64_t P = 1000000000ull;
+	uint64_t sl, span;
+
+	span = slicer__layout(0.02, 0.005, P, 1, 15, &sl);
+	T_CHECK(span == P && sl == 20000000, "duty 2%%: span %llu slice %llu", (unsigned long long)span,
+		(unsigned long long)sl);
+	span = slicer__layout(0.02, 0.005, P, 2, 15, &sl);
+	T_CHECK(span == P && sl == 10000000, "overrun 2: slice %llu, want 10 ms", (unsigned long long)sl);
+	span = slicer__layout(1, 0.005, P, 1, 15, &sl);
+	T_CHECK(span == P && sl == P, "full duty: span %llu slice %llu", (unsigned long long)span,
+		(unsigned long long)sl);
+	for (double d = 0.0049; d > 0.0004; d *= 0.7) {
+		span = slicer__layout(d, 0.005, P, 1, 15, &sl);
+		T_CHECK(sl == 5000000, "duty %g: slice %llu, want the 5 ms floor", d, (unsigned long long)sl);
+		T_CHECK((double)sl / span <= d + 1e-12, "duty %g: %llu ms every %llu s spends more", d,
+			(unsigned long long)sl / 1000000, (unsigned long long)span / P);
+		T_CHECK((double)sl / span > d / 2, "duty %g: %llu s between slices wastes the budget", d,
+			(unsigned long long)span / P);
+	}
+	span = slicer__layout(0, 0.005, P, 1, 15, &sl);
+	T_CHECK(span == 15 * P && sl == 5000000, "no budget left: one slice in 15 periods, got %llu s",
+		(unsigned long long)span / P);
+	/* the agent's 2 s windows: a slice at least every 2 periods, whatever the budget */
+	span = slicer__layout(0.0001, 0.005, P, 1, 2, &sl);
+	T_CHECK(span == 2 * P && sl == 5000000, "max_skip 2: a slice every %llu s",
+		(unsigned long long)span / P);
+}

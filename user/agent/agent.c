@@ -627,17 +627,19 @@ static uint64_t tick_all(struct agent *a, uint64_t now)
 			next = p->next_due < next ? p->next_due : next;
 			continue;
 		}
-		uint64_t c0 = clock__thread_cpu_ns(), cs;
+		uint64_t cs;
 
 		p->next_due = wprof__tick(p->w, now, &err);
 		cs = cpu__charge(a, p);
 		/*
-		 * Sampling is CPU taken from a busy host too, and the CPU sampler's
-		 * program and interrupts run in the target: both come off the
-		 * slices' budget.
+		 * The CPU sampler's program and interrupts run in the target: they
+		 * come off the slices' half.  The sampling passes are not charged
+		 * there: they keep to the other half themselves (wprof's rate), and
+		 * charging them to both halves made a light target's passes leave
+		 * its slices nothing.
 		 */
 		if (p->ws && err != -ESRCH)
-			wslice__charge_fixed(p->ws, clock__thread_cpu_ns() - c0 + cs);
+			wslice__charge_fixed(p->ws, cs);
 		if (err == -ESRCH) {
 			retire(a, p, "exited");
 			i = (size_t)-1; /* the map shifted: start over */

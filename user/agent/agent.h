@@ -28,7 +28,7 @@ struct agent_opts {
 	double window_s;
 	double budget;		   /* share, 0.01 = 1% */
 	double host_budget;	   /* probes' cost on all targets together, cores (0.05 = 5% of one) */
-	double slice_min_duty;	   /* 0: the slicer's (0.5%); tests force slices with 1 */
+	double slice_min_duty;	   /* a duty floor over the budget, 0: none; tests force slices with 1 */
 	double sample_hz;
 	unsigned cpu_hz;	   /* the host-wide CPU sampler's rate per CPU; 0: no cpu profile */
 	const char *include, *exclude; /* extended regexes on service name and executable path */

@@ -36,8 +36,12 @@ static void *slices_thread(void *arg)
 /* Probes on p for the exact profiles, loaded on a thread; until then p is only sampled. */
 void slices__open(struct agent *a, struct proc *p)
 {
+	/* a slice in every window, even where the budget buys less (one of 5 ms) */
+	unsigned skip = a->o->window_s >= 2 ? (unsigned)a->o->window_s : 1;
+
 	p->ws_opts = (struct wslice_opts){ .budget = a->o->budget / 2, .trap_ns = a->trap_ns,
-					   .tmpdir = a->tmpdir, .min_duty = a->o->slice_min_duty };
+					   .tmpdir = a->tmpdir, .min_duty = a->o->slice_min_duty,
+					   .max_skip = skip };
 	if (pthread_create(&p->ws_thr, NULL, slices_thread, p)) {
 		pr_warn("pid %d (%s): no exact profiles, sampling only: no thread to load the "
 			"probes\n", p->pid, p->id.service);

@@ -25,6 +25,7 @@ struct wslice_opts {
 	const char *tmpdir; /* a private directory for the window captures */
 	uint64_t buffer;    /* ring buffer bytes (power of two) */
 	double min_duty;    /* 0: the slicer's default */
+	unsigned max_skip;  /* at least one slice in this many periods (a window's); 0: the slicer's */
 };
 
 /* One window's accounting. */

@@ -17,6 +17,21 @@
 #include "lib/debug.h"
 #include "live/slicer.h"
 
+/* Growth before any hit stops at this many first slices (2% of a period by default). */
+#define QUIET_MAX 2
+/*
+ * A slice is never shorter than MIN_SLICE of a period (5 ms): shorter ones
+ * would be mostly the attach, the detach and the slice-start snapshot.
+ * When the budget buys less than that a period, the slices come every k
+ * periods instead (k <= max_skip, at most SKIP_MAX: at least one slice in
+ * 15; the agent: one a window), so the
+ * average stays under the budget.  A caller's min_duty is a floor on the
+ * duty itself, above the budget (tests keep the probes on with 1).
+ */
+#define MIN_SLICE 0.005
+#define SKIP_MAX 15
+
+
 struct gt_slicer {
 	struct gt_tracer *tr;
 	pid_t pid;
@@ -32,6 +47,7 @@ struct gt_slicer {
 	/* counters when the current slice began */
 	uint64_t hits0, runtime0, events0;
 	int64_t cpu0;	       /* target CPU ns at the period's start */
+	uint64_t span_ns;      /* the current period's length: k x period_ns */
 	double rate;	       /* events per ns in the last slice */
 	double overrun;	       /* slices last this much longer than planned (EWMA, >= 1) */
 	uint64_t sl_hits, sl_events; /* the last finished slice's */
@@ -43,6 +59,11 @@ struct gt_slicer {
 	double pred_pct;       /* the coming period's predicted added CPU, % of own; 0: none */
 	struct gt_slicer_stats st;
 };
+
+static double duty_floor(const struct gt_slicer *s)
+{
+	return s->o.min_duty > 0 ? s->o.min_duty : MIN_SLICE / s->o.max_skip;
+}
 
 int64_t slicer__process_cpu_ns(pid_t pid)
 {
@@ -95,8 +116,10 @@ int slicer__open(struct gt_slicer **out, struct gt_tracer *tr, pid_t pid,
 		s->o.period_ns = 1000000000ull;
 	if (!(s->o.max_duty > 0) || s->o.max_duty > 1)
 		s->o.max_duty = 1;
+	if (!s->o.max_skip || s->o.max_skip > SKIP_MAX)
+		s->o.max_skip = SKIP_MAX;
 	if (!(s->o.min_duty > 0))
-		s->o.min_duty = 0.005;
+		s->o.min_duty = 0; /* no floor: the budget decides, slices of MIN_SLICE at least */
 	if (s->o.min_duty > s->o.max_duty)
 		s->o.min_duty = s->o.max_duty;
 	if (!(s->o.first_duty > 0))
@@ -122,6 +145,27 @@ int slicer__open(struct gt_slicer **out, struct gt_tracer *tr, pid_t pid,
 	return 0;
 }
 
+uint64_t slicer__layout(double duty, double min_duty, uint64_t period_ns, double overrun,
+			unsigned max_skip, uint64_t *slice_ns)
+{
+	unsigned k;
+
+	if (duty >= 1) {
+		*slice_ns = period_ns;
+		return period_ns;
+	}
+	if (duty >= min_duty) {
+		*slice_ns = (uint64_t)(duty * period_ns / overrun);
+		return period_ns;
+	}
+	/* the shortest slice, every k periods: min_duty / k <= duty */
+	k = duty > 0 ? (unsigned)ceil(min_duty / duty - 1e-9) : max_skip;
+	if (k > max_skip)
+		k = max_skip;
+	*slice_ns = (uint64_t)(min_duty * period_ns / overrun);
+	return k * period_ns;
+}
+
 /* Counters and CPU at the start of a slice, which is also its period's start. */
 static void mark(struct gt_slicer *s, uint64_t now, bool counters)
 {
@@ -136,8 +180,8 @@ static void mark(struct gt_slicer *s, uint64_t now, bool counters)
 	 * A loaded machine wakes us late: plan for the overrun seen so far.  A
 	 * full duty has nothing to shorten: the probes simply stay on.
 	 */
-	s->slice_ns = s->duty >= 1 ? s->o.period_ns :
-				     (uint64_t)(s->duty * s->o.period_ns / s->overrun);
+	s->span_ns = slicer__layout(s->duty, MIN_SLICE, s->o.period_ns, s->overrun, s->o.max_skip,
+				    &s->slice_ns);
 	s->st.slices++;
 	if (s->duty < s->st.duty_min)
 		s->st.duty_min = s->duty;
@@ -218,8 +262,19 @@ static void plan(struct gt_slicer *s, uint64_t now)
 		goto clamp;
 	}
 	if (!s->sl_hits || !s->last_on_ns || !(plen > 0)) {
-		want = s->duty * 2; /* nothing fired: the probes cost nothing, grow */
-		own = 0;	    /* and nothing to predict the next period from */
+		/*
+		 * Nothing fired yet: the probes cost nothing, grow, but only so
+		 * far.  A target idle since the attach would otherwise reach a
+		 * full duty, and the period its work begins in would be probed
+		 * whole before any cost is measured: a ping-pong target woken
+		 * after 7 idle seconds spent 12% of its CPU on the probes in that
+		 * window at --budget 1.
+		 */
+		want = s->duty * 2;
+		if (want > QUIET_MAX * s->o.first_duty)
+			want = s->duty > QUIET_MAX * s->o.first_duty ? s->duty :
+								    QUIET_MAX * s->o.first_duty;
+		own = 0; /* and nothing to predict the next period from */
 		goto clamp;
 	}
 	cost = s->o.trap_ns + s->sl_prog / s->sl_hits;
@@ -254,8 +309,8 @@ clamp:
 		want = s->duty * 2;
 	if (want > s->o.max_duty)
 		want = s->o.max_duty;
-	if (want < s->o.min_duty)
-		want = s->o.min_duty;
+	if (want < duty_floor(s))
+		want = duty_floor(s);
 	s->duty = want;
 	/* what this duty should cost, if the coming period is like the last: its q is measured next */
 	s->pred_pct = own > 0 && plen > 0 && s->cost_rate > 0 ?
@@ -330,7 +385,7 @@ static void fill_gap(struct gt_slicer *s, uint64_t end, struct gt_ev_gap *gap)
 
 uint64_t slicer__next_switch(const struct gt_slicer *s)
 {
-	return s->on ? s->on_since + s->slice_ns : s->period_start + s->o.period_ns;
+	return s->on ? s->on_since + s->slice_ns : s->period_start + s->span_ns;
 }
 
 int slicer__tick(struct gt_slicer *s, uint64_t now, struct gt_ev_gap *gap)
@@ -395,8 +450,8 @@ void slicer__set_max_duty(struct gt_slicer *s, double max_duty)
 {
 	if (!(max_duty > 0) || max_duty > 1)
 		max_duty = 1;
-	if (max_duty < s->o.min_duty)
-		max_duty = s->o.min_duty;
+	if (max_duty < duty_floor(s))
+		max_duty = duty_floor(s);
 	s->o.max_duty = max_duty;
 	if (s->duty > max_duty)
 		s->duty = max_duty;

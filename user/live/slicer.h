@@ -10,8 +10,11 @@
  *   own    = target CPU (/proc/PID/stat) - added        (over the period)
  *   duty   = budget_pct/100 x own / (hit rate in a slice x cost per hit)
  *
- * clamped to [min_duty, max_duty] and allowed to grow at most 2x a period
- * (a burst after a quiet slice must not blow the budget).  Program time is
+ * planned under the budget as a ceiling (slicer__aim), allowed to grow at
+ * most 2x a period (a burst after a quiet slice must not blow the budget)
+ * and at most to 2% before any probe fired, and at most max_duty.  A slice
+ * is never shorter than 5 ms: below that the slices come every k periods
+ * instead (slicer__layout).  A caller's min_duty floors the duty itself.  Program time is
  * the kernel's own (BPF_ENABLE_STATS held while the slicer is open); the
  * trap itself is not measurable from here and is taken as trap_ns (~1 µs
  * on this kind of VM: shared/reference/probe-cost.md).  gtrace's own
@@ -41,10 +44,11 @@
 struct gt_slicer_opts {
 	double budget_pct;  /* the target's added CPU, % of its own (> 0) */
 	uint64_t period_ns; /* one slice per period; 0: 1 s */
-	double min_duty;    /* 0: 0.005 (5 ms of each second) */
+	double min_duty;    /* a floor on the duty, over the budget; 0: none (slices >= 5 ms) */
 	double max_duty;    /* 0: 1 */
 	double first_duty;  /* the first slice, before anything is measured; 0: min(0.01, max) */
 	double trap_ns;	    /* what one trap costs the target; 0: 1000 */
+	unsigned max_skip;  /* a slice at least every this many periods; 0: 15 */
 };
 
 struct gt_slicer_stats {
@@ -88,7 +92,7 @@ int slicer__finish(struct gt_slicer *s, uint64_t now_ns, struct gt_ev_gap *gap);
 void slicer__stats(const struct gt_slicer *s, struct gt_slicer_stats *st);
 /*
  * A cap on the coming slices' duty (a host-wide budget shared by several
- * slicers), within [min_duty, 1]; the slice running now is not cut.
+ * slicers), within [the duty floor, 1]; the slice running now is not cut.
  */
 void slicer__set_max_duty(struct gt_slicer *s, double max_duty);
 /*
@@ -122,6 +126,15 @@ struct slicer_spread {
 	double m, d;
 };
 #define SLICER_SPREAD_INIT ((struct slicer_spread){ .m = 1, .d = 0.15 })
+/*
+ * How a duty is laid out: returns the span until the next slice begins
+ * (one period, or k periods when the duty is under min_duty: a slice is
+ * never shorter than min_duty x period, so it comes every k periods, k at
+ * most max_skip) and sets *slice_ns, the slice's planned length (shortened by the
+ * measured overrun, >= 1, of a host that wakes the caller late).
+ */
+uint64_t slicer__layout(double duty, double min_duty, uint64_t period_ns, double overrun,
+			unsigned max_skip, uint64_t *slice_ns);
 /* Adds one period's q = actual / predicted (ignored unless both > 0); returns the aim factor. */
 double slicer__aim(struct slicer_spread *sp, double actual_pct, double predicted_pct);
 
