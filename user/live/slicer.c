@@ -17,8 +17,6 @@
 #include "lib/debug.h"
 #include "live/slicer.h"
 
-/* Growth before any hit stops at this many first slices (2% of a period by default). */
-#define QUIET_MAX 2
 /*
  * A slice is never shorter than MIN_SLICE of a period (5 ms): shorter ones
  * would be mostly the attach, the detach and the slice-start snapshot.
@@ -263,17 +261,16 @@ static void plan(struct gt_slicer *s, uint64_t now)
 	}
 	if (!s->sl_hits || !s->last_on_ns || !(plen > 0)) {
 		/*
-		 * Nothing fired yet: the probes cost nothing, grow, but only so
-		 * far.  A target idle since the attach would otherwise reach a
-		 * full duty, and the period its work begins in would be probed
-		 * whole before any cost is measured: a ping-pong target woken
-		 * after 7 idle seconds spent 12% of its CPU on the probes in that
-		 * window at --budget 1.
+		 * Nothing has fired since the attach: an idle target.  Its slices
+		 * shrink to the shortest, as rare as allowed (one 5 ms slice a
+		 * window in the agent): it has nothing to capture, each slice
+		 * costs the caller a switch and a snapshot, and the slice its work
+		 * begins in must not be a long one.  (Growing the duty instead
+		 * probed a ping-pong target woken after 7 idle seconds whole: 12%
+		 * of its CPU in that window at --budget 1.)  Once a slice had hits,
+		 * the cost is known and the branch above plans from it.
 		 */
-		want = s->duty * 2;
-		if (want > QUIET_MAX * s->o.first_duty)
-			want = s->duty > QUIET_MAX * s->o.first_duty ? s->duty :
-								    QUIET_MAX * s->o.first_duty;
+		want = duty_floor(s);
 		own = 0; /* and nothing to predict the next period from */
 		goto clamp;
 	}
@@ -305,8 +302,9 @@ static void plan(struct gt_slicer *s, uint64_t now)
 clamp:
 	s->chg_fixed_last = (double)s->chg_fixed;
 	s->chg_slice = s->chg_fixed = 0;
-	if (want > s->duty * 2)
-		want = s->duty * 2;
+	/* growth: 2x a period, from the first slice's duty at least (an idle target's floor is tiny) */
+	if (want > 2 * (s->duty > s->o.first_duty ? s->duty : s->o.first_duty))
+		want = 2 * (s->duty > s->o.first_duty ? s->duty : s->o.first_duty);
 	if (want > s->o.max_duty)
 		want = s->o.max_duty;
 	if (want < duty_floor(s))

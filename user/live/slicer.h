@@ -11,8 +11,9 @@
  *   duty   = budget_pct/100 x own / (hit rate in a slice x cost per hit)
  *
  * planned under the budget as a ceiling (slicer__aim), allowed to grow at
- * most 2x a period (a burst after a quiet slice must not blow the budget)
- * and at most to 2% before any probe fired, and at most max_duty.  A slice
+ * most 2x a period (a burst after a quiet slice must not blow the budget),
+ * at the floor while no probe has fired yet (an idle target), and at most
+ * max_duty.  A slice
  * is never shorter than 5 ms: below that the slices come every k periods
  * instead (slicer__layout).  A caller's min_duty floors the duty itself.  Program time is
  * the kernel's own (BPF_ENABLE_STATS held while the slicer is open); the
