@@ -41,7 +41,7 @@ void slices__open(struct agent *a, struct proc *p)
 
 	p->ws_opts = (struct wslice_opts){ .budget = a->o->budget / 2, .trap_ns = a->trap_ns,
 					   .tmpdir = a->tmpdir, .min_duty = a->o->slice_min_duty,
-					   .max_skip = skip };
+					   .max_skip = skip, .idle_skip = skip };
 	if (pthread_create(&p->ws_thr, NULL, slices_thread, p)) {
 		pr_warn("pid %d (%s): no exact profiles, sampling only: no thread to load the "
 			"probes\n", p->pid, p->id.service);

@@ -264,7 +264,8 @@ int wslice__open(struct wslice **out, struct gt_target *t, const struct wslice_o
 				     /* one loop serves every process: no detach may stall it */
 				     .async_detach = true };
 	struct gt_slicer_opts so = { .budget_pct = o->budget * 100, .trap_ns = o->trap_ns,
-				     .min_duty = o->min_duty, .max_skip = o->max_skip };
+				     .min_duty = o->min_duty, .max_skip = o->max_skip,
+				     .idle_skip = o->idle_skip };
 	struct wslice *w = calloc(1, sizeof(*w));
 	uint64_t c0 = clock__thread_cpu_ns(), now;
 	int err;

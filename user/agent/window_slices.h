@@ -26,6 +26,7 @@ struct wslice_opts {
 	uint64_t buffer;    /* ring buffer bytes (power of two) */
 	double min_duty;    /* 0: the slicer's default */
 	unsigned max_skip;  /* at least one slice in this many periods (a window's); 0: the slicer's */
+	unsigned idle_skip; /* an idle target's one slice in this many periods; 0: the slicer's */
 };
 
 /* One window's accounting. */

@@ -50,6 +50,7 @@ struct gt_slicer_opts {
 	double first_duty;  /* the first slice, before anything is measured; 0: min(0.01, max) */
 	double trap_ns;	    /* what one trap costs the target; 0: 1000 */
 	unsigned max_skip;  /* a slice at least every this many periods; 0: 15 */
+	unsigned idle_skip; /* before any hit: one shortest slice every this many periods; 0: 1 */
 };
 
 struct gt_slicer_stats {
