@@ -78,6 +78,10 @@ over = int(cap["record.slice.over_budget"])
 assert 0 <= over <= periods, f"{over} periods over the budget of {periods}"
 aim = float(cap["record.slice.aim_pct"])
 assert aim >= 0, f"aim {aim}"
+# the trap the slicer charged per hit was measured on this host (a VM's
+# trap is 0.5-3 us: an assumed 1 us over- or under-spends the budget)
+trap = float(cap["record.slice.trap_ns"])
+assert 50 <= trap <= 50_000, f"trap measured as {trap} ns"
 PY
 	# every slice begins with a snapshot of the goroutines: the flood pairs,
 	# born once the capture runs, are known from the first slice that sees

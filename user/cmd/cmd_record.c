@@ -30,6 +30,7 @@
 #include "binary/target.h"
 #include "live/tracer.h"
 #include "live/slicer.h"
+#include "live/trap_cost.h"
 #include "live/cpu_sampler.h"
 #include "lib/u64map.h"
 
@@ -40,6 +41,7 @@ struct record {
 	struct gt_capture_writer *w;
 	struct gt_tracer *tr;
 	struct gt_slicer *slicer; /* --budget: probes on for slices of each second */
+	double trap_ns;		  /* --budget: one trap here, measured (0: not) */
 	struct gt_cpu_sampler *cpu; /* --cpu: writes into tr's ring buffer */
 	struct u64map syms_done; /* PCs whose frames are in the capture */
 	struct gt_clock_tracker clock;
@@ -223,6 +225,8 @@ static void write_slices(struct record *r, double budget)
 	total = st.on_ns + st.off_ns;
 	capture_writer__meta(r->w, "record.budget_pct", "%g", budget);
 	capture_writer__meta(r->w, "record.slice.period_ns", "%llu", 1000000000ull);
+	if (r->trap_ns > 0)
+		capture_writer__meta(r->w, "record.slice.trap_ns", "%.0f", r->trap_ns);
 	capture_writer__meta(r->w, "record.slice.count", "%llu", (unsigned long long)st.slices);
 	capture_writer__meta(r->w, "record.slice.on_ns", "%llu", (unsigned long long)st.on_ns);
 	capture_writer__meta(r->w, "record.slice.off_ns", "%llu", (unsigned long long)st.off_ns);
@@ -551,6 +555,15 @@ int cmd_record(int argc, char **argv)
 	if (o.budget) {
 		struct gt_slicer_opts so = { .budget_pct = o.budget };
 
+		/*
+		 * What a trap costs here, measured as the agent does: the
+		 * slicer can time the programs but not the breakpoint, and the
+		 * 1 us it assumes is half of what some VMs charge.
+		 */
+		if (trap_cost__measure(&so.trap_ns))
+			so.trap_ns = 0; /* the slicer's default */
+		r.trap_ns = so.trap_ns;
+		pr_debug("a uprobe trap costs %.0f ns here\n", so.trap_ns);
 		tracer__prompt(r.tr, true); /* slices: as the agent (tracer.h) */
 		err = slicer__open(&r.slicer, r.tr, o.pid, &so);
 		if (!err)
