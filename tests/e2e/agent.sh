@@ -101,14 +101,34 @@ curl -s --max-time 2 http://127.0.0.1:$MP/metrics >"$TMP/metrics2.txt"
 # a new agent on the same spool must deliver it
 kill $RP; wait $RP 2>/dev/null
 sleep $((W + 1))
-# SIGKILL with probes attached: wait (up to 3 s) for a slice, note its multi-uprobe links
-links=""
-for i in $(seq 30); do
-	links=$(grep -ls 'link_type:.uprobe_multi' /proc/$AG/fdinfo/* | xargs -r grep -h '^link_id:' | awk '{print $2}')
-	[ -n "$links" ] && break
-	sleep 0.1
-done
-kill -KILL $AG; wait $AG 2>/dev/null
+# SIGKILL with probes attached: wait (up to 8 s) for a slice, note its
+# multi-uprobe links and kill at once.  Under the budget a slice can be 5 ms
+# a second, so the watch is a tight loop that kills from where it looks (a
+# 100 ms shell poll missed them).
+links=$(python3 - "$AG" <<'PY'
+import os, signal, sys, time
+pid = int(sys.argv[1])
+end = time.monotonic() + 8
+links = []
+while time.monotonic() < end and not links:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        break
+    for fd in fds:
+        try:
+            info = open(f"/proc/{pid}/fdinfo/{fd}").read()
+        except OSError:
+            continue
+        if "link_type:\tuprobe_multi" in info or "link_type: uprobe_multi" in info:
+            links += [l.split()[1] for l in info.splitlines() if l.startswith("link_id:")]
+    if not links:
+        time.sleep(0.002)
+os.kill(pid, signal.SIGKILL)
+print(" ".join(links))
+PY
+)
+wait $AG 2>/dev/null
 KILLED=$(now)
 # the kernel drops them with the agent's fds; the targets run on
 gone=1
