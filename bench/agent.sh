@@ -7,6 +7,11 @@
 #     requests/s with no agent, with --budget 1% and with --budget 0,
 #     repetitions interleaved (none, 1%, 0, none, ...), medians and ratios,
 #     from the agent's second window on, with the budget it says it spent.
+#  3. the same server under the same load recorded whole (gtrace record, a
+#     fourth configuration in each repetition): the --budget 1% run's exact
+#     off-CPU profile (offcpu_exact, its full windows under load, summed)
+#     against the full capture's, by their top stacks; as the yardstick one
+#     full capture against the next repetition's.
 # Traffic goes to 127.0.0.1 only.  Prints a markdown table (also to
 # bench/out/agent.md).  The machine is shared: read ratios, not absolutes.
 set -u
@@ -47,8 +52,8 @@ kill $PIDS 2>/dev/null; wait 2>/dev/null; PIDS=""
 # agent's gtrace_budget_spent_ratio for the server at the end of the run, "-"
 # with no agent)
 MPORT=$((19000 + RANDOM % 1000))
-run_http() { # $1 = none | budget value
-	local port ag="" rps sp=-
+run_http() { # $1 = none | full | budget value; $2 = the repetition
+	local port ag="" rps sp=- rec="" m0 m1
 	$HTTPB >"$TMP/http.out" 2>&1 & local hp=$!
 	for _ in $(seq 50); do grep -q ready "$TMP/http.out" && break; sleep 0.1; done
 	port=$(awk '/ready/{print $2}' "$TMP/http.out")
@@ -62,22 +67,46 @@ run_http() { # $1 = none | budget value
 	# steady cost, and its rates have settled to a busy target.  The same
 	# warm-up without an agent.
 	wrk -t2 -c32 -d6s "http://127.0.0.1:$port/" >/dev/null 2>&1
+	if [ "$1" = full ]; then
+		$GTRACE record -p $hp -d "$HTTP_SECS" -q --no-az-detect --buffer 128M \
+			-o "$TMP/full-$2.gtr" >/dev/null 2>&1 & rec=$!
+	fi
+	m0=$(date +%s%N)
 	rps=$(wrk -t2 -c32 -d${HTTP_SECS}s "http://127.0.0.1:$port/" | awk '/Requests\/sec/{print $2}')
+	m1=$(date +%s%N)
+	[ -n "$rec" ] && wait $rec
 	if [ -n "$ag" ]; then
 		sp=$(curl -s "http://127.0.0.1:$MPORT/metrics" | awk '/^gtrace_budget_spent_ratio/{print $2; exit}')
 		kill -TERM $ag; wait $ag 2>/dev/null
+		# the exact off-CPU windows whole and under load: aligned starts
+		# (the first, partial window starts at the attach), ended by m1
+		if [ "$1" = 1% ]; then
+			mkdir -p "$TMP/exact-$2"
+			for f in "$TMP"/hdir/*/offcpu_exact/*.pb.gz; do
+				[ -e "$f" ] || continue
+				st=$(basename "$f" .pb.gz); st=${st%%-*}
+				[ $((st % 5000000000)) = 0 ] && [ $((st + 5000000000)) -le "$m1" ] &&
+					cp "$f" "$TMP/exact-$2/"
+			done
+		fi
+		rm -rf "$TMP/hdir"
 	fi
 	kill $hp; wait $hp 2>/dev/null
 	echo "${rps:-0}:${sp:--}"
 }
 declare -A RPS
 for r in $(seq "$REPS"); do
-	for cfg in none 1% 0; do RPS[$cfg]="${RPS[$cfg]:-} $(run_http $cfg)"; done
+	for cfg in none 1% 0 full; do RPS[$cfg]="${RPS[$cfg]:-} $(run_http $cfg $r)"; done
 done
-python3 - "$cpu" "$rss" "$nprof" "$SECS" "${RPS[none]}" "${RPS[1%]}" "${RPS[0]}" <<'PY' | tee bench/out/agent.md
-import statistics, sys
+GO=${GO:-/usr/local/go/bin/go}
+python3 - "$cpu" "$rss" "$nprof" "$SECS" "${RPS[none]}" "${RPS[1%]}" "${RPS[0]}" "${RPS[full]}" \
+	"$TMP" "$REPS" "$GTRACE" "$GO" <<'PY' | tee bench/out/agent.md
+import glob, os, statistics, subprocess, sys
 cpu, rss, nprof, secs = sys.argv[1:5]
-pairs = [[x.split(":") for x in a.split()] for a in sys.argv[5:8]]
+pairs = [[x.split(":") for x in a.split()] for a in sys.argv[5:9]]
+tmp, reps, gtrace, go = sys.argv[9], int(sys.argv[10]), sys.argv[11], sys.argv[12]
+sys.path.insert(0, "tests/e2e")
+import profile_check
 runs = [[float(r) for r, _ in p] for p in pairs]
 spent = [[float(s) for _, s in p if s not in ("-", "")] for p in pairs]
 med = [statistics.median(r) for r in runs]
@@ -97,4 +126,38 @@ print(f"| profiles written in that time | {nprof} |")
 print(f"| net/http, no agent | {med[0]:.0f} req/s (runs {' '.join(f'{x:.0f}' for x in runs[0])}) |")
 for k, name in ((1, "--budget 1%"), (2, "--budget 0")):
     print(f"| net/http, {name} | {med[k]:.0f} req/s, ratio {med[k]/med[0]:.3f}, paired {paired(k):.3f}; {spent_txt(k)} (runs {' '.join(f'{x:.0f}' for x in runs[k])}) |")
+print(f"| net/http, full capture (gtrace record) | {med[3]:.0f} req/s, ratio {med[3]/med[0]:.3f}, paired {paired(3):.3f} |")
+
+def delay(paths):
+    # off-CPU time per stack, summed over profiles (the delay sample type)
+    d = {}
+    for p in paths:
+        for smp in profile_check.raw(go, p):
+            v = smp["v"].get("delay", 0)
+            if v:
+                k = tuple(smp["frames"])
+                d[k] = d.get(k, 0) + v
+    return d
+
+def top(d, n):
+    return {k for k in sorted(d, key=lambda k: -d[k])[:n]}
+
+full, exact = [], []
+for r in range(1, reps + 1):
+    cap, pb = f"{tmp}/full-{r}.gtr", f"{tmp}/full-{r}.pb.gz"
+    f = {}
+    if os.path.exists(cap) and subprocess.run([gtrace, "report", cap, "-f", "pprof", "-o", pb, "-q"],
+                                              stderr=subprocess.DEVNULL).returncode == 0:
+        f = delay([pb])
+    full.append(f)
+    exact.append(delay(sorted(glob.glob(f"{tmp}/exact-{r}/*.pb.gz"))))
+for n in (5, 10):
+    pr = [(top(f, n), top(e, n)) for f, e in zip(full, exact) if f and e]
+    ctl = [(top(a, n), top(b, n)) for a, b in zip(full, full[1:]) if a and b]
+    common = [len(a & b) for a, b in pr]
+    print(f"| net/http, --budget 1%: the window's exact off-CPU top-{n} stacks = the full capture's | "
+          f"same set in {sum(a == b for a, b in pr)} of {len(pr)} repetitions, in common {common}; "
+          f"full vs the next full: same in {sum(a == b for a, b in ctl)} of {len(ctl)}, "
+          f"in common {[len(a & b) for a, b in ctl]} |")
+print(f"| exact windows compared | {[len(glob.glob(f'{tmp}/exact-{r}/*.pb.gz')) for r in range(1, reps + 1)]} per repetition |")
 PY
