@@ -139,6 +139,11 @@ for i in $(seq 20); do
 	sleep 0.1
 done
 links=$(echo $links)
+# and their breakpoints with them: no int3 left at any probe site (a link
+# closed while the kernel failed to unregister leaves them, dmesg "leaking uprobe")
+KILL_BYTES="A $(python3 tests/e2e/probe_bytes.py $GTRACE $A 2>&1), B $(python3 tests/e2e/probe_bytes.py $GTRACE $B 2>&1)"
+check "agent: after the SIGKILL no breakpoint is left in the targets (int3 at probe sites: $KILL_BYTES)" \
+	bash -c "echo '$KILL_BYTES' | grep -qE '^A 0 of [1-9][0-9]*, B 0 of [1-9][0-9]*\$'"
 if ! command -v bpftool >/dev/null; then
 	skip "agent: SIGKILL drops the probes" "no bpftool to look links up by id"
 else
@@ -153,6 +158,22 @@ BG_PIDS="$BG_PIDS $AG"
 sleep $((W + 1))
 kill -TERM $AG; wait $AG; AG_RC=$?
 STOP=$(now)
+# SIGTERM with probes attached (always, --slice-min-duty 1): the agent
+# detaches before it exits, breakpoints and all.  (It closed links on
+# threads that its exit then killed mid-unregister: the kernel leaked the
+# uprobes, int3 left at every site of a target that lives on.)
+$GTRACE agent --include "^e2e-svc-a-$RUN\$" --window ${W}s --slice-min-duty 1 --cpu-hz 0 \
+	--dir "$TMP/dirterm" --spool "$TMP/spool4" --no-az-detect >/dev/null 2>"$TMP/agent4.log" & AG4=$!
+BG_PIDS="$BG_PIDS $AG4"
+for i in $(seq 50); do
+	grep -qs 'link_type:.uprobe_multi' /proc/$AG4/fdinfo/* && break
+	sleep 0.1
+done
+TERM_ON=$(python3 tests/e2e/probe_bytes.py $GTRACE $A 2>&1)
+kill -TERM $AG4; wait $AG4; AG4_RC=$?
+TERM_OFF=$(python3 tests/e2e/probe_bytes.py $GTRACE $A 2>&1)
+check "agent: SIGTERM with probes attached: exits $AG4_RC, breakpoints at probe sites before '$TERM_ON', after '$TERM_OFF'" \
+	bash -c "test $AG4_RC -eq 0 && echo '$TERM_ON' | grep -qE '^([1-9][0-9]*) of \1\$' && echo '$TERM_OFF' | grep -qE '^0 of [1-9]'"
 # unshare waits for its child: end the child (host pid $B), then unshare
 kill $A $B $BURN $RP $RO 2>/dev/null
 wait 2>/dev/null

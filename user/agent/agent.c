@@ -25,6 +25,7 @@
 #include <linux/types.h>
 #include "bpf/gtrace_events.h"
 #include "agent/agent.h"
+#include "live/tracer.h"
 #include "agent/agent_priv.h"
 #include "agent/batch.h"
 #include "agent/dirsink.h"
@@ -536,6 +537,10 @@ static void teardown(struct agent *a)
 		free(p);
 	}
 	u64map__free(&a->procs);
+	/* the links closing on their own threads must be gone before the exit (tracer.h) */
+	if (tracer__wait_detached(5000000000ull))
+		pr_warn("gtrace: agent: probes still detaching after 5 s; exiting may leave "
+			"breakpoints in targets (dmesg: \"leaking uprobe\")\n");
 	cpu__close(a);
 	if (a->tmpdir[0])
 		rmdir(a->tmpdir);

@@ -168,10 +168,45 @@ static int attach_multi(struct gt_tracer *tr)
 	return 0;
 }
 
+/*
+ * Links being closed on detached threads.  A process must not exit while
+ * one is: exit_group kills the closer mid-unregister, the kernel's page
+ * walk gives up on the fatal signal, and the uprobe is leaked with its
+ * breakpoints still in the target ("failed to unregister, leaking uprobe";
+ * every later hit traps for nobody).  tracer__wait_detached waits them out.
+ */
+static pthread_mutex_t closing_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t closing_cv = PTHREAD_COND_INITIALIZER;
+static int closing;
+
 static void *close_link(void *arg)
 {
 	close((int)(intptr_t)arg);
+	pthread_mutex_lock(&closing_mu);
+	if (!--closing)
+		pthread_cond_broadcast(&closing_cv);
+	pthread_mutex_unlock(&closing_mu);
 	return NULL;
+}
+
+int tracer__wait_detached(uint64_t timeout_ns)
+{
+	struct timespec dl;
+	int left;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ns / 1000000000ull;
+	dl.tv_nsec += timeout_ns % 1000000000ull;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&closing_mu);
+	while (closing && pthread_cond_timedwait(&closing_cv, &closing_mu, &dl) == 0)
+		;
+	left = closing;
+	pthread_mutex_unlock(&closing_mu);
+	return left;
 }
 
 /*
@@ -189,8 +224,16 @@ static void close_async(int fd)
 	if (!err) {
 		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 		pthread_attr_setstacksize(&a, 64 << 10);
+		pthread_mutex_lock(&closing_mu);
+		closing++;
+		pthread_mutex_unlock(&closing_mu);
 		err = pthread_create(&t, &a, close_link, (void *)(intptr_t)fd);
 		pthread_attr_destroy(&a);
+		if (err) {
+			pthread_mutex_lock(&closing_mu);
+			closing--;
+			pthread_mutex_unlock(&closing_mu);
+		}
 	}
 	if (err)
 		close(fd);

@@ -107,5 +107,12 @@ void tracer__detach(struct gt_tracer *tr);
 int tracer__flush_pending(struct gt_tracer *tr);
 /* Detaches and frees; the target runs on untouched. */
 void tracer__close(struct gt_tracer *tr);
+/*
+ * Waits up to timeout_ns for the links that async_detach closes on other
+ * threads; a process calls it before it exits (an exit mid-close leaks the
+ * uprobe, breakpoints and all, tracer.c).  Returns how many are still
+ * closing (0: all gone).
+ */
+int tracer__wait_detached(uint64_t timeout_ns);
 
 #endif
