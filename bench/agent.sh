@@ -57,7 +57,7 @@ run_http() { # $1 = none | full | budget value; $2 = the repetition
 	$HTTPB >"$TMP/http.out" 2>&1 & local hp=$!
 	for _ in $(seq 50); do grep -q ready "$TMP/http.out" && break; sleep 0.1; done
 	port=$(awk '/ready/{print $2}' "$TMP/http.out")
-	if [ "$1" != none ]; then
+	if [ "$1" != none ] && [ "$1" != full ]; then
 		$GTRACE agent -q --include httpserver --budget "$1" --window 5s --dir "$TMP/hdir" \
 			--spool "$TMP/hspool" --no-az-detect --az bench-1a \
 			--metrics 127.0.0.1:$MPORT >/dev/null 2>&1 & ag=$!
