@@ -55,7 +55,7 @@ MPORT=$((19000 + RANDOM % 1000))
 run_http() { # $1 = none | full | budget value; $2 = the repetition
 	local port ag="" rps sp=- rec="" m0 m1
 	$HTTPB >"$TMP/http.out" 2>&1 & local hp=$!
-	for _ in $(seq 50); do grep -q ready "$TMP/http.out" && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -q ready "$TMP/http.out" && break; sleep 0.1; done
 	port=$(awk '/ready/{print $2}' "$TMP/http.out")
 	if [ "$1" != none ] && [ "$1" != full ]; then
 		$GTRACE agent -q --include httpserver --budget "$1" --window 5s --dir "$TMP/hdir" \
@@ -107,12 +107,15 @@ pairs = [[x.split(":") for x in a.split()] for a in sys.argv[5:9]]
 tmp, reps, gtrace, go = sys.argv[9], int(sys.argv[10]), sys.argv[11], sys.argv[12]
 sys.path.insert(0, "tests/e2e")
 import profile_check
+# a run whose server or wrk failed (0 req/s) is left out of every median and
+# pair, and counted
+failed = [sum(float(r) <= 0 for r, _ in p) for p in pairs]
 runs = [[float(r) for r, _ in p] for p in pairs]
-spent = [[float(s) for _, s in p if s not in ("-", "")] for p in pairs]
-med = [statistics.median(r) for r in runs]
+spent = [[float(s) for r, s in p if s not in ("-", "") and float(r) > 0] for p in pairs]
+med = [statistics.median([x for x in r if x > 0] or [0]) for r in runs]
 def paired(k):
     # each repetition against the no-agent run of the same repetition
-    return statistics.median(b / a for a, b in zip(runs[0], runs[k]) if a > 0)
+    return statistics.median([b / a for a, b in zip(runs[0], runs[k]) if a > 0 and b > 0] or [0])
 def spent_txt(k):
     if not spent[k]:
         return "no metrics read"
@@ -126,6 +129,8 @@ print(f"| profiles written in that time | {nprof} |")
 print(f"| net/http, no agent | {med[0]:.0f} req/s (runs {' '.join(f'{x:.0f}' for x in runs[0])}) |")
 for k, name in ((1, "--budget 1%"), (2, "--budget 0")):
     print(f"| net/http, {name} | {med[k]:.0f} req/s, ratio {med[k]/med[0]:.3f}, paired {paired(k):.3f}; {spent_txt(k)} (runs {' '.join(f'{x:.0f}' for x in runs[k])}) |")
+if any(failed):
+    print(f"| net/http runs that failed (server or wrk; left out) | none {failed[0]}, 1% {failed[1]}, 0 {failed[2]}, full {failed[3]} |")
 print(f"| net/http, full capture (gtrace record) | {med[3]:.0f} req/s, ratio {med[3]/med[0]:.3f}, paired {paired(3):.3f} |")
 
 def delay(paths):

@@ -147,6 +147,13 @@ def targets(res):
                     f"same set in {t['same']} of {t['reps']} repetitions, in common {t['common']} of {t['of']}; "
                     f"full vs the next full: same in {t['full_vs_full_same']} of {len(t['full_vs_full_common'])}, "
                     f"in common {t['full_vs_full_common']}", t["same"] == t["reps"]))
+        c, cc = t.get("concordant"), t.get("full_vs_full_concordant") or []
+        if c:
+            ok, n = sum(x for x, _ in c), sum(y for _, y in c)
+            out.append(("--budget 2, HTTP hello: off-CPU ranking = the full capture's (its top 10, pairs 1.25x apart, "
+                        "in the same order; same repetition)",
+                        f"{ok} of {n} pairs; per repetition {[f'{x}/{y}' for x, y in c]}; full vs the next full: "
+                        f"{sum(x for x, _ in cc)} of {sum(y for _, y in cc)}", ok == n))
     # 9. the sampled profile at 10 Hz on 10,000 goroutines: <= 2% slower
     for wl in ("pingpong-p2-idle10k-go1.26", "http-hello-idle10k-go1.26"):
         r = sget(wl, "profile-10hz", "ratio")
