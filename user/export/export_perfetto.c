@@ -164,7 +164,7 @@ struct pf {
 	struct pcache pc[NKINDS];
 	struct seq *seqs; /* [0] the shared sequence, [1..POOL] the pool, then promoted goroutines */
 	uint8_t pool_ord[POOL]; /* started pool sequences (seqs[1 + i]) by last, ascending */
-	uint64_t pool_last[POOL]; /* their lasts, in that order */
+	uint64_t pool_last[POOL]; /* their lasts, in that order; UINT64_MAX past pool_n */
 	unsigned pool_n;
 	struct strtab groups; /* start function -> group number, this capture's */
 	struct pcache gpc;    /* the same by address */
@@ -679,15 +679,22 @@ static int promote(struct tl *t, uint64_t *slot, uint64_t track, uint64_t ts)
 static int place(struct tl *t, uint64_t track, uint64_t ts, struct where *w)
 {
 	struct pf *pf = t->priv;
-	unsigned k = pf->pool_n, i;
+	unsigned k, i;
 
 	if (t->wall) {
 		*w = shared(t, track);
 		return 0;
 	}
-	/* from the latest down: a slice's end is nearly always the latest */
-	while (k && pf->pool_last[k - 1] > ts)
-		k--;
+	/*
+	 * The pool is sorted by last, so the sequence wanted is the k-th, k
+	 * the count of lasts not after ts.  Counted without branches: the
+	 * compares go either way at random, and a loop that stops at the
+	 * first one mispredicted about once a packet.  Unstarted slots hold
+	 * UINT64_MAX and never count.
+	 */
+	k = 0;
+	for (i = 0; i < POOL; i++)
+		k += pf->pool_last[i] <= ts;
 	if (k) {
 		i = pf->pool_ord[k - 1];
 		pf->pool_last[k - 1] = ts;
@@ -923,9 +930,12 @@ static uint16_t lane_pop(struct pf *pf)
 	struct lane last = pf->lanes[--pf->nlanes];
 	unsigned i = 0, c;
 
+	/*
+	 * The smaller child without a branch (which one it is is a coin toss):
+	 * lanes[c + 1] is inside the array even past nlanes, and not chosen then.
+	 */
 	while ((c = 2 * i + 1) < pf->nlanes) {
-		if (c + 1 < pf->nlanes && pf->lanes[c + 1].free < pf->lanes[c].free)
-			c++;
+		c += (c + 1 < pf->nlanes) & (pf->lanes[c + 1].free < pf->lanes[c].free);
 		if (pf->lanes[c].free >= last.free)
 			break;
 		pf->lanes[i] = pf->lanes[c];
@@ -1002,6 +1012,12 @@ static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name
 	return slice_end(t, &w, end);
 }
 
+/* strcmp(k, "goid") == 0 by hand: the libc call was ~1% of an export */
+static inline bool is_goid(const char *k)
+{
+	return k[0] == 'g' && k[1] == 'o' && k[2] == 'i' && k[3] == 'd' && !k[4];
+}
+
 /*
  * Instants go on the pool, never on a goroutine's own sequence: a create or
  * wake instant is written when its flow's far end is, long after its time,
@@ -1021,8 +1037,7 @@ static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, co
 	 * arrow lands on: the arrow shows it, so its 8 bytes (a quarter of the
 	 * instant) are left out here.  Chrome JSON keeps it.
 	 */
-	if (flow_out && nargs == 1 && !args[0].str && args[0].key[0] == 'g' &&
-	    !strcmp(args[0].key, "goid"))
+	if (flow_out && nargs == 1 && !args[0].str && is_goid(args[0].key))
 		nargs = 0;
 	if (flow_out)
 		flow_out = flow_begin(pf, flow_out, tl_ts(t, ts));
@@ -1115,6 +1130,8 @@ int perfetto__open(struct tl *t, const struct gt_export_opts *o, FILE *out)
 	pf->seqcap = 2 * (1 + POOL);
 	pf->nseqs = 1 + POOL; /* [0]: the shared sequence, then the pool */
 	pf->first = true;
+	for (int i = 0; i < POOL; i++) /* not started: after every timestamp (place) */
+		pf->pool_last[i] = UINT64_MAX;
 	*t = (struct tl){ .o = o, .out = out, .format = "perfetto", .ops = &pf_ops, .priv = pf };
 	return 0;
 }
