@@ -164,7 +164,7 @@ struct pf {
 	struct pcache pc[NKINDS];
 	struct seq *seqs; /* [0] the shared sequence, [1..POOL] the pool, then promoted goroutines */
 	uint8_t pool_ord[POOL]; /* started pool sequences (seqs[1 + i]) by last, ascending */
-	uint64_t pool_last[POOL]; /* their lasts, in that order; UINT64_MAX past pool_n */
+	uint64_t pool_last[POOL]; /* their lasts, in that order */
 	unsigned pool_n;
 	struct strtab groups; /* start function -> group number, this capture's */
 	struct pcache gpc;    /* the same by address */
@@ -679,22 +679,15 @@ static int promote(struct tl *t, uint64_t *slot, uint64_t track, uint64_t ts)
 static int place(struct tl *t, uint64_t track, uint64_t ts, struct where *w)
 {
 	struct pf *pf = t->priv;
-	unsigned k, i;
+	unsigned k = pf->pool_n, i;
 
 	if (t->wall) {
 		*w = shared(t, track);
 		return 0;
 	}
-	/*
-	 * The pool is sorted by last, so the sequence wanted is the k-th, k
-	 * the count of lasts not after ts.  Counted without branches: the
-	 * compares go either way at random, and a loop that stops at the
-	 * first one mispredicted about once a packet.  Unstarted slots hold
-	 * UINT64_MAX and never count.
-	 */
-	k = 0;
-	for (i = 0; i < POOL; i++)
-		k += pf->pool_last[i] <= ts;
+	/* from the latest down: a slice's end is nearly always the latest */
+	while (k && pf->pool_last[k - 1] > ts)
+		k--;
 	if (k) {
 		i = pf->pool_ord[k - 1];
 		pf->pool_last[k - 1] = ts;
@@ -876,38 +869,44 @@ static int group_of(struct tl *t, const char *fn, uint64_t *uuid)
 /*
  * A goroutine's track, encoded here: one per goroutine, so it must be small
  * (a spawn storm is mostly short goroutines).  Named "G<goid>" under its
- * start function's group (name is "G<goid> <start function>"); a goroutine
+ * start function's group (tl_track_name: "G<goid> <start function>"); a goroutine
  * first seen mid-life, whose start is not known, goes under the process.
  * The parent shows as the create flow.  Siblings' names are unique, so
  * merging by name (the default) never applies.  Goroutine and group
  * descriptors leave out trusted_packet_sequence_id: trace_processor reserves
  * a plain child track by uuid, parent and name alone (2 bytes a goroutine).
  */
-static int pf_track(struct tl *t, const struct gs_g *g, const char *name)
+static int pf_track(struct tl *t, const struct gs_g *g)
 {
 	struct pf *pf = t->priv;
-	const char *sp = name + 1; /* "G", the goid's digits, then " <function>" or the end */
-	size_t n;
-
-	while (*sp >= '0' && *sp <= '9')
-		sp++;
-	n = (size_t)(sp - name);
-	if (*sp != ' ')
-		sp = NULL;
-	uint64_t parent = PROC_UUID(t);
-	uint8_t *p, *lp, *dl;
+	bool grouped = tl_start_known(g); /* else under the process, by goid */
+	uint64_t parent = PROC_UUID(t), v = g->goid;
+	uint8_t *p, *lp, *dl, *d;
+	size_t n = 1;
 
 	if (pf->first && first_packet(t))
 		return pf->err;
-	if (sp && group_of(t, g->start_func, &parent))
+	if (grouped && group_of(t, g->start_func, &parent))
 		return pf->err;
-	if (!(p = open_packet(pf, n + 48, &lp)))
+	if (!(p = open_packet(pf, 48, &lp)))
 		return pf->err;
-	p = open_len(p, 60, &dl);			    /* track_descriptor */
-	p = put_v(p, 1, TRACK_UUID(t, g->goid));	    /* uuid */
-	p = put_s(p, 2, name, n);			    /* name */
-	p = put_v(p, 5, parent);			    /* parent_uuid */
-	if (!sp) /* among the groups, by goid */
+	p = open_len(p, 60, &dl);		 /* track_descriptor */
+	p = put_v(p, 1, TRACK_UUID(t, g->goid)); /* uuid */
+	/* name: "G<goid>", its digits written in place (up to 20: 1 length byte) */
+	do
+		n++;
+	while ((v /= 10));
+	*p++ = 2 << 3 | 2;
+	*p++ = (uint8_t)n;
+	*p = 'G';
+	d = p + n;
+	v = g->goid;
+	do
+		*--d = (uint8_t)('0' + v % 10);
+	while ((v /= 10));
+	p += n;
+	p = put_v(p, 5, parent); /* parent_uuid */
+	if (!grouped) /* among the groups, by goid */
 		p = put_v(p, 12, g->goid > INT32_MAX ? INT32_MAX : g->goid);
 	p = close_len(dl, p);
 	return done(t, close_len(lp, p));
@@ -1130,8 +1129,6 @@ int perfetto__open(struct tl *t, const struct gt_export_opts *o, FILE *out)
 	pf->seqcap = 2 * (1 + POOL);
 	pf->nseqs = 1 + POOL; /* [0]: the shared sequence, then the pool */
 	pf->first = true;
-	for (int i = 0; i < POOL; i++) /* not started: after every timestamp (place) */
-		pf->pool_last[i] = UINT64_MAX;
 	*t = (struct tl){ .o = o, .out = out, .format = "perfetto", .ops = &pf_ops, .priv = pf };
 	return 0;
 }
