@@ -452,9 +452,9 @@ static bool sent_before(struct pf *pf, struct seq *sq, uint32_t key)
 	return false;
 }
 
-/* s's iid for a packet on sq; the first use on sq adds s to the packet's interned data. */
-static uint64_t ref(struct pf *pf, struct seq *sq, int kind, const char *s, bool cache,
-		    struct pend *pend, int *np)
+/* ref()'s path for a string that is not memoized or not yet sent on sq */
+static uint64_t ref_slow(struct pf *pf, struct seq *sq, int kind, const char *s, bool cache,
+			 struct pend *pend, int *np)
 {
 	uint64_t iid = iid_of(pf, kind, s, cache), bit;
 
@@ -468,6 +468,22 @@ static uint64_t ref(struct pf *pf, struct seq *sq, int kind, const char *s, bool
 	}
 	pend[(*np)++] = (struct pend){ kind, iid, s, strlen(s) };
 	return iid;
+}
+
+/*
+ * s's iid for a packet on sq; the first use on sq adds s to the packet's
+ * interned data.  Inline for the case of nearly every reference (a name or
+ * key memoized, with a small iid, already sent on sq): two to three a
+ * packet.
+ */
+static inline uint64_t ref(struct pf *pf, struct seq *sq, int kind, const char *s, bool cache,
+			   struct pend *pend, int *np)
+{
+	uint64_t iid = cache ? pcache_get(&pf->pc[kind], s) : 0;
+
+	if (iid && iid <= 64 && sq->low[kind] >> (iid - 1) & 1)
+		return iid;
+	return ref_slow(pf, sq, kind, s, cache, pend, np);
 }
 
 /* One event's place: the sequence, and the track when not the sequence's default. */
