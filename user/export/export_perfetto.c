@@ -502,9 +502,10 @@ struct where {
  * the bytes go straight into the output buffer.  name_fixed: name's text
  * stays put for the capture (slice names), so its iid is memoized.
  */
-static int track_event(struct tl *t, const struct where *w, int64_t ts, int type,
-		       const char *name, bool name_fixed, const struct tl_arg *args, int n,
-		       uint64_t flow_out, uint64_t flow_in)
+static inline __attribute__((always_inline)) int
+track_event_in(struct tl *t, const struct where *w, int64_t ts, int type, const char *name,
+	       bool name_fixed, const struct tl_arg *args, int n, uint64_t flow_out,
+	       uint64_t flow_in)
 {
 	struct pf *pf = t->priv;
 	struct pend pend[2 + 2 * TL_MAX_ARGS];
@@ -585,6 +586,20 @@ static int track_event(struct tl *t, const struct where *w, int64_t ts, int type
 		p = put_v(p, 42, flow_in);
 	p = close_len(tl, p);
 	return done(t, close_len(lp, p));
+}
+
+/*
+ * track_event_in is expanded in its two hot callers (a slice's BEGIN, an
+ * instant), each with its constant type and flow arguments and its own
+ * copies of the branches on them, which go differently for the two; the
+ * rare packets (merged windows, an END that cannot take the short path)
+ * share this copy.
+ */
+static int track_event(struct tl *t, const struct where *w, int64_t ts, int type,
+		       const char *name, bool name_fixed, const struct tl_arg *args, int n,
+		       uint64_t flow_out, uint64_t flow_in)
+{
+	return track_event_in(t, w, ts, type, name, name_fixed, args, n, flow_out, flow_in);
 }
 
 /*
@@ -1050,7 +1065,7 @@ static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name
 	}
 	if (flow_in)
 		flow_in = flow_end(pf, flow_in, start);
-	err = track_event(t, &w, start, SLICE_BEGIN, name, true, args, nargs, 0, flow_in);
+	err = track_event_in(t, &w, start, SLICE_BEGIN, name, true, args, nargs, 0, flow_in);
 	if (err)
 		return err;
 	if (w.track && place(t, uuid, end, &w))
@@ -1087,7 +1102,7 @@ static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, co
 		nargs = 0;
 	if (flow_out)
 		flow_out = flow_begin(pf, flow_out, tl_ts(t, ts));
-	return track_event(t, &w, tl_ts(t, ts), INSTANT, name, true, args, nargs, flow_out, 0);
+	return track_event_in(t, &w, tl_ts(t, ts), INSTANT, name, true, args, nargs, flow_out, 0);
 }
 
 /* A goroutine is gone: its sequence's interning memo is not needed any more. */
