@@ -936,7 +936,7 @@ static int pf_track(struct tl *t, const struct gs_g *g)
 	struct pf *pf = t->priv;
 	bool grouped = tl_start_known(g); /* else under the process, by goid */
 	uint64_t parent = PROC_UUID(t), v = g->goid;
-	uint8_t *p, *lp, *dl, *d, dec[20];
+	uint8_t *p, *lp, *dl, *d, dec[40];
 	size_t n;
 
 	if (pf->first && first_packet(t))
@@ -952,7 +952,7 @@ static int pf_track(struct tl *t, const struct gs_g *g)
 	 * a time into dec, back to front, in one pass: a digit at a time, and
 	 * once more to count them, was most of this function's time.
 	 */
-	d = dec + sizeof(dec);
+	d = dec + 20;
 	while (v >= 100) {
 		memcpy(d -= 2, digits2[v % 100], 2);
 		v /= 100;
@@ -961,11 +961,18 @@ static int pf_track(struct tl *t, const struct gs_g *g)
 		memcpy(d -= 2, digits2[v], 2);
 	else
 		*--d = (uint8_t)('0' + v);
-	n = (size_t)(dec + sizeof(dec) - d);
+	n = (size_t)(dec + 20 - d);
 	*p++ = 2 << 3 | 2;
 	*p++ = (uint8_t)(n + 1);
 	*p++ = 'G';
-	memcpy(p, d, n);
+	/*
+	 * A copy of a constant size (a move or two, where n bytes was a libc
+	 * call): dec has room past the digits, the packet past the name.
+	 */
+	if (n <= 8)
+		memcpy(p, d, 8);
+	else
+		memcpy(p, d, 20);
 	p += n;
 	p = put_v(p, 5, parent); /* parent_uuid */
 	if (!grouped) /* among the groups, by goid */
