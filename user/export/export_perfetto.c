@@ -998,19 +998,29 @@ static uint16_t lane_pop(struct pf *pf)
 	struct lane last = pf->lanes[--pf->nlanes];
 	unsigned i = 0, c;
 
+	if (!pf->nlanes)
+		return id;
 	/*
-	 * The smaller child without a branch (which one it is is a coin toss):
-	 * lanes[c + 1] is inside the array even past nlanes, and not chosen then.
+	 * Bottom-up: the hole goes down the path of smaller children to a leaf
+	 * (the smaller child picked without a branch, a coin toss: lanes[c + 1]
+	 * is inside the array even past nlanes, and not chosen then), then last
+	 * climbs back while the parent is not earlier than it.  The same heap
+	 * as sifting last down from the root, ties included (the path's lanes
+	 * are in order, so those earlier than last are a prefix of it; checked
+	 * against the sift-down on random pushes and pops), with one compare a
+	 * level instead of two, and a descent as long as the heap is deep
+	 * rather than one that stops at a depth the data decides.
 	 */
 	while ((c = 2 * i + 1) < pf->nlanes) {
 		c += (c + 1 < pf->nlanes) & (pf->lanes[c + 1].free < pf->lanes[c].free);
-		if (pf->lanes[c].free >= last.free)
-			break;
 		pf->lanes[i] = pf->lanes[c];
 		i = c;
 	}
-	if (pf->nlanes)
-		pf->lanes[i] = last;
+	while (i && pf->lanes[(i - 1) / 2].free >= last.free) {
+		pf->lanes[i] = pf->lanes[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	pf->lanes[i] = last;
 	return id;
 }
 
