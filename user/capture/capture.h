@@ -141,6 +141,12 @@ int capture__labelset_decode(const struct gt_event_hdr *h, struct gt_labelset **
 void capture__labelset_free(struct gt_labelset *l);
 /* Frames for an exact pc (pass ret-1 for return addresses); 0 when unknown. */
 int capture__symbolize(const struct gt_capture *c, uint64_t pc, struct gt_frame *out, int max);
+/*
+ * What capture__symbolize(c, pc, f, max) gives as f[n - 1].func (the
+ * outermost of the first max frames), without copying the frames; NULL
+ * when pc is unknown.  A spawn storm asks once per goroutine.
+ */
+const char *capture__outer_func(const struct gt_capture *c, uint64_t pc, int max);
 /* The runtime's name for a wait reason, or "waitreason N". */
 const char *capture__waitreason(const struct gt_capture *c, unsigned reason);
 /* CLOCK_MONOTONIC ns -> CLOCK_REALTIME ns, by the capture's clock mapping. */

@@ -645,6 +645,17 @@ int capture__symbolize(const struct gt_capture *c, uint64_t pc, struct gt_frame 
 	return n;
 }
 
+const char *capture__outer_func(const struct gt_capture *c, uint64_t pc, int max)
+{
+	const struct sym *s = u64map__get(&c->syms, pc);
+	int n;
+
+	if (!s)
+		return NULL;
+	n = s->n < max ? s->n : max;
+	return n > 0 ? s->frames[n - 1].func : NULL;
+}
+
 const char *capture__waitreason(const struct gt_capture *c, unsigned reason)
 {
 	char *buf;

@@ -35,13 +35,9 @@ const char *gs_reason_name(struct gt_capture *cap, unsigned reason)
 
 const char *gs_func_name(struct gt_capture *cap, uint64_t pc)
 {
-	struct gt_frame f[16];
-	int n;
+	const char *f = pc ? capture__outer_func(cap, pc, 16) : NULL;
 
-	if (!pc)
-		return "?";
-	n = capture__symbolize(cap, pc, f, 16);
-	return n > 0 ? f[n - 1].func : "?";
+	return f ? f : "?";
 }
 
 static const struct gs_ops no_ops;

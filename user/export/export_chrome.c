@@ -149,9 +149,12 @@ static int ch_process(struct tl *t)
 	return c->name ? 0 : -ENOMEM;
 }
 
-static int ch_track(struct tl *t, const struct gs_g *g, const char *name)
+static int ch_track(struct tl *t, const struct gs_g *g)
 {
+	char name[256];
 	struct tl_arg a = { "name", name, 0 }, s = { "sort_index", NULL, g->goid };
+
+	tl_track_name(g, name, sizeof(name));
 
 	ev_open(t, "M", g->goid, t->t0);
 	fputs(",\"name\":\"thread_name\"", t->out);

@@ -452,9 +452,9 @@ static bool sent_before(struct pf *pf, struct seq *sq, uint32_t key)
 	return false;
 }
 
-/* s's iid for a packet on sq; the first use on sq adds s to the packet's interned data. */
-static uint64_t ref(struct pf *pf, struct seq *sq, int kind, const char *s, bool cache,
-		    struct pend *pend, int *np)
+/* ref()'s path for a string that is not memoized or not yet sent on sq */
+static uint64_t ref_slow(struct pf *pf, struct seq *sq, int kind, const char *s, bool cache,
+			 struct pend *pend, int *np)
 {
 	uint64_t iid = iid_of(pf, kind, s, cache), bit;
 
@@ -468,6 +468,22 @@ static uint64_t ref(struct pf *pf, struct seq *sq, int kind, const char *s, bool
 	}
 	pend[(*np)++] = (struct pend){ kind, iid, s, strlen(s) };
 	return iid;
+}
+
+/*
+ * s's iid for a packet on sq; the first use on sq adds s to the packet's
+ * interned data.  Inline for the case of nearly every reference (a name or
+ * key memoized, with a small iid, already sent on sq): two to three a
+ * packet.
+ */
+static inline uint64_t ref(struct pf *pf, struct seq *sq, int kind, const char *s, bool cache,
+			   struct pend *pend, int *np)
+{
+	uint64_t iid = cache ? pcache_get(&pf->pc[kind], s) : 0;
+
+	if (iid && iid <= 64 && sq->low[kind] >> (iid - 1) & 1)
+		return iid;
+	return ref_slow(pf, sq, kind, s, cache, pend, np);
 }
 
 /* One event's place: the sequence, and the track when not the sequence's default. */
@@ -486,9 +502,10 @@ struct where {
  * the bytes go straight into the output buffer.  name_fixed: name's text
  * stays put for the capture (slice names), so its iid is memoized.
  */
-static int track_event(struct tl *t, const struct where *w, int64_t ts, int type,
-		       const char *name, bool name_fixed, const struct tl_arg *args, int n,
-		       uint64_t flow_out, uint64_t flow_in)
+static inline __attribute__((always_inline)) int
+track_event_in(struct tl *t, const struct where *w, int64_t ts, int type, const char *name,
+	       bool name_fixed, const struct tl_arg *args, int n, uint64_t flow_out,
+	       uint64_t flow_in)
 {
 	struct pf *pf = t->priv;
 	struct pend pend[2 + 2 * TL_MAX_ARGS];
@@ -569,6 +586,20 @@ static int track_event(struct tl *t, const struct where *w, int64_t ts, int type
 		p = put_v(p, 42, flow_in);
 	p = close_len(tl, p);
 	return done(t, close_len(lp, p));
+}
+
+/*
+ * track_event_in is expanded in its two hot callers (a slice's BEGIN, an
+ * instant), each with its constant type and flow arguments and its own
+ * copies of the branches on them, which go differently for the two; the
+ * rare packets (merged windows, an END that cannot take the short path)
+ * share this copy.
+ */
+static int track_event(struct tl *t, const struct where *w, int64_t ts, int type,
+		       const char *name, bool name_fixed, const struct tl_arg *args, int n,
+		       uint64_t flow_out, uint64_t flow_in)
+{
+	return track_event_in(t, w, ts, type, name, name_fixed, args, n, flow_out, flow_in);
 }
 
 /*
@@ -676,36 +707,51 @@ static int promote(struct tl *t, uint64_t *slot, uint64_t track, uint64_t ts)
  * sequence's own last), a new pool sequence while there are
  * fewer than POOL, else the shared sequence, absolute.
  */
-static int place(struct tl *t, uint64_t track, uint64_t ts, struct where *w)
+static int place_rare(struct tl *t, uint64_t track, uint64_t ts, struct where *w);
+
+/*
+ * Inline, so that each caller (an instant, a slice's BEGIN, its END) has
+ * its own copy of the search loop's exit branch: an END nearly always
+ * stops at the latest, a BEGIN or an instant goes further back, and one
+ * shared branch mispredicted about once a packet (place() was 7% of user
+ * time on a spawn storm, a third of it that branch).
+ */
+static inline int place(struct tl *t, uint64_t track, uint64_t ts, struct where *w)
 {
 	struct pf *pf = t->priv;
 	unsigned k = pf->pool_n, i;
 
-	if (t->wall) {
-		*w = shared(t, track);
-		return 0;
-	}
+	if (t->wall)
+		return place_rare(t, track, ts, w);
 	/* from the latest down: a slice's end is nearly always the latest */
 	while (k && pf->pool_last[k - 1] > ts)
 		k--;
-	if (k) {
-		i = pf->pool_ord[k - 1];
-		pf->pool_last[k - 1] = ts;
-	} else if (pf->pool_n < POOL) {
-		i = pf->pool_n++;
-		memmove(pf->pool_ord + 1, pf->pool_ord, i);
-		memmove(pf->pool_last + 1, pf->pool_last, i * sizeof(pf->pool_last[0]));
-		pf->pool_ord[0] = (uint8_t)i;
-		pf->pool_last[0] = ts;
-		pf->seqs[1 + i].last = ts;
-		if (seq_start(t, SEQ_ID + 1 + i, 0, ts))
-			return pf->err;
-	} else {
+	if (!k)
+		return place_rare(t, track, ts, w);
+	i = pf->pool_ord[k - 1];
+	pf->pool_last[k - 1] = ts;
+	*w = (struct where){ &pf->seqs[1 + i], SEQ_ID + 1 + i, track, AT_DELTA };
+	return 0;
+}
+
+/* place() when no started pool sequence fits (or merged: the shared one) */
+static int place_rare(struct tl *t, uint64_t track, uint64_t ts, struct where *w)
+{
+	struct pf *pf = t->priv;
+	unsigned i;
+
+	if (t->wall || pf->pool_n == POOL) {
 		*w = shared(t, track);
 		return 0;
 	}
+	i = pf->pool_n++;
+	memmove(pf->pool_ord + 1, pf->pool_ord, i);
+	memmove(pf->pool_last + 1, pf->pool_last, i * sizeof(pf->pool_last[0]));
+	pf->pool_ord[0] = (uint8_t)i;
+	pf->pool_last[0] = ts;
+	pf->seqs[1 + i].last = ts;
 	*w = (struct where){ &pf->seqs[1 + i], SEQ_ID + 1 + i, track, AT_DELTA };
-	return 0;
+	return seq_start(t, SEQ_ID + 1 + i, 0, ts);
 }
 
 static void set_clock(Perfetto__Protos__ClockSnapshot__Clock *c, uint32_t id, uint64_t ts)
@@ -869,38 +915,67 @@ static int group_of(struct tl *t, const char *fn, uint64_t *uuid)
 /*
  * A goroutine's track, encoded here: one per goroutine, so it must be small
  * (a spawn storm is mostly short goroutines).  Named "G<goid>" under its
- * start function's group (name is "G<goid> <start function>"); a goroutine
+ * start function's group (tl_track_name: "G<goid> <start function>"); a goroutine
  * first seen mid-life, whose start is not known, goes under the process.
  * The parent shows as the create flow.  Siblings' names are unique, so
  * merging by name (the default) never applies.  Goroutine and group
  * descriptors leave out trusted_packet_sequence_id: trace_processor reserves
  * a plain child track by uuid, parent and name alone (2 bytes a goroutine).
  */
-static int pf_track(struct tl *t, const struct gs_g *g, const char *name)
+/* "00" .. "99" */
+static const char digits2[100][2] = {
+#define D10(a) { a, '0' }, { a, '1' }, { a, '2' }, { a, '3' }, { a, '4' }, \
+	       { a, '5' }, { a, '6' }, { a, '7' }, { a, '8' }, { a, '9' }
+	D10('0'), D10('1'), D10('2'), D10('3'), D10('4'),
+	D10('5'), D10('6'), D10('7'), D10('8'), D10('9'),
+#undef D10
+};
+
+static int pf_track(struct tl *t, const struct gs_g *g)
 {
 	struct pf *pf = t->priv;
-	const char *sp = name + 1; /* "G", the goid's digits, then " <function>" or the end */
+	bool grouped = tl_start_known(g); /* else under the process, by goid */
+	uint64_t parent = PROC_UUID(t), v = g->goid;
+	uint8_t *p, *lp, *dl, *d, dec[40];
 	size_t n;
-
-	while (*sp >= '0' && *sp <= '9')
-		sp++;
-	n = (size_t)(sp - name);
-	if (*sp != ' ')
-		sp = NULL;
-	uint64_t parent = PROC_UUID(t);
-	uint8_t *p, *lp, *dl;
 
 	if (pf->first && first_packet(t))
 		return pf->err;
-	if (sp && group_of(t, g->start_func, &parent))
+	if (grouped && group_of(t, g->start_func, &parent))
 		return pf->err;
-	if (!(p = open_packet(pf, n + 48, &lp)))
+	if (!(p = open_packet(pf, 48, &lp)))
 		return pf->err;
-	p = open_len(p, 60, &dl);			    /* track_descriptor */
-	p = put_v(p, 1, TRACK_UUID(t, g->goid));	    /* uuid */
-	p = put_s(p, 2, name, n);			    /* name */
-	p = put_v(p, 5, parent);			    /* parent_uuid */
-	if (!sp) /* among the groups, by goid */
+	p = open_len(p, 60, &dl);		 /* track_descriptor */
+	p = put_v(p, 1, TRACK_UUID(t, g->goid)); /* uuid */
+	/*
+	 * name: "G<goid>" (up to 21 bytes: a 1-byte length).  The digits two at
+	 * a time into dec, back to front, in one pass: a digit at a time, and
+	 * once more to count them, was most of this function's time.
+	 */
+	d = dec + 20;
+	while (v >= 100) {
+		memcpy(d -= 2, digits2[v % 100], 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(d -= 2, digits2[v], 2);
+	else
+		*--d = (uint8_t)('0' + v);
+	n = (size_t)(dec + 20 - d);
+	*p++ = 2 << 3 | 2;
+	*p++ = (uint8_t)(n + 1);
+	*p++ = 'G';
+	/*
+	 * A copy of a constant size (a move or two, where n bytes was a libc
+	 * call): dec has room past the digits, the packet past the name.
+	 */
+	if (n <= 8)
+		memcpy(p, d, 8);
+	else
+		memcpy(p, d, 20);
+	p += n;
+	p = put_v(p, 5, parent); /* parent_uuid */
+	if (!grouped) /* among the groups, by goid */
 		p = put_v(p, 12, g->goid > INT32_MAX ? INT32_MAX : g->goid);
 	p = close_len(dl, p);
 	return done(t, close_len(lp, p));
@@ -923,16 +998,29 @@ static uint16_t lane_pop(struct pf *pf)
 	struct lane last = pf->lanes[--pf->nlanes];
 	unsigned i = 0, c;
 
+	if (!pf->nlanes)
+		return id;
+	/*
+	 * Bottom-up: the hole goes down the path of smaller children to a leaf
+	 * (the smaller child picked without a branch, a coin toss: lanes[c + 1]
+	 * is inside the array even past nlanes, and not chosen then), then last
+	 * climbs back while the parent is not earlier than it.  The same heap
+	 * as sifting last down from the root, ties included (the path's lanes
+	 * are in order, so those earlier than last are a prefix of it; checked
+	 * against the sift-down on random pushes and pops), with one compare a
+	 * level instead of two, and a descent as long as the heap is deep
+	 * rather than one that stops at a depth the data decides.
+	 */
 	while ((c = 2 * i + 1) < pf->nlanes) {
-		if (c + 1 < pf->nlanes && pf->lanes[c + 1].free < pf->lanes[c].free)
-			c++;
-		if (pf->lanes[c].free >= last.free)
-			break;
+		c += (c + 1 < pf->nlanes) & (pf->lanes[c + 1].free < pf->lanes[c].free);
 		pf->lanes[i] = pf->lanes[c];
 		i = c;
 	}
-	if (pf->nlanes)
-		pf->lanes[i] = last;
+	while (i && pf->lanes[(i - 1) / 2].free >= last.free) {
+		pf->lanes[i] = pf->lanes[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	pf->lanes[i] = last;
 	return id;
 }
 
@@ -994,12 +1082,18 @@ static int pf_slice(struct tl *t, const struct gs_interval *iv, const char *name
 	}
 	if (flow_in)
 		flow_in = flow_end(pf, flow_in, start);
-	err = track_event(t, &w, start, SLICE_BEGIN, name, true, args, nargs, 0, flow_in);
+	err = track_event_in(t, &w, start, SLICE_BEGIN, name, true, args, nargs, 0, flow_in);
 	if (err)
 		return err;
 	if (w.track && place(t, uuid, end, &w))
 		return pf->err;
 	return slice_end(t, &w, end);
+}
+
+/* strcmp(k, "goid") == 0 by hand: the libc call was ~1% of an export */
+static inline bool is_goid(const char *k)
+{
+	return k[0] == 'g' && k[1] == 'o' && k[2] == 'i' && k[3] == 'd' && !k[4];
 }
 
 /*
@@ -1021,12 +1115,11 @@ static int pf_instant(struct tl *t, uint64_t goid, uint32_t tid, uint64_t ts, co
 	 * arrow lands on: the arrow shows it, so its 8 bytes (a quarter of the
 	 * instant) are left out here.  Chrome JSON keeps it.
 	 */
-	if (flow_out && nargs == 1 && !args[0].str && args[0].key[0] == 'g' &&
-	    !strcmp(args[0].key, "goid"))
+	if (flow_out && nargs == 1 && !args[0].str && is_goid(args[0].key))
 		nargs = 0;
 	if (flow_out)
 		flow_out = flow_begin(pf, flow_out, tl_ts(t, ts));
-	return track_event(t, &w, tl_ts(t, ts), INSTANT, name, true, args, nargs, flow_out, 0);
+	return track_event_in(t, &w, tl_ts(t, ts), INSTANT, name, true, args, nargs, flow_out, 0);
 }
 
 /* A goroutine is gone: its sequence's interning memo is not needed any more. */

@@ -27,7 +27,7 @@ static bool kept(struct tl *t, struct gs_g *g)
 }
 
 /* "G<goid> <start func>", by hand: a spawn storm names a track every few events */
-static void track_name(const struct gs_g *g, char *name, size_t size)
+void tl_track_name(const struct gs_g *g, char *name, size_t size)
 {
 	char d[24];
 	size_t n = 0, k = 0, f;
@@ -39,7 +39,7 @@ static void track_name(const struct gs_g *g, char *name, size_t size)
 	name[n++] = 'G';
 	while (k)
 		name[n++] = d[--k];
-	if (g->start_func[0] != '?' || g->start_func[1]) { /* else first seen mid-life: no start PC */
+	if (tl_start_known(g)) { /* else first seen mid-life: no start PC */
 		f = strlen(g->start_func);
 		if (f > size - n - 2)
 			f = size - n - 2;
@@ -52,14 +52,11 @@ static void track_name(const struct gs_g *g, char *name, size_t size)
 
 static int ensure_track(struct tl *t, struct gs_g *g)
 {
-	char name[256];
-
 	if (g->priv[P_FLAGS] & F_TRACK)
 		return 0;
 	g->priv[P_FLAGS] |= F_TRACK;
 	t->ntracks++;
-	track_name(g, name, sizeof(name));
-	return t->ops->track(t, g, name);
+	return t->ops->track(t, g);
 }
 
 /* The goroutine's labels as arguments; returns how many were added. */

@@ -47,8 +47,12 @@ struct tl_window {
 
 struct tl_ops {
 	int (*begin)(struct tl *t);
-	/* Declares g's track (once, before its first slice or instant). */
-	int (*track)(struct tl *t, const struct gs_g *g, const char *name);
+	/*
+	 * Declares g's track (once, before its first slice or instant); its
+	 * name is tl_track_name()'s, which a backend builds only if it needs
+	 * the whole text (a spawn storm declares a track every few events).
+	 */
+	int (*track)(struct tl *t, const struct gs_g *g);
 	/* A finished slice on iv->goid's track; flow_in terminates that flow (0 none). */
 	int (*slice)(struct tl *t, const struct gs_interval *iv, const char *name,
 		     const struct tl_arg *args, int nargs, uint64_t flow_in);
@@ -141,6 +145,16 @@ void chrome__close(struct tl *t);
 static inline int64_t tl_ts(const struct tl *t, uint64_t mono)
 {
 	return t->wall ? capture__wall_ns(t->cap, mono) : (int64_t)mono;
+}
+
+/*
+ * A goroutine track's name, "G<goid> <start function>", or "G<goid>" alone
+ * when g was first seen mid-life (no start known: tl_start_known()).
+ */
+void tl_track_name(const struct gs_g *g, char *name, size_t size);
+static inline bool tl_start_known(const struct gs_g *g)
+{
+	return g->start_func[0] != '?' || g->start_func[1];
 }
 
 /* The target's name for the process track: target.exe, target.comm or "go". */
