@@ -53,7 +53,7 @@ kill $PIDS 2>/dev/null; wait 2>/dev/null; PIDS=""
 # with no agent)
 MPORT=$((19000 + RANDOM % 1000))
 run_http() { # $1 = none | full | budget value; $2 = the repetition
-	local port ag="" rps sp=- rec="" m0 m1
+	local port ag="" rps sp=- rec="" m0 m1 out c0 c1 a0 a1 nreq cus=0 acpu=-
 	$HTTPB >"$TMP/http.out" 2>&1 & local hp=$!
 	for _ in $(seq 100); do grep -q ready "$TMP/http.out" && break; sleep 0.1; done
 	port=$(awk '/ready/{print $2}' "$TMP/http.out")
@@ -71,9 +71,18 @@ run_http() { # $1 = none | full | budget value; $2 = the repetition
 		$GTRACE record -p $hp -d "$HTTP_SECS" -q --no-az-detect --buffer 128M \
 			-o "$TMP/full-$2.gtr" >/dev/null 2>&1 & rec=$!
 	fi
+	# the server's CPU per request beside its throughput: on this VM the
+	# throughput of one configuration moves between two modes (~70k and
+	# ~80k req/s) from run to run; CPU per request is what the target pays
+	c0=$(ticks $hp); [ -n "$ag" ] && a0=$(ticks $ag)
 	m0=$(date +%s%N)
-	rps=$(wrk -t2 -c32 -d${HTTP_SECS}s "http://127.0.0.1:$port/" | awk '/Requests\/sec/{print $2}')
+	out=$(wrk -t2 -c32 -d${HTTP_SECS}s "http://127.0.0.1:$port/")
 	m1=$(date +%s%N)
+	c1=$(ticks $hp); [ -n "$ag" ] && a1=$(ticks $ag)
+	rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+	nreq=$(echo "$out" | awk '/requests in/{print $1}')
+	[ -n "$nreq" ] && [ "$nreq" -gt 0 ] && cus=$(( (c1 - c0) * 1000000 / hz * 1000 / nreq ))
+	[ -n "$ag" ] && acpu=$(( (a1 - a0) * 1000000000 / hz * 1000000 / (m1 - m0) ))
 	[ -n "$rec" ] && wait $rec
 	if [ -n "$ag" ]; then
 		sp=$(curl -s "http://127.0.0.1:$MPORT/metrics" | awk '/^gtrace_budget_spent_ratio/{print $2; exit}')
@@ -92,7 +101,7 @@ run_http() { # $1 = none | full | budget value; $2 = the repetition
 		rm -rf "$TMP/hdir"
 	fi
 	kill $hp; wait $hp 2>/dev/null
-	echo "${rps:-0}:${sp:--}"
+	echo "${rps:-0}:${sp:--}:${cus}:${acpu}"
 }
 declare -A RPS
 for r in $(seq "$REPS"); do
@@ -109,9 +118,13 @@ sys.path.insert(0, "tests/e2e")
 import profile_check
 # a run whose server or wrk failed (0 req/s) is left out of every median and
 # pair, and counted
-failed = [sum(float(r) <= 0 for r, _ in p) for p in pairs]
-runs = [[float(r) for r, _ in p] for p in pairs]
-spent = [[float(s) for r, s in p if s not in ("-", "") and float(r) > 0] for p in pairs]
+failed = [sum(float(x[0]) <= 0 for x in p) for p in pairs]
+runs = [[float(x[0]) for x in p] for p in pairs]
+spent = [[float(x[1]) for x in p if x[1] not in ("-", "") and float(x[0]) > 0] for p in pairs]
+# the server's CPU per request, ns (integer arithmetic in the shell: us x 1000)
+cpureq = [[float(x[2]) for x in p] for p in pairs]
+# the agent's own CPU over the measured part, share of one core x 1e6
+agcpu = [[float(x[3]) / 1e6 for x in p if x[3] not in ("-", "") and float(x[0]) > 0] for p in pairs]
 med = [statistics.median([x for x in r if x > 0] or [0]) for r in runs]
 def paired(k):
     # each repetition against the no-agent run of the same repetition
@@ -129,6 +142,19 @@ print(f"| profiles written in that time | {nprof} |")
 print(f"| net/http, no agent | {med[0]:.0f} req/s (runs {' '.join(f'{x:.0f}' for x in runs[0])}) |")
 for k, name in ((1, "--budget 1%"), (2, "--budget 0")):
     print(f"| net/http, {name} | {med[k]:.0f} req/s, ratio {med[k]/med[0]:.3f}, paired {paired(k):.3f}; {spent_txt(k)} (runs {' '.join(f'{x:.0f}' for x in runs[k])}) |")
+def cpu_txt(k):
+    c = [x for x in cpureq[k] if x > 0]
+    if not c:
+        return "no CPU read"
+    pr = [b / a for a, b in zip(cpureq[0], cpureq[k]) if a > 0 and b > 0]
+    t = f"server CPU {statistics.median(c) / 1000:.2f} us/request"
+    if k:
+        t += f", {100 * (statistics.median(c) / statistics.median([x for x in cpureq[0] if x > 0]) - 1):+.1f}% (paired {100 * (statistics.median(pr) - 1):+.1f}%)"
+    if agcpu[k]:
+        t += f"; the agent's own CPU {100 * statistics.median(agcpu[k]):.2f}% of one core"
+    return t
+for k, name in ((0, "no agent"), (1, "--budget 1%"), (2, "--budget 0"), (3, "full capture")):
+    print(f"| net/http, {name}: CPU per request | {cpu_txt(k)} |")
 if any(failed):
     print(f"| net/http runs that failed (server or wrk; left out) | none {failed[0]}, 1% {failed[1]}, 0 {failed[2]}, full {failed[3]} |")
 print(f"| net/http, full capture (gtrace record) | {med[3]:.0f} req/s, ratio {med[3]/med[0]:.3f}, paired {paired(3):.3f} |")
