@@ -62,7 +62,7 @@ static void usage(FILE *f)
 		"  --sample-hz N       goroutine snapshots a second per process, at most (default 10)\n"
 		"  --cpu-hz N          the cpu profile: on-CPU samples a second per CPU, one\n"
 		"                      host-wide sampler (perf_event + BPF, no uprobe; default\n"
-		"                      99); 0: no cpu profile\n"
+		"                      19, as the eBPF profilers); 0: no cpu profile\n"
 		"  --include REGEX     profile only processes whose service name or executable\n"
 		"                      path matches (POSIX extended regex)\n"
 		"  --exclude REGEX     skip those that match\n"
@@ -374,7 +374,7 @@ static int read_env(struct agent_opts *o)
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_opts o = {
-		.window_s = 15, .budget = 0.01, .host_budget = 0.05, .sample_hz = 10, .cpu_hz = GT_CPU_HZ_DEFAULT, .dir_max = 1ull << 30,
+		.window_s = 15, .budget = 0.01, .host_budget = 0.05, .sample_hz = 10, .cpu_hz = GT_AGENT_CPU_HZ_DEFAULT, .dir_max = 1ull << 30,
 		.spool = "/var/lib/gtrace/spool", .spool_max = 256ull << 20, .flush_grace_s = 5,
 	};
 	struct sigaction sa = { .sa_handler = on_signal };

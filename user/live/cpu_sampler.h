@@ -37,6 +37,14 @@
 #include "live/tracer.h"
 
 #define GT_CPU_HZ_DEFAULT 99 /* off the kernel's 100/250/1000 Hz ticks, like perf's default */
+/*
+ * The agent's: always on, on every CPU of the host.  At 99 Hz the sampler
+ * cost a saturated net/http server 2-3% of its CPU per request on this VM
+ * (each sample a timer interrupt, a BPF stack walk), several times what
+ * the agent could account from inside; the eBPF profilers' 19-20 Hz, also
+ * off the kernel's ticks, is a fifth of that (docs/agent.md).
+ */
+#define GT_AGENT_CPU_HZ_DEFAULT 19
 #define GT_CPU_HZ_MAX 10000
 
 struct gt_cpu_sampler_opts {
