@@ -165,7 +165,8 @@ STOP=$(now)
 # detaches before it exits, breakpoints and all.  (It closed links on
 # threads that its exit then killed mid-unregister: the kernel leaked the
 # uprobes, int3 left at every site of a target that lives on.)
-$GTRACE agent --include "^e2e-svc-a-$RUN\$" --window ${W}s --slice-min-duty 1 --cpu-hz 0 \
+# (No --cpu-hz: its start line shows the sampler's default rate.)
+$GTRACE agent --include "^e2e-svc-a-$RUN\$" --window ${W}s --slice-min-duty 1 \
 	--dir "$TMP/dirterm" --spool "$TMP/spool4" --no-az-detect >/dev/null 2>"$TMP/agent4.log" & AG4=$!
 BG_PIDS="$BG_PIDS $AG4"
 for i in $(seq 50); do
@@ -175,6 +176,8 @@ done
 TERM_ON=$(python3 tests/e2e/probe_bytes.py $GTRACE $A 2>&1)
 kill -TERM $AG4; wait $AG4; AG4_RC=$?
 TERM_OFF=$(python3 tests/e2e/probe_bytes.py $GTRACE $A 2>&1)
+check "agent: the CPU sampler's default rate is 19 Hz (start line)" \
+	bash -c "grep -q 'cpu sampled at 19 Hz' '$TMP/agent4.log' || { head -3 '$TMP/agent4.log'; false; }"
 check "agent: SIGTERM with probes attached: exits $AG4_RC, breakpoints at probe sites before '$TERM_ON', after '$TERM_OFF'" \
 	bash -c "test $AG4_RC -eq 0 && echo '$TERM_ON' | grep -qE '^([1-9][0-9]*) of \1\$' && echo '$TERM_OFF' | grep -qE '^0 of [1-9]'"
 # unshare waits for its child: end the child (host pid $B), then unshare

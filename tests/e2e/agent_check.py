@@ -275,7 +275,7 @@ def metric(text, name):
     return float(mm.group(1)) if mm else None
 
 
-check(f"metrics: processes profiled, windows pushed, agent CPU and RSS, cpu samples at the default {CPU_HZ} Hz",
+check(f"metrics: processes profiled, windows pushed, agent CPU and RSS, cpu samples at the config file's {CPU_HZ} Hz",
       (metric(m1, "gtrace_processes_profiled") or 0) >= 2
       and (metric(m1, 'gtrace_windows_pushed_total{sink="pyroscope"}') or 0) >= 1
       and metric(m1, "gtrace_agent_rss_bytes") and metric(m1, "gtrace_agent_cpu_seconds_total") is not None

@@ -16,6 +16,9 @@ import sys
 
 def main():
     gtrace, pid = sys.argv[1], int(sys.argv[2])
+    if os.uname().machine != "x86_64":
+        # another breakpoint instruction: reading 0xcc would find none and pass
+        sys.exit(f"probe_bytes: int3 is x86_64's breakpoint, not {os.uname().machine}'s")
     info = json.loads(subprocess.run([gtrace, "info", "-p", str(pid), "--json"], check=True,
                                      capture_output=True).stdout)
     # where each site's file offset is mapped (PIE or not), as the kernel
