@@ -84,6 +84,18 @@ struct label_state {
 	__u32 truncated;
 };
 
+/*
+ * Each bpf_probe_read_user costs ~100 ns on this kind of VM
+ * (copy_from_user_nofault and its object-size checks), far more than
+ * copying a few hundred bytes, so the hot paths read once and pick from a
+ * copy: the stack walker a piece of the stack at a time (GT_WALK_CHUNK,
+ * never past the page the frame is on, which is mapped since the frame is
+ * there), the transition probes the g's fields an event needs in one span
+ * (GT_GVIEW_MAX, bpf/gtrace.bpf.c).
+ */
+#define GT_WALK_CHUNK 512
+#define GT_GVIEW_MAX 256
+
 /* Scratch for the variable-size records (too big for the BPF stack). */
 struct scratch {
 	union {
@@ -91,6 +103,8 @@ struct scratch {
 		struct gt_ev_labelset labelset;
 	};
 	struct label_state st;
+	__u8 chunk[GT_WALK_CHUNK]; /* the stack piece the walker reads from */
+	__u8 gview[GT_GVIEW_MAX];  /* a span of one g */
 };
 
 struct {
@@ -157,20 +171,51 @@ static __always_inline bool output(void *rec, __u32 type, __u32 size)
 
 struct walk_ctx {
 	struct gt_ev_stack *st;
+	__u8 *chunk; /* user memory [base, base + len), copied */
+	__u64 base;
+	__u64 len;
 	__u64 fp;
 	__u64 hash;
 };
 
+/*
+ * The frame at w->fp (saved frame pointer, return address), from the copied
+ * piece of stack when it holds it, else from a new piece read at fp; false
+ * when unreadable.
+ */
+static __always_inline bool frame_at(struct walk_ctx *w, __u64 frame[2])
+{
+	__u64 at = w->fp - w->base, n;
+
+	if (w->fp < w->base || at + 16 > w->len) {
+		n = 4096 - (w->fp & 4095);
+		if (n > GT_WALK_CHUNK)
+			n = GT_WALK_CHUNK;
+		w->len = 0;
+		/* a frame across a page end, or a piece that would not read */
+		if (n < 16 || bpf_probe_read_user(w->chunk, n, (void *)w->fp))
+			return !bpf_probe_read_user(frame, 16, (void *)w->fp);
+		w->base = w->fp;
+		w->len = n;
+		at = 0;
+	}
+	barrier_var(at);
+	if (at > GT_WALK_CHUNK - 16)
+		return false;
+	frame[0] = *(__u64 *)(w->chunk + at);
+	frame[1] = *(__u64 *)(w->chunk + at + 8);
+	return true;
+}
+
 static long walk_frame(__u32 i, void *arg)
 {
 	struct walk_ctx *w = arg;
-	__u64 frame[2] = {}; /* saved frame pointer, return address: one read */
+	__u64 frame[2] = {};
 	__u32 idx = w->st->nr;
 
 	if (!w->fp || idx >= GT_STACK_MAX - 1)
 		return 1;
-	bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp);
-	if (!frame[1])
+	if (!frame_at(w, frame) || !frame[1])
 		return 1;
 	barrier_var(idx); /* keep the mask: the verifier needs the bound */
 	w->st->pcs[idx & (GT_STACK_MAX - 1)] = frame[1];
@@ -198,6 +243,9 @@ static __always_inline struct gt_ev_stack *stack_begin(struct walk_ctx *w, __u64
 		return NULL;
 	w->st = &s->stack;
 	w->st->nr = 0;
+	w->chunk = s->chunk;
+	w->base = 0;
+	w->len = 0;
 	w->fp = 0;
 	w->hash = 0xcbf29ce484222325ull ^ (seed * 0x9e3779b97f4a7c15ull);
 	return w->st;

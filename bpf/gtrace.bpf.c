@@ -126,6 +126,59 @@ static __always_inline __u64 current_user_g(struct pt_regs *ctx)
 	return m ? read_u64(m + off.m_curg) : 0;
 }
 
+/*
+ * Several fields of one g in one read (scratch.gview, gt_common.bpf.h): the
+ * span of their offsets, known when the program is verified.  A layout that
+ * spreads them wider than GT_GVIEW_MAX falls back to one read per field.
+ */
+struct gview {
+	__u8 *b;
+	__u64 g;
+	__u32 lo;
+	bool ok;
+};
+
+#define GT_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define GT_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static __always_inline void gview_read(struct gview *v, __u64 g, __u32 lo, __u32 hi)
+{
+	__u32 zero = 0, n = hi - lo;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+
+	v->g = g;
+	v->lo = lo;
+	v->ok = false;
+	if (!s || !n || n > GT_GVIEW_MAX)
+		return;
+	v->b = s->gview;
+	v->ok = !bpf_probe_read_user(v->b, n, (void *)(g + lo));
+}
+
+static __always_inline __u64 gview_u64(struct gview *v, __u32 off)
+{
+	__u32 at = off - v->lo;
+
+	if (!v->ok || at > GT_GVIEW_MAX - 8)
+		return read_u64(v->g + off);
+	barrier_var(at);
+	if (at > GT_GVIEW_MAX - 8)
+		return 0;
+	return *(__u64 *)(v->b + at);
+}
+
+static __always_inline __u8 gview_u8(struct gview *v, __u32 off)
+{
+	__u32 at = off - v->lo;
+
+	if (!v->ok || at > GT_GVIEW_MAX - 1)
+		return read_u8(v->g + off);
+	barrier_var(at);
+	if (at > GT_GVIEW_MAX - 1)
+		return 0;
+	return v->b[at];
+}
+
 static __always_inline bool in_range(__u64 pc, __u64 lo, __u64 hi)
 {
 	return pc >= lo && pc < hi;
@@ -146,11 +199,6 @@ static __always_inline __u64 send_stack_from(__u64 pc0, __u64 fp)
 	return stack_send(&w, 0, 0);
 }
 
-/* A parked goroutine's stack, from g.sched (saved by mcall). */
-static __always_inline __u64 send_stack(__u64 g)
-{
-	return send_stack_from(read_u64(g + off.g_sched_pc), read_u64(g + off.g_sched_bp));
-}
 
 /*
  * key: a new g (<= 1.23) whose goid is not assigned yet.  value: its create
@@ -165,14 +213,34 @@ struct {
 	__type(value, struct gt_ev_create);
 } pending_creates SEC(".maps");
 
-static __always_inline void fill_create(struct pt_regs *ctx, struct gt_ev_create *e, __u64 newg,
-					 __u64 labels, bool parked)
+/* The new g's fields a create needs, in one read (the goid too from 1.24). */
+static __always_inline void read_newg(struct gview *v, __u64 newg, bool with_goid)
 {
-	__u64 creator = current_user_g(ctx);
+	__u32 lo = GT_MIN(GT_MIN(off.g_gopc, off.g_startpc), off.g_labels);
+	__u32 hi = GT_MAX(GT_MAX(off.g_gopc, off.g_startpc), off.g_labels) + 8;
 
-	e->parent = creator ? goid_of(creator) : 0;
-	e->gopc = read_u64(newg + off.g_gopc);
-	e->startpc = read_u64(newg + off.g_startpc);
+	if (with_goid) {
+		lo = GT_MIN(lo, off.g_goid);
+		hi = GT_MAX(hi, off.g_goid + 8);
+	}
+	gview_read(v, newg, lo, hi);
+}
+
+static __always_inline void fill_create(struct pt_regs *ctx, struct gt_ev_create *e,
+					 struct gview *v, __u64 labels, bool parked)
+{
+	/* newproc1 runs on g0 by systemstack: the creator is what the thread runs */
+	struct thread_state *ts = thread_state(false);
+	__u64 creator;
+
+	if (ts && ts->seen) {
+		e->parent = ts->g ? ts->goid : 0;
+	} else {
+		creator = current_user_g(ctx);
+		e->parent = creator ? goid_of(creator) : 0;
+	}
+	e->gopc = gview_u64(v, off.g_gopc);
+	e->startpc = gview_u64(v, off.g_startpc);
 	e->labels = labels;
 	if (parked)
 		e->h.flags = GT_F_PARKED_CREATE;
@@ -182,19 +250,24 @@ static __always_inline void fill_create(struct pt_regs *ctx, struct gt_ev_create
 static __always_inline void save_create(struct pt_regs *ctx, __u64 newg, bool parked)
 {
 	struct gt_ev_create e = {};
+	struct gview v;
 
 	if (!wanted(GT_EV_CREATE))
 		return;
 	count(&produced, GT_EV_CREATE);
+	read_newg(&v, newg, false);
 	/* the label set definition goes out now, before any record using it */
 	fill_hdr(&e.h, GT_EV_CREATE, sizeof(e), 0);
-	fill_create(ctx, &e, newg, labelset_id(read_u64(newg + off.g_labels), &off, false, 0), parked);
+	fill_create(ctx, &e, &v, labelset_id(gview_u64(&v, off.g_labels), &off, false, 0), parked);
 	if (bpf_map_update_elem(&pending_creates, &newg, &e, BPF_ANY))
 		count(&lost, GT_EV_CREATE);
 }
 
-/* gp makes its first transition: send its held create, the goid now final. */
-static __always_inline void flush_create(__u64 gp)
+/*
+ * gp makes its first transition: send its held create, the goid now final
+ * (goid: gp's when the caller has read it, else 0).
+ */
+static __always_inline void flush_create(__u64 gp, __u64 goid)
 {
 	struct gt_ev_create *p, *e;
 
@@ -206,7 +279,7 @@ static __always_inline void flush_create(__u64 gp)
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (e) {
 		*e = *p;
-		e->h.goid = goid_of(gp);
+		e->h.goid = goid ? goid : goid_of(gp);
 		bpf_ringbuf_submit(e, rb_flags());
 	} else {
 		count(&lost, GT_EV_CREATE);
@@ -224,16 +297,17 @@ static __always_inline void on_create(struct pt_regs *ctx, __u64 newg, bool park
 {
 	__u64 labels;
 	struct gt_ev_create *e;
+	struct gview v;
 
 	if (!wanted(GT_EV_CREATE))
 		return;
-	labels = read_u64(newg + off.g_labels);
+	read_newg(&v, newg, true);
 	/* Before reserving: the label set definition must precede its use. */
-	labels = labelset_id(labels, &off, false, 0);
-	e = reserve(GT_EV_CREATE, sizeof(*e), goid_of(newg));
+	labels = labelset_id(gview_u64(&v, off.g_labels), &off, false, 0);
+	e = reserve(GT_EV_CREATE, sizeof(*e), gview_u64(&v, off.g_goid));
 	if (!e)
 		return;
-	fill_create(ctx, e, newg, labels, parked);
+	fill_create(ctx, e, &v, labels, parked);
 	bpf_ringbuf_submit(e, rb_flags());
 }
 
@@ -260,10 +334,9 @@ static __always_inline __u64 current_mid(struct pt_regs *ctx)
 	return m ? read_u64(m + off.m_id) : 0;
 }
 
-static __always_inline void on_start(struct pt_regs *ctx, __u64 gp)
+static __always_inline void on_start(struct pt_regs *ctx, __u64 gp, __u64 goid)
 {
 	struct thread_state *ts = thread_state(true);
-	__u64 goid = goid_of(gp);
 	struct gt_ev_start *e;
 
 	if (ts) {
@@ -317,17 +390,28 @@ static __always_inline void on_park(struct pt_regs *ctx, __u64 gp)
 	bool pseudo = !in_range(caller_pc(ctx), park_m_lo, park_m_hi);
 	/* A GC/STW pseudo-wait keeps running on its thread; a real park leaves it. */
 	__u64 stack = 0, goid = pseudo ? goid_fast(gp) : off_thread(gp);
+	struct gview v;
+	__u8 reason;
 
 	if (!wanted(GT_EV_PARK))
 		return;
-	/* Only real parks have a saved context (mcall) worth walking. */
-	if (want_stacks && !pseudo)
-		stack = send_stack(gp);
+	/*
+	 * Only real parks have a saved context (mcall) worth walking: its
+	 * stack from g.sched, read with the wait reason.
+	 */
+	if (want_stacks && !pseudo) {
+		gview_read(&v, gp, GT_MIN(GT_MIN(off.g_sched_pc, off.g_sched_bp), off.g_waitreason),
+			   GT_MAX(GT_MAX(off.g_sched_pc, off.g_sched_bp) + 8, off.g_waitreason + 1));
+		stack = send_stack_from(gview_u64(&v, off.g_sched_pc), gview_u64(&v, off.g_sched_bp));
+		reason = gview_u8(&v, off.g_waitreason);
+	} else {
+		reason = read_u8(gp + off.g_waitreason);
+	}
 	e = reserve(GT_EV_PARK, sizeof(*e), goid);
 	if (!e)
 		return;
 	e->stack = stack;
-	e->reason = read_u8(gp + off.g_waitreason);
+	e->reason = reason;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	if (pseudo)
 		e->h.flags = GT_F_PSEUDO_WAIT;
@@ -400,18 +484,19 @@ static __always_inline int handle_casgstatus(struct pt_regs *ctx)
 
 	switch (oldval << 8 | newval) {
 	case GT_G_RUNNABLE << 8 | GT_G_RUNNING:
-		flush_create(gp);
-		on_start(ctx, gp);
+		goid = goid_of(gp);
+		flush_create(gp, goid);
+		on_start(ctx, gp, goid);
 		break;
 	case GT_G_RUNNING << 8 | GT_G_WAITING:
 		on_park(ctx, gp);
 		break;
 	case GT_G_WAITING << 8 | GT_G_RUNNABLE:
-		flush_create(gp); /* born waiting (iter.Pull, 1.23) */
+		flush_create(gp, 0); /* born waiting (iter.Pull, 1.23) */
 		on_unpark(ctx, gp);
 		break;
 	case GT_G_WAITING << 8 | GT_G_RUNNING:
-		flush_create(gp);
+		flush_create(gp, 0);
 		emit_simple(GT_EV_WAIT_END, goid_fast(gp), 0);
 		break;
 	case GT_G_RUNNING << 8 | GT_G_RUNNABLE:
