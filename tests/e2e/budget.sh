@@ -13,6 +13,10 @@
 #  - each slice began with a snapshot of the goroutines, so the pairs born
 #    while the probes were off are known from then on: none "first seen
 #    mid-life", no off-CPU time without a stack.
+# And a target idle when the capture starts (budget/idle-at-attach): while
+# idle the probes stay off but for a short slice each period; when its
+# work begins 2 s in, the capture picks it up within a period and slices
+# it, never probing it whole.
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.sh
 . tests/e2e/proc_lib.bash
@@ -97,3 +101,50 @@ PY
 		skip "$name/pprof" "no $GO to read the profile back"
 	fi
 done
+
+# idle at attach, busy 2 s later
+name=budget/idle-at-attach-go1.26
+bin=$FIX/flood-go1.26-plain
+d=$TMP/idle
+mkdir -p "$d"
+if [ ! -x "$bin" ]; then
+	skip "$name" "no $bin (tests/fixtures/build.sh)"
+elif start_recording "$name" "$d" "$bin" -wait -pairs 8 -d 4 --hold --budget 2 -d 6; then
+	fpid=$FPID gpid=$GPID
+	sleep 2
+	tw=$(date +%s%N)
+	kill -USR1 "$fpid"
+	wait_exit "$gpid" 30; grc=$EXIT_RC
+	wait_exit "$fpid" 30; frc=$EXIT_RC
+	if [ $frc -ne 0 ] || ! grep -q '^done$' "$d/fix.out"; then
+		indent "$d/fix.out"; fail "$name: the target did not run correctly (exit $frc)"
+	elif [ $grc -ne 0 ]; then
+		indent "$d/rec.err"; fail "$name: gtrace record exited $grc"
+	elif ! "$GTRACE" report "$d/cap" -f jsonl > "$d/cap.jsonl" 2> "$d/rep.err"; then
+		indent "$d/rep.err"; fail "$name: gtrace report failed"
+	else
+		check "$name" python3 - "$d/cap.jsonl" "$tw" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+cap, events = lines[0], lines[1:]
+gaps = [e for e in events if e["ev"] == "gap"]
+work = [e for e in events if e["ev"] not in ("gap", "loss", "snapshot")]
+# the work began at the SIGUSR1 (wall clock, as the capture's "t")
+t_work = int(sys.argv[2])
+t_end = max(e["t"] for e in work)
+# while idle the probes were off (a gap began before the work did)
+assert any(g["t"] < t_work for g in gaps), "no gap while the target was idle"
+# the work was captured: events after it began
+after = sum(e["t"] >= t_work for e in work)
+assert after > 1000, f"only {after} events after the work began"
+# ... in slices: the probes were off for most of the busy part
+span = t_end - t_work
+off = sum(max(0, min(g["end"], t_end) - max(g["t"], t_work)) for g in gaps)
+assert span > 1e9, f"busy part {span / 1e9:.2f} s"
+assert off >= 0.5 * span, f"probes off {off / span:.0%} of the busy part (--budget 2)"
+duty = float(cap["record.slice.duty"])
+assert 0 < duty < 0.5, f"duty cycle {duty}"
+print(f"  {len(gaps)} gaps, {after} events after the work began, probes off {off / span:.0%} of the busy part")
+PY
+	fi
+fi
