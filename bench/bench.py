@@ -12,7 +12,9 @@ ping-pong/spawn runs, default 1), BENCH_HTTP_SECS (wrk duration, default 2),
 BENCH_BIG_EVENTS (size of the conversion capture, default 10500000),
 BENCH_ONLY (comma-separated workload names to run; default all),
 BENCH_CONFIGS (comma-separated configurations; "none", the baseline, always
-runs; default all).
+runs; default all), BENCH_BASELINE (another gtrace binary, e.g. main's before
+a change: adds the configuration "baseline", its default capture, to the same
+interleaved run, so a change is judged by a ratio from one run).
 """
 import json
 import os
@@ -38,6 +40,7 @@ HTTP_SECS = int(os.environ.get("BENCH_HTTP_SECS", "2"))
 BIG_EVENTS = int(os.environ.get("BENCH_BIG_EVENTS", "10500000"))
 ONLY = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
 CONFIGS_ONLY = [c for c in os.environ.get("BENCH_CONFIGS", "").split(",") if c]
+BASELINE = os.environ.get("BENCH_BASELINE", "")
 
 # name -> (kind, extra gtrace arguments); kind: none, gtrace, gotrace, bpftrace
 CONFIGS = [
@@ -55,6 +58,8 @@ CONFIGS = [
     ("cpu-99hz", "gtrace", ["--cpu=99", "--events", "none"]),
     ("go-pprof", "gopprof", []),
 ]
+if BASELINE:
+    CONFIGS.append(("baseline", "gtrace", []))
 CONFIG_TEXT = {
     "none": "no tracing",
     "gtrace": "gtrace, default events",
@@ -68,6 +73,7 @@ CONFIG_TEXT = {
     "profile-10hz": "gtrace profile --hz 10 (sampled, no probes)",
     "cpu-99hz": "gtrace record --cpu=99 --events none (CPU samples, no transition events)",
     "go-pprof": "Go pprof.StartCPUProfile in-process (100 Hz)",
+    "baseline": f"BENCH_BASELINE's default capture ({BASELINE})",
 }
 
 # name, fixture binary, fixture args, kind of measurement
@@ -192,7 +198,8 @@ class Tracer:
         self.capture = os.path.join(TMP, f"{tag}.gtr")
         if kind == "gtrace":
             # Not -q: the "recording pid" line says the probes are live.
-            cmd = [GTRACE, "record", "-p", str(pid), "-d", "600", "-o", self.capture,
+            binary = BASELINE if cfg == "baseline" else GTRACE
+            cmd = [binary, "record", "-p", str(pid), "-d", "600", "-o", self.capture,
                    "--no-az-detect"] + args
             self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             self.out = Lines(self.p.stderr)

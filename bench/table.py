@@ -11,7 +11,7 @@ import sys
 WL_ORDER = ["pingpong-p1-go1.26", "pingpong-p2-go1.26", "pingpong-p1-go1.19", "spawn-go1.26", "spawn-go1.19",
             "http-hello-go1.26", "http-1ms-go1.26", "pingpong-p2-idle10k-go1.26", "http-hello-idle10k-go1.26"]
 ORDER = ["none", "gtrace", "lifecycle", "at-entry", "no-stacks", "bare-trap", "budget-2%", "go-trace", "bpftrace",
-         "profile-10hz", "cpu-99hz", "go-pprof"]
+         "profile-10hz", "cpu-99hz", "go-pprof", "baseline"]
 
 
 def fnum(v, unit="", digits=0):
