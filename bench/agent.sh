@@ -5,8 +5,11 @@
 #     BENCH_AGENT_SECS after the first window, and its peak RSS.
 #  2. a saturated net/http server (bench/fixtures/httpserver, wrk -t2 -c32):
 #     requests/s with no agent, with --budget 1% and with --budget 0,
-#     repetitions interleaved (none, 1%, 0, none, ...), medians and ratios,
-#     from the agent's second window on, with the budget it says it spent.
+#     repetitions interleaved, the order rotated each repetition (none, 1%,
+#     0, full, again; then 1%, 0, full, again, none; ...), medians and
+#     ratios, from the agent's second window on, with the budget it says it
+#     spent.  "again" is no agent a second time: its ratio to none is what
+#     one ratio of this size moves by with nothing changed (an A/A control).
 #  3. the same server under the same load recorded whole (gtrace record, a
 #     fourth configuration in each repetition): the --budget 1% run's exact
 #     off-CPU profile (offcpu_exact, its full windows under load, summed)
@@ -57,7 +60,7 @@ run_http() { # $1 = none | full | budget value; $2 = the repetition
 	$HTTPB >"$TMP/http.out" 2>&1 & local hp=$!
 	for _ in $(seq 100); do grep -q ready "$TMP/http.out" && break; sleep 0.1; done
 	port=$(awk '/ready/{print $2}' "$TMP/http.out")
-	if [ "$1" != none ] && [ "$1" != full ]; then
+	if [ "$1" != none ] && [ "$1" != again ] && [ "$1" != full ]; then
 		$GTRACE agent -q --include httpserver --budget "$1" --window 5s --dir "$TMP/hdir" \
 			--spool "$TMP/hspool" --no-az-detect --az bench-1a \
 			--metrics 127.0.0.1:$MPORT >/dev/null 2>&1 & ag=$!
@@ -104,16 +107,22 @@ run_http() { # $1 = none | full | budget value; $2 = the repetition
 	echo "${rps:-0}:${sp:--}:${cus}:${acpu}"
 }
 declare -A RPS
+CFGS=(none 1% 0 full again)
 for r in $(seq "$REPS"); do
-	for cfg in none 1% 0 full; do RPS[$cfg]="${RPS[$cfg]:-} $(run_http $cfg $r)"; done
+	# rotated: no setting always runs first, or after the full capture
+	for i in $(seq 0 4); do
+		cfg=${CFGS[$(( (i + r - 1) % 5 ))]}
+		RPS[$cfg]="${RPS[$cfg]:-} $(run_http $cfg $r)"
+	done
 done
 GO=${GO:-/usr/local/go/bin/go}
-python3 - "$cpu" "$rss" "$nprof" "$SECS" "${RPS[none]}" "${RPS[1%]}" "${RPS[0]}" "${RPS[full]}" \
+python3 - "$cpu" "$rss" "$nprof" "$SECS" "${RPS[none]}" "${RPS[1%]}" "${RPS[0]}" "${RPS[full]}" "${RPS[again]}" \
 	"$TMP" "$REPS" "$GTRACE" "$GO" <<'PY' | tee bench/out/agent.md
 import glob, os, statistics, subprocess, sys
 cpu, rss, nprof, secs = sys.argv[1:5]
-pairs = [[x.split(":") for x in a.split()] for a in sys.argv[5:9]]
-tmp, reps, gtrace, go = sys.argv[9], int(sys.argv[10]), sys.argv[11], sys.argv[12]
+# none, 1%, 0, full, again (none a second time)
+pairs = [[x.split(":") for x in a.split()] for a in sys.argv[5:10]]
+tmp, reps, gtrace, go = sys.argv[10], int(sys.argv[11]), sys.argv[12], sys.argv[13]
 sys.path.insert(0, "tests/e2e")
 import profile_check
 # a run whose server or wrk failed (0 req/s) is left out of every median and
@@ -142,6 +151,8 @@ print(f"| profiles written in that time | {nprof} |")
 print(f"| net/http, no agent | {med[0]:.0f} req/s (runs {' '.join(f'{x:.0f}' for x in runs[0])}) |")
 for k, name in ((1, "--budget 1%"), (2, "--budget 0")):
     print(f"| net/http, {name} | {med[k]:.0f} req/s, ratio {med[k]/med[0]:.3f}, paired {paired(k):.3f}; {spent_txt(k)} (runs {' '.join(f'{x:.0f}' for x in runs[k])}) |")
+# the A/A control: what a ratio moves by when nothing changed
+print(f"| net/http, no agent again (A/A control) | {med[4]:.0f} req/s, ratio {med[4]/med[0]:.3f}, paired {paired(4):.3f} (runs {' '.join(f'{x:.0f}' for x in runs[4])}) |")
 def cpu_txt(k):
     c = [x for x in cpureq[k] if x > 0]
     if not c:
@@ -153,10 +164,10 @@ def cpu_txt(k):
     if agcpu[k]:
         t += f"; the agent's own CPU {100 * statistics.median(agcpu[k]):.2f}% of one core"
     return t
-for k, name in ((0, "no agent"), (1, "--budget 1%"), (2, "--budget 0"), (3, "full capture")):
+for k, name in ((0, "no agent"), (1, "--budget 1%"), (2, "--budget 0"), (3, "full capture"), (4, "no agent again")):
     print(f"| net/http, {name}: CPU per request | {cpu_txt(k)} |")
 if any(failed):
-    print(f"| net/http runs that failed (server or wrk; left out) | none {failed[0]}, 1% {failed[1]}, 0 {failed[2]}, full {failed[3]} |")
+    print(f"| net/http runs that failed (server or wrk; left out) | none {failed[0]}, 1% {failed[1]}, 0 {failed[2]}, full {failed[3]}, again {failed[4]} |")
 print(f"| net/http, full capture (gtrace record) | {med[3]:.0f} req/s, ratio {med[3]/med[0]:.3f}, paired {paired(3):.3f} |")
 
 def delay(paths):
