@@ -2,7 +2,10 @@
 # `make bench`, agent part: what `gtrace agent` costs.
 #  1. 20 idle Go processes, the agent at its defaults (15 s window, 10 Hz
 #     sampling, 1% budget) writing --dir: its CPU share of one core over
-#     BENCH_AGENT_SECS after the first window, and its peak RSS.
+#     BENCH_AGENT_SECS after the first window, and its peak RSS.  Read it over a
+#     whole number of windows (the default 30 s is two): the windows' flush
+#     of every process is much of an idle agent's work, and a 10 s span
+#     holds one flush or none, so its figure jumps between runs.
 #  2. a saturated net/http server (bench/fixtures/httpserver, wrk -t2 -c32):
 #     requests/s with no agent, with --budget 1% and with --budget 0,
 #     repetitions interleaved, the order rotated each repetition (none, 1%,
