@@ -59,6 +59,8 @@ CONFIGS = [
     ("go-pprof", "gopprof", []),
 ]
 if BASELINE:
+    if not os.access(BASELINE, os.X_OK):
+        sys.exit(f"bench: BENCH_BASELINE={BASELINE} is not an executable gtrace (a build of it, e.g. from a worktree)")
     CONFIGS.append(("baseline", "gtrace", []))
 CONFIG_TEXT = {
     "none": "no tracing",

@@ -85,13 +85,13 @@ struct label_state {
 };
 
 /*
- * Each bpf_probe_read_user costs ~100 ns on this kind of VM
- * (copy_from_user_nofault and its object-size checks), far more than
- * copying a few hundred bytes, so the hot paths read once and pick from a
- * copy: the stack walker a piece of the stack at a time (GT_WALK_CHUNK,
- * never past the page the frame is on, which is mapped since the frame is
- * there), the transition probes the g's fields an event needs in one span
- * (GT_GVIEW_MAX, bpf/gtrace.bpf.c).
+ * Each bpf_probe_read_user costs ~35-60 ns on this kind of VM
+ * (copy_from_user_nofault and its object-size checks), more than copying a
+ * few hundred bytes (docs/performance.md), so the hot paths read once and
+ * pick from a copy: the stack walker a piece of the stack at a time
+ * (GT_WALK_CHUNK, never past the page the frame is on, which is mapped
+ * since the frame is there), the transition probes the g's fields an event
+ * needs in one span (GT_GVIEW_MAX, bpf/gtrace.bpf.c).
  */
 #define GT_WALK_CHUNK 512
 #define GT_GVIEW_MAX 256

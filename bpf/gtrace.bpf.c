@@ -130,6 +130,9 @@ static __always_inline __u64 current_user_g(struct pt_regs *ctx)
  * Several fields of one g in one read (scratch.gview, gt_common.bpf.h): the
  * span of their offsets, known when the program is verified.  A layout that
  * spreads them wider than GT_GVIEW_MAX falls back to one read per field.
+ * Fields are taken 8 bytes at a time (a smaller one is masked by the
+ * caller), so a span ends 8 bytes past its last field's offset: still
+ * inside the g, which has more fields after every one read here.
  */
 struct gview {
 	__u8 *b;
@@ -167,18 +170,6 @@ static __always_inline __u64 gview_u64(struct gview *v, __u32 off)
 	return *(__u64 *)(v->b + at);
 }
 
-static __always_inline __u8 gview_u8(struct gview *v, __u32 off)
-{
-	__u32 at = off - v->lo;
-
-	if (!v->ok || at > GT_GVIEW_MAX - 1)
-		return read_u8(v->g + off);
-	barrier_var(at);
-	if (at > GT_GVIEW_MAX - 1)
-		return 0;
-	return v->b[at];
-}
-
 static __always_inline bool in_range(__u64 pc, __u64 lo, __u64 hi)
 {
 	return pc >= lo && pc < hi;
@@ -198,7 +189,6 @@ static __always_inline __u64 send_stack_from(__u64 pc0, __u64 fp)
 	stack_walk(&w, pc0, fp);
 	return stack_send(&w, 0, 0);
 }
-
 
 /*
  * key: a new g (<= 1.23) whose goid is not assigned yet.  value: its create
@@ -401,9 +391,9 @@ static __always_inline void on_park(struct pt_regs *ctx, __u64 gp)
 	 */
 	if (want_stacks && !pseudo) {
 		gview_read(&v, gp, GT_MIN(GT_MIN(off.g_sched_pc, off.g_sched_bp), off.g_waitreason),
-			   GT_MAX(GT_MAX(off.g_sched_pc, off.g_sched_bp) + 8, off.g_waitreason + 1));
+			   GT_MAX(GT_MAX(off.g_sched_pc, off.g_sched_bp), off.g_waitreason) + 8);
 		stack = send_stack_from(gview_u64(&v, off.g_sched_pc), gview_u64(&v, off.g_sched_bp));
-		reason = gview_u8(&v, off.g_waitreason);
+		reason = gview_u64(&v, off.g_waitreason) & 0xff;
 	} else {
 		reason = read_u8(gp + off.g_waitreason);
 	}
